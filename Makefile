@@ -1,0 +1,38 @@
+# The team's vocabulary. Every target sets itself up from nothing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench lint format docs clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	touch $(STAMP)
+
+demo: $(STAMP)  ## The main job on the bundled sample data.
+	$(BIN)/loyalty demo sample_data --out out
+
+test: $(STAMP)  ## The whole test suite (unit, property, doctest, notebooks).
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)  ## Speed and memory against plain pandas / DuckDB (minutes; 10M lines).
+	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+docs: $(STAMP)  ## Regenerate docs/cli.md from the click commands.
+	$(BIN)/python -m loyalty_metrics.cli._docs > docs/cli.md
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache .hypothesis

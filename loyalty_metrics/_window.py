@@ -1,0 +1,114 @@
+"""The observation window (DESIGN section 3), shared by every time-dependent function.
+
+``start`` and ``end`` are inclusive calendar dates: a row at 18:00 on ``end`` is inside.
+Internally the window is ``start <= t < end + 1 day``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+DateLike = str | dt.date | dt.datetime | pd.Timestamp | np.datetime64
+
+ONE_DAY = pd.Timedelta(days=1)
+DAYS_PER_YEAR = 365.25
+
+
+def to_day(value: DateLike | None, *, name: str = "date") -> pd.Timestamp | None:
+    """Parse ``value`` into a midnight :class:`pandas.Timestamp` (``None`` stays ``None``).
+
+    Examples
+    --------
+    >>> to_day("2024-03-05 18:00")
+    Timestamp('2024-03-05 00:00:00')
+    >>> to_day(None) is None
+    True
+    """
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"The {name!r} parameter must be a date; got {value!r}.") from exc
+    if ts is pd.NaT:
+        return None
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)
+    return ts.normalize()
+
+
+@dataclass(frozen=True)
+class Window:
+    """An inclusive window of calendar days; ``start``/``end`` are NaT when there is no data."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+    @property
+    def end_exclusive(self) -> pd.Timestamp:
+        """The first instant after the window."""
+        return self.end + ONE_DAY
+
+    @property
+    def years(self) -> float:
+        """Length in years: ``((end - start).days + 1) / 365.25``; NaN for an empty window."""
+        if pd.isna(self.start) or pd.isna(self.end):
+            return float("nan")
+        return ((self.end - self.start).days + 1) / DAYS_PER_YEAR
+
+    @property
+    def empty(self) -> bool:
+        """True when there was no data to set the window from."""
+        return bool(pd.isna(self.start) or pd.isna(self.end))
+
+    def contains(self, dates: pd.Series | np.ndarray) -> np.ndarray:
+        """Boolean mask of ``dates`` inside the window (NaT is outside)."""
+        values = np.asarray(dates, dtype="datetime64[ns]")
+        if self.empty:
+            return np.zeros(len(values), dtype=bool)
+        return (values >= self.start.to_datetime64()) & (values < self.end_exclusive.to_datetime64())
+
+    def up_to_end(self, dates: pd.Series | np.ndarray) -> np.ndarray:
+        """Boolean mask of ``dates`` on or before ``end`` (look-backs ignore ``start``)."""
+        values = np.asarray(dates, dtype="datetime64[ns]")
+        if self.empty:
+            return np.zeros(len(values), dtype=bool)
+        return values < self.end_exclusive.to_datetime64()
+
+
+def resolve_window(
+    dates: pd.Series, start: DateLike | None = None, end: DateLike | None = None
+) -> Window:
+    """The window for ``dates``: ``end`` defaults to the last date, ``start`` to the first.
+
+    Only dates on or before ``end`` are looked at, so a default ``start`` never depends on
+    data after ``end``.
+
+    Examples
+    --------
+    >>> d = pd.Series(pd.to_datetime(["2024-01-03 10:00", "2024-02-01", "2024-03-09 18:00"]))
+    >>> w = resolve_window(d)
+    >>> (str(w.start.date()), str(w.end.date()), round(w.years, 4))
+    ('2024-01-03', '2024-03-09', 0.1834)
+    >>> resolve_window(d, end="2024-02-15").end
+    Timestamp('2024-02-15 00:00:00')
+    """
+    start_day = to_day(start, name="start")
+    end_day = to_day(end, name="end")
+    values = pd.to_datetime(pd.Series(dates), errors="coerce")
+    if end_day is None:
+        last = values.max()
+        end_day = pd.NaT if pd.isna(last) else last.normalize()
+    if start_day is None:
+        if pd.isna(end_day):
+            start_day = pd.NaT
+        else:
+            first = values[values < end_day + ONE_DAY].min()
+            start_day = end_day if pd.isna(first) else first.normalize()
+    if not pd.isna(start_day) and not pd.isna(end_day) and start_day > end_day:
+        raise ValueError(f"start ({start_day.date()}) is after end ({end_day.date()}).")
+    return Window(start=start_day, end=end_day)

@@ -1,0 +1,57 @@
+"""The ``loyalty`` command line: a thin click layer over the library.
+
+Each subcommand lives in its own module ``loyalty_metrics.cli.<name>`` exposing ``command``;
+modules are imported only when their command runs, so ``loyalty --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import click
+
+from .. import __version__
+
+# command name -> module in this package; listed in the order --help shows them.
+_COMMANDS = {
+    "report": "report",
+    "kpis": "kpis",
+    "cohorts": "cohorts",
+    "clv": "clv",
+    "export": "export",
+    "validate": "validate",
+    "sample": "sample",
+    "demo": "demo",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [
+            name
+            for name, module in _COMMANDS.items()
+            if importlib.util.find_spec(f"{__name__}.{module}") is not None
+        ]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = _COMMANDS.get(cmd_name)
+        if module is None or importlib.util.find_spec(f"{__name__}.{module}") is None:
+            return None
+        return importlib.import_module(f"{__name__}.{module}").command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="loyalty")
+def cli() -> None:
+    """Customer-loyalty KPIs from order, survey and activity exports.
+
+    \b
+    Example:
+      loyalty report sample_data/ -o report.html
+    """
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="loyalty")
