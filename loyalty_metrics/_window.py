@@ -90,7 +90,7 @@ def resolve_window(
 
     Examples
     --------
-    >>> d = pd.Series(pd.to_datetime(["2024-01-03 10:00", "2024-02-01", "2024-03-09 18:00"]))
+    >>> d = pd.Series(pd.to_datetime(["2024-01-03 10:00", "2024-02-01 00:00", "2024-03-09 18:00"]))
     >>> w = resolve_window(d)
     >>> (str(w.start.date()), str(w.end.date()), round(w.years, 4))
     ('2024-01-03', '2024-03-09', 0.1834)
