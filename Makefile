@@ -21,7 +21,7 @@ test: $(STAMP)  ## The whole test suite (unit, property, doctest, notebooks).
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)  ## Speed and memory against plain pandas / DuckDB (minutes; 10M lines).
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(if $(LINES),--lines $(LINES))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

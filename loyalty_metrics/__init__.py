@@ -66,9 +66,9 @@ _EXPORTS: dict[str, str] = {
     # index
     "customer_loyalty_index": "metrics.index",
     # snapshot
-    "kpis": "kpis",
-    "kpis_by_period": "kpis",
-    "KPI_KEYS": "kpis",
+    "kpis": "snapshot",
+    "kpis_by_period": "snapshot",
+    "KPI_KEYS": "snapshot",
     # cohorts
     "cohort_table": "cohorts",
     "cohort_cell_status": "cohorts",
@@ -85,6 +85,8 @@ _EXPORTS: dict[str, str] = {
     "referral_conversion": "programs",
     # exports
     "export_kpis": "export",
+    "write_export": "export",
+    "ExportResult": "export",
     # config
     "load_config": "config",
     # sample data

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
 __all__ = ["nps_interval", "round_half_away", "wilson_interval", "z_value"]
 
@@ -21,7 +21,8 @@ def z_value(level: float = 0.95) -> float:
     """
     if not 0 < level < 1:
         raise ValueError(f"The 'level' parameter must be between 0 and 1; got {level!r}.")
-    return float(stats.norm.ppf(0.5 + level / 2))
+    # The standard library's quantile is exact to double precision and spares importing scipy.
+    return NormalDist().inv_cdf(0.5 + level / 2)
 
 
 def wilson_interval(

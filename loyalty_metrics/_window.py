@@ -70,7 +70,9 @@ class Window:
         values = np.asarray(dates, dtype="datetime64[ns]")
         if self.empty:
             return np.zeros(len(values), dtype=bool)
-        return (values >= self.start.to_datetime64()) & (values < self.end_exclusive.to_datetime64())
+        return (values >= self.start.to_datetime64()) & (
+            values < self.end_exclusive.to_datetime64()
+        )
 
     def up_to_end(self, dates: pd.Series | np.ndarray) -> np.ndarray:
         """Boolean mask of ``dates`` on or before ``end`` (look-backs ignore ``start``)."""

@@ -24,7 +24,16 @@ __all__ = ["TABLES", "TABLE_NAMES", "Column", "Kind", "TableSchema"]
 #: ``csat_score``: integer 1-5; ``duration``: float64 seconds >= 0; ``category``: categorical;
 #: ``text``: free text (string); ``bool``: boolean (true/false, yes/no, 1/0, y/n).
 Kind = Literal[
-    "id", "date", "money", "number", "nps_score", "csat_score", "duration", "category", "text", "bool"
+    "id",
+    "date",
+    "money",
+    "number",
+    "nps_score",
+    "csat_score",
+    "duration",
+    "category",
+    "text",
+    "bool",
 ]
 
 

@@ -8,7 +8,14 @@ import pandas as pd
 from ._window import DateLike, Window, resolve_window
 from .schema import AMOUNT_TOLERANCE
 
-__all__ = ["SUMMARY_COLUMNS", "customer_summary", "is_customer_summary", "summary_window"]
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "customer_summary",
+    "is_customer_summary",
+    "summary_window",
+    "total_revenue",
+    "unattributed_revenue",
+]
 
 #: Columns of :func:`customer_summary`, in order (``channel`` only when orders carry one).
 SUMMARY_COLUMNS = (
@@ -118,7 +125,9 @@ def customer_summary(
     purchase = order_is_purchase & order_in_window
 
     # First purchase ever (look-back ignores start), on the order level.
-    first_ever = _group_min(order_customer[order_is_purchase], order_date[order_is_purchase], n_customers)
+    first_ever = _group_min(
+        order_customer[order_is_purchase], order_date[order_is_purchase], n_customers
+    )
 
     p_customer = order_customer[purchase]
     p_date = order_date[purchase]
@@ -126,7 +135,9 @@ def customer_summary(
     purchases = np.bincount(p_customer, minlength=n_customers)
     first = _group_min(p_customer, p_date, n_customers)
     last = _group_max(p_customer, p_date, n_customers)
-    revenue = np.bincount(customer_codes[in_window], weights=amounts[in_window], minlength=n_customers)
+    revenue = np.bincount(
+        customer_codes[in_window], weights=amounts[in_window], minlength=n_customers
+    )
 
     # Purchase days: all purchases of one calendar day are one occasion.
     p_day = np.floor_divide(p_date, _NS_PER_DAY)
@@ -205,6 +216,32 @@ def summary_window(summary: pd.DataFrame) -> Window:
     return Window(start=meta["start"], end=meta["end"])
 
 
+def unattributed_revenue(summary: pd.DataFrame) -> float:
+    """Net amount in the window of customers without a purchase in it (their returns).
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a", "b"], "amount": [5.0, -2.0],
+    ...                        "order_date": pd.to_datetime(["2024-01-01", "2024-01-02"])})
+    >>> unattributed_revenue(customer_summary(orders))
+    -2.0
+    """
+    return float(summary.attrs[_ATTR]["unattributed_revenue"])
+
+
+def total_revenue(summary: pd.DataFrame) -> float:
+    """Net revenue of the window: every amount in it, returns of non-buyers included.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a", "b"], "amount": [5.0, -2.0],
+    ...                        "order_date": pd.to_datetime(["2024-01-01", "2024-01-02"])})
+    >>> total_revenue(customer_summary(orders))
+    3.0
+    """
+    return float(summary["revenue"].sum()) + unattributed_revenue(summary)
+
+
 def _lines_up_to_end(orders: pd.DataFrame, window: Window) -> pd.DataFrame:
     if window.empty:
         return orders.iloc[:0]
@@ -254,11 +291,14 @@ def _distinct_categories(
         return np.full(n_customers, np.nan)
     cat_codes, _ = pd.factorize(lines[column])
     keep = purchase_line & (cat_codes >= 0)
-    key = customer_codes[keep].astype("int64") * (int(cat_codes.max(initial=0)) + 1) + cat_codes[keep]
-    distinct = pd.unique(key)
-    return np.bincount(distinct // (int(cat_codes.max(initial=0)) + 1), minlength=n_customers).astype(
-        "float64"
+    key = (
+        customer_codes[keep].astype("int64") * (int(cat_codes.max(initial=0)) + 1)
+        + cat_codes[keep]
     )
+    distinct = pd.unique(key)
+    return np.bincount(
+        distinct // (int(cat_codes.max(initial=0)) + 1), minlength=n_customers
+    ).astype("float64")
 
 
 def _first_purchase_channel(

@@ -108,7 +108,9 @@ def test_event_at_evening_of_end_is_inside() -> None:
 
 
 def test_without_order_id_each_line_is_an_order() -> None:
-    orders = _orders([("a", "2024-01-01", 5.0), ("a", "2024-01-01", 6.0), ("b", "2024-01-02", 0.0)])
+    orders = _orders(
+        [("a", "2024-01-01", 5.0), ("a", "2024-01-01", 6.0), ("b", "2024-01-02", 0.0)]
+    )
     s = customer_summary(orders)
     assert s["purchases"].to_dict() == {"a": 2, "b": 1}
     assert s["frequency"].to_dict() == {"a": 0, "b": 0}  # one purchase day each
@@ -117,7 +119,11 @@ def test_without_order_id_each_line_is_an_order() -> None:
 
 def test_product_id_stands_in_for_category() -> None:
     orders = _orders(
-        [("a", "2024-01-01", 5.0, "p1"), ("a", "2024-01-02", 6.0, "p2"), ("a", "2024-01-03", 1.0, "p1")],
+        [
+            ("a", "2024-01-01", 5.0, "p1"),
+            ("a", "2024-01-02", 6.0, "p2"),
+            ("a", "2024-01-03", 1.0, "p1"),
+        ],
         columns=("customer_id", "order_date", "amount", "product_id"),
     )
     assert customer_summary(orders).loc["a", "categories"] == 2
@@ -126,7 +132,11 @@ def test_product_id_stands_in_for_category() -> None:
 def test_tolerance_on_net_amount() -> None:
     # 0.1 + 0.2 - 0.3 is 5.6e-17, and -0.3 + 0.1 + 0.2 is -2.8e-17: both net to "zero".
     orders = _orders(
-        [("o1", "a", "2024-01-01", -0.3), ("o1", "a", "2024-01-01", 0.1), ("o1", "a", "2024-01-01", 0.2)],
+        [
+            ("o1", "a", "2024-01-01", -0.3),
+            ("o1", "a", "2024-01-01", 0.1),
+            ("o1", "a", "2024-01-01", 0.2),
+        ],
         columns=("order_id", "customer_id", "order_date", "amount"),
     )
     assert customer_summary(orders).loc["a", "purchases"] == 1
@@ -202,6 +212,8 @@ def test_matches_a_plain_groupby(rows: list[tuple]) -> None:
     assert list(s.index) == list(expected.index)
     assert (s["purchases"].to_numpy() == expected["purchases"].to_numpy()).all()
     assert (s["frequency"].to_numpy() == expected["days"].to_numpy() - 1).all()
-    assert (s["recency"].to_numpy() == (expected["last"] - expected["first"]).dt.days.to_numpy()).all()
+    assert (
+        s["recency"].to_numpy() == (expected["last"] - expected["first"]).dt.days.to_numpy()
+    ).all()
     total = s["revenue"].sum() + s.attrs["loyalty_metrics.summary"]["unattributed_revenue"]
     assert total == pytest.approx(frame["amount"].sum())

@@ -1,0 +1,314 @@
+"""``loyalty export``: upsert one row of KPIs per period into a file or SQLite table (for cron).
+
+Exit codes: 0 ok (also when the target was already up to date) · 1 data problem (invalid or
+missing rows, no order before ``--as-of``) · 2 usage or config error · 3 I/O error or refused
+target (not a KPI export of this tool, other frequency, unwritable) · 4 lock timeout (another
+export of the same target still running).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import (
+    ConfigError,
+    DataValidationError,
+    ExportError,
+    LockTimeoutError,
+    LoyaltyMetricsError,
+)
+from ._common import EXIT_DATA, EXIT_IO, EXIT_USAGE, TABLE_OPTIONS, handle_errors, input_options
+
+#: Exit code of a lock timeout: alerting may retry it rather than page someone.
+EXIT_LOCK = 4
+
+_FREQS = ("W", "M", "Q", "Y")
+_log = logging.getLogger("loyalty_metrics.cli.export")
+
+
+# ---------------------------------------------------------------------------------------------
+# Logging: text lines on a terminal, or one JSON object per line for log collectors
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time (UTC), level, logger, message and extra ``fields``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = dt.datetime.fromtimestamp(record.created, tz=dt.UTC)
+        entry: dict[str, Any] = {
+            "time": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+@contextmanager
+def _logging(log_format: str, quiet: bool) -> Iterator[None]:
+    """Route the package's log records to stderr for the duration of the command.
+
+    Text: info lines only on a terminal (cron mails any output, so a successful run is silent);
+    JSON: always (collectors want the success record too). ``--quiet`` keeps errors only.
+    """
+    package = logging.getLogger("loyalty_metrics")
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+        level = logging.ERROR if quiet else logging.INFO
+    else:
+        handler.setFormatter(logging.Formatter("loyalty export: %(message)s"))
+        level = logging.INFO if sys.stderr.isatty() and not quiet else logging.ERROR
+    handler.setLevel(level)
+    saved = (package.level, package.propagate)
+    package.addHandler(handler)
+    package.setLevel(min(level, logging.INFO))
+    package.propagate = False  # one line per record, whatever the root logger does
+    try:
+        yield
+    finally:
+        package.removeHandler(handler)
+        package.setLevel(saved[0])
+        package.propagate = saved[1]
+
+
+def _exit_code(exc: BaseException) -> int | None:
+    """The documented exit code of a library error (same mapping as ``handle_errors``)."""
+    if isinstance(exc, LockTimeoutError):
+        return EXIT_LOCK
+    if isinstance(exc, DataValidationError):
+        return EXIT_DATA
+    if isinstance(exc, ConfigError):
+        return EXIT_USAGE
+    if isinstance(exc, ExportError | OSError):
+        return EXIT_IO
+    if isinstance(exc, LoyaltyMetricsError | ValueError):
+        return EXIT_DATA
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Option parsing
+
+
+def _check_target(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from ..export import _parse_target
+
+    try:
+        _parse_target(value, "export")
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a KPI export target: use a path ending in .csv, .jsonl or "
+            ".parquet, or a SQLite URL such as sqlite:///kpis.db (sqlite:////abs/path.db)."
+        ) from None
+    return value
+
+
+def _check_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from .._window import to_day
+
+    try:
+        to_day(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD.") from None
+    return value
+
+
+def _load_inputs(
+    data_dir: Path | None, files: dict[str, Path | None], config: Path | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read the input tables (strict: any bad row is an error) and the config's settings."""
+    from ..config import load_config
+    from ..io import read_folder
+
+    if config is None and data_dir is not None and (data_dir / "loyalty.toml").is_file():
+        config = data_dir / "loyalty.toml"
+    given = {name: path for name, path in files.items() if path is not None}
+    if data_dir is None and "orders" not in given and config is None:
+        raise click.UsageError("Give a DATA_DIR, --orders or --config naming the files.")
+    settings = load_config(config) if config is not None else {}
+    # read_folder resolves the config's relative file paths itself: pass it the path.
+    frames = read_folder(data_dir, files=given or None, config=config, errors="raise")
+    return frames, settings
+
+
+def _kpi_options(settings: dict[str, Any]) -> dict[str, Any]:
+    """The ``[metrics]`` settings that ``kpis_by_period`` takes as keyword options."""
+    import inspect
+
+    from ..snapshot import kpis_by_period
+
+    accepted = inspect.signature(kpis_by_period).parameters
+    metrics = settings.get("metrics", {})
+    return {key: value for key, value in metrics.items() if key in accepted}
+
+
+# ---------------------------------------------------------------------------------------------
+# The command
+
+
+@click.command(name="export")
+@input_options
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    callback=_check_target,
+    metavar="TARGET",
+    help="kpis.csv, kpis.jsonl, kpis.parquet or sqlite:///path/kpis.db (upserted in place).",
+)
+@click.option(
+    "--freq",
+    type=click.Choice(_FREQS),
+    default="M",
+    show_default=True,
+    help="Period length: W(eek), M(onth), Q(uarter), Y(ear).",
+)
+@click.option(
+    "--since",
+    callback=_check_date,
+    help="Only (re)compute the periods from the one containing this date (backfill); "
+    "default: every period. --since in the --as-of period exports that period only.",
+)
+@click.option("--table", help="SQLite table (default: [export] table in loyalty.toml, or kpis).")
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="Wait this long for another export of the same target (default: [export] "
+    "lock_timeout, or 60); then exit 4.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object per line on stderr, for log collectors.",
+)
+@handle_errors
+def command(
+    data_dir: Path | None,
+    orders: Path | None,
+    surveys: Path | None,
+    events: Path | None,
+    spend: Path | None,
+    customers: Path | None,
+    config: Path | None,
+    start: str | None,
+    end: str | None,
+    debug: bool,
+    quiet: bool,
+    target: str,
+    freq: str,
+    since: str | None,
+    table: str | None,
+    lock_timeout: float | None,
+    log_format: str,
+) -> None:
+    """Upsert one row of KPIs per period into TARGET: safe to run from cron.
+
+    Re-running replaces the rows of the periods computed and keeps the others; the file is
+    replaced atomically (or one SQLite transaction) under a lock on TARGET.lock; a target that
+    is not a KPI export of this tool is never overwritten. No prompt, no progress bar.
+
+    \b
+    Examples:
+      loyalty export data/ --to sqlite:///kpis.db --freq M --quiet
+      loyalty export data/ --to kpis.csv --since 2024-01-01 --log-format json
+
+    \b
+    Exit codes: 0 ok, 1 data problem, 2 usage or config error,
+    3 I/O error or refused target, 4 lock timeout (another export running).
+    """
+    with _logging(log_format, quiet):
+        try:
+            _run(
+                data_dir,
+                {"orders": orders, "surveys": surveys, "events": events, "spend": spend,
+                 "customers": customers},
+                config=config, start=start, end=end, target=target, freq=freq, since=since,
+                table=table, lock_timeout=lock_timeout,
+            )  # fmt: skip
+        except click.UsageError as exc:
+            if log_format != "json":
+                raise
+            _log.error(exc.format_message(), extra={"fields": {"exit_code": EXIT_USAGE}})
+            sys.exit(EXIT_USAGE)
+        except Exception as exc:
+            code = _exit_code(exc)
+            if debug or code is None:
+                raise
+            if log_format != "json" and code != EXIT_LOCK:
+                raise  # handle_errors prints the one-line message, as for every command
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if log_format == "json":
+                fields = {"error": type(exc).__name__, "exit_code": code, "target": target}
+                _log.error(message, extra={"fields": fields})
+            else:
+                click.echo(f"Error: {message}", err=True)
+            sys.exit(code)
+
+
+def _run(
+    data_dir: Path | None,
+    files: dict[str, Path | None],
+    *,
+    config: Path | None,
+    start: str | None,
+    end: str | None,
+    target: str,
+    freq: str,
+    since: str | None,
+    table: str | None,
+    lock_timeout: float | None,
+) -> None:
+    from ..export import DEFAULT_LOCK_TIMEOUT, _parse_target, export_kpis
+
+    if start is not None and since is not None:
+        raise click.UsageError("Give --since or --start, not both (they mean the same here).")
+    if start is not None:
+        _check_date(click.get_current_context(), None, start)  # type: ignore[arg-type]
+    if table is not None and _parse_target(target, "export").format != "sqlite":
+        raise click.UsageError("--table applies to SQLite targets (--to sqlite:///...) only.")
+    frames, settings = _load_inputs(data_dir, files, config)
+    options = settings.get("export", {})
+    result = export_kpis(
+        *(frames.get(name) for name in TABLE_OPTIONS),
+        target=target,
+        freq=freq,  # type: ignore[arg-type]
+        as_of=end,
+        since=since if since is not None else start,
+        table=table or options.get("table", "kpis"),
+        lock_timeout=lock_timeout
+        if lock_timeout is not None
+        else options.get("lock_timeout", DEFAULT_LOCK_TIMEOUT),
+        kpi_options=_kpi_options(settings),
+    )
+    fields = {
+        "event": "export_done",
+        "target": result.target,
+        "table": result.table,
+        "periods": list(result.keys),
+        "added": result.added,
+        "replaced": result.replaced,
+        "rows": result.rows,
+        "changed": result.changed,
+    }
+    _log.info(
+        "exported %d period(s) (%s..%s) to %s",
+        len(result.keys), result.keys[0] if result.keys else "-",
+        result.keys[-1] if result.keys else "-", result.target,
+        extra={"fields": fields},
+    )  # fmt: skip

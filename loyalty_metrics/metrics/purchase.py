@@ -1,0 +1,420 @@
+"""Purchase metrics: repeat-purchase rate, purchase frequency, average ticket, upsell.
+
+Each takes a validated orders frame or a :func:`~loyalty_metrics.customer_summary` (so a
+caller computing many metrics pays for the pass over order lines once).
+"""
+
+from __future__ import annotations
+
+from typing import overload
+
+import numpy as np
+import pandas as pd
+
+from .._window import ONE_DAY, DateLike
+from ..schema import AMOUNT_TOLERANCE
+from ..summary import summary_window
+from ._common import (
+    By,
+    Span,
+    check_number,
+    get_summary,
+    orders_window,
+    parse_span,
+    rate_breakdown,
+    rate_scalar,
+    require_orders,
+    summary_units,
+    total_revenue,
+)
+
+__all__ = [
+    "average_ticket",
+    "purchase_frequency",
+    "repeat_purchase_rate",
+    "upsell_ratio",
+    "upsell_share",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Repeat-purchase rate.
+
+
+@overload
+def repeat_purchase_rate(
+    orders: pd.DataFrame,
+    *,
+    within: str | pd.Timedelta | pd.DateOffset | None = ...,
+    by: None = None,
+    freq: None = None,
+    level: float = ...,
+    start: DateLike | None = ...,
+    end: DateLike | None = ...,
+) -> float: ...
+@overload
+def repeat_purchase_rate(
+    orders: pd.DataFrame,
+    *,
+    within: str | pd.Timedelta | pd.DateOffset | None = ...,
+    by: str | pd.Series | None = None,
+    freq: str | None = None,
+    level: float = ...,
+    start: DateLike | None = ...,
+    end: DateLike | None = ...,
+) -> pd.DataFrame: ...
+def repeat_purchase_rate(
+    orders: pd.DataFrame,
+    *,
+    within: str | pd.Timedelta | pd.DateOffset | None = None,
+    by: By = None,
+    freq: str | None = None,
+    level: float = 0.95,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+) -> float | pd.DataFrame:
+    """Share of customers with at least two purchases in the window, in percent.
+
+    Parameters
+    ----------
+    orders : pandas.DataFrame
+        A validated orders frame, or its customer summary (not with ``within`` or ``freq``,
+        which need the order lines).
+    within : str, pandas.Timedelta or pandas.DateOffset, optional
+        Time-boxed variant (``"90D"``, ``"3M"``...): among customers whose first purchase in
+        the window is on or before ``end - within``, the share whose second purchase came at
+        most ``within`` after their first (calendar days).
+    by : str or pandas.Series, optional
+        Break down by a customer-summary column (e.g. ``"channel"``) or a Series mapping
+        ``customer_id`` to a group.
+    freq : str, optional
+        One row per period (``"W"``, ``"M"``, ``"Q"``, ``"Y"``), each computed over that
+        period alone (the window clipped to the period).
+    level : float, default 0.95
+        Confidence level of a breakdown's Wilson interval.
+    start, end : date-like, optional
+        Inclusive window; default the first and the last order date.
+
+    Returns
+    -------
+    float or pandas.DataFrame
+        Without ``by``/``freq``: the rate in percent, 0-100 (higher: more loyal). With either:
+        a tidy frame with ``repeat_purchase_rate``, ``n`` (customers), ``successes``
+        (repeat customers), ``ci_low``, ``ci_high`` (Wilson) and ``low_n`` (n < 30 or
+        half-width > 10 points), indexed by group and/or ``period_end``.
+
+    Notes
+    -----
+    ``100 * customers with >= 2 purchases / customers``: a purchase is an order with net
+    amount >= 0 (a $0 order counts), two orders on one day are two purchases. ``by`` and
+    ``freq`` are the breakdown parameters: a call with either returns the breakdown frame.
+    NaN when no customer purchased in the window (or, with ``within``, none is old enough).
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b", "c", "c", "c"],
+    ...     "order_date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-05",
+    ...                                   "2024-01-02", "2024-01-03", "2024-06-30"]),
+    ...     "amount": [10.0, 20.0, 5.0, 8.0, 9.0, 7.0],
+    ... })
+    >>> round(repeat_purchase_rate(orders), 2)  # a and c of a, b, c: 100 * 2 / 3
+    66.67
+    >>> repeat_purchase_rate(orders, within="30D")  # a (31 days) no, b no, c (1 day) yes
+    33.33333333333333
+    """
+    func = "repeat_purchase_rate"
+    check_number(level, name="level", func=func, low=0.0, open_low=True)
+    span = parse_span(within, name="within", func=func) if within is not None else None
+    if span is not None:
+        require_orders(orders, func=func, why="within= needs each customer's second purchase")
+    if freq is not None:
+        require_orders(orders, func=func, why="freq= recomputes each period from the lines")
+
+    def units(first: pd.Timestamp | None, last: pd.Timestamp | None) -> pd.DataFrame:
+        lo, hi = (start, end) if first is None else (first, last)
+        summary = get_summary(orders, lo, hi, func=func)
+        if span is None:
+            return summary_units(summary, summary["purchases"].to_numpy() >= 2)
+        eligible, hit = _within(orders, summary, span)
+        return summary_units(summary, hit, eligible)
+
+    if by is None and freq is None:
+        return rate_scalar(units(None, None)["_hit"].to_numpy())
+    return rate_breakdown(
+        units,
+        window=orders_window(orders, start, end),
+        by=by,
+        freq=freq,
+        name=func,
+        level=level,
+        func=func,
+        what="customer summary",
+    )
+
+
+def _within(
+    orders: pd.DataFrame, summary: pd.DataFrame, span: Span
+) -> tuple[np.ndarray, np.ndarray]:
+    """(eligible, hit) per summary row for the time-boxed repeat rate."""
+    window = summary_window(summary)
+    first_day = summary["first_purchase"].dt.normalize()
+    eligible = (first_day + span <= window.end).to_numpy()
+    second = _second_purchase(orders, start=window.start, end=window.end).reindex(summary.index)
+    deadline = first_day + span + ONE_DAY  # second purchase on or before first day + span
+    hit = (second.notna() & (second < deadline)).to_numpy()
+    return eligible, hit
+
+
+def _second_purchase(
+    orders: pd.DataFrame, *, start: DateLike | None = None, end: DateLike | None = None
+) -> pd.Series:
+    """Date of each customer's second purchase in the window (NaT when fewer than two).
+
+    One pass over the order lines up to ``end``: orders are netted exactly as in
+    :func:`~loyalty_metrics.customer_summary` (rows sharing ``order_id`` are one order, dated
+    by their earliest line; a purchase has net amount >= 0).
+    """
+    window = orders_window(orders, start, end)
+    if window.empty:
+        return pd.Series(pd.NaT, index=pd.Index([], name="customer_id"), dtype="datetime64[ns]")
+    lines = orders.loc[window.up_to_end(orders["order_date"])]
+    frame = pd.DataFrame(
+        {
+            "customer_id": lines["customer_id"].to_numpy(),
+            "date": lines["order_date"].to_numpy(dtype="datetime64[ns]"),
+            "amount": lines["amount"].to_numpy(dtype="float64"),
+        }
+    )
+    if "order_id" in lines.columns and lines["order_id"].notna().any():
+        order_id = lines["order_id"].astype(object).to_numpy(copy=True)
+        blank = pd.isna(order_id)
+        if blank.any():  # a line without order_id is an order of its own
+            order_id[blank] = [f"\x00{i}" for i in np.flatnonzero(blank)]
+        frame["order_id"] = order_id
+        frame = frame.groupby(["customer_id", "order_id"], sort=False).agg(
+            date=("date", "min"), amount=("amount", "sum")
+        )
+        frame = frame.reset_index(level=0)
+    purchases = frame.loc[
+        (frame["amount"] >= -AMOUNT_TOLERANCE) & window.contains(frame["date"]),
+        ["customer_id", "date"],
+    ]
+    purchases = purchases.sort_values(["customer_id", "date"], kind="stable")
+    rank = purchases.groupby("customer_id", sort=False).cumcount()
+    second = purchases.loc[rank.to_numpy() == 1].set_index("customer_id")["date"]
+    return second.rename("second_purchase")
+
+
+# ---------------------------------------------------------------------------------------------
+# Frequency and ticket.
+
+
+def purchase_frequency(
+    orders: pd.DataFrame, *, start: DateLike | None = None, end: DateLike | None = None
+) -> float:
+    """Purchases per customer in the window.
+
+    Parameters
+    ----------
+    orders : pandas.DataFrame
+        A validated orders frame or its customer summary.
+    start, end : date-like, optional
+        Inclusive window; default the first and the last order date.
+
+    Returns
+    -------
+    float
+        ``purchases / customers``, >= 1 (higher: customers come back more often).
+
+    Notes
+    -----
+    Customers are those with a purchase in the window. NaN when there is none.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
+    ...                        "order_date": pd.to_datetime(["2024-01-01"] * 3 + ["2024-01-02"]),
+    ...                        "amount": [10.0, 0.0, 5.0, 8.0]})
+    >>> purchase_frequency(orders)  # 4 purchases ($0 included) / 2 customers
+    2.0
+    """
+    summary = get_summary(orders, start, end, func="purchase_frequency")
+    customers = len(summary)
+    return float(summary["purchases"].sum() / customers) if customers else float("nan")
+
+
+def average_ticket(
+    orders: pd.DataFrame, *, start: DateLike | None = None, end: DateLike | None = None
+) -> float:
+    """Net revenue per purchase (per order, not per line), in the orders' currency.
+
+    Parameters
+    ----------
+    orders : pandas.DataFrame
+        A validated orders frame or its customer summary.
+    start, end : date-like, optional
+        Inclusive window; default the first and the last order date.
+
+    Returns
+    -------
+    float
+        ``net revenue / purchases``.
+
+    Notes
+    -----
+    Net revenue is the sum of every amount in the window, returns included (also returns
+    of customers without a purchase in the window). NaN when there is no purchase.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b", "b"], "order_id": ["1", "1", "2", "3"],
+    ...     "order_date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-02", "2024-01-03"]),
+    ...     "amount": [10.0, 20.0, 30.0, -6.0],
+    ... })
+    >>> average_ticket(orders)  # (10 + 20 + 30 - 6) / 2 purchases (order 3 is a return)
+    27.0
+    """
+    summary = get_summary(orders, start, end, func="average_ticket")
+    purchases = int(summary["purchases"].sum())
+    return total_revenue(summary) / purchases if purchases else float("nan")
+
+
+# ---------------------------------------------------------------------------------------------
+# Upsell.
+
+
+def upsell_ratio(
+    orders: pd.DataFrame, *, start: DateLike | None = None, end: DateLike | None = None
+) -> float:
+    """Customers who bought several categories per customer who bought exactly one.
+
+    Parameters
+    ----------
+    orders : pandas.DataFrame
+        A validated orders frame (with ``category`` or ``product_id``) or its summary.
+    start, end : date-like, optional
+        Inclusive window; default the first and the last order date.
+
+    Returns
+    -------
+    float
+        ``customers with > 1 distinct category / customers with exactly 1``, a plain ratio
+        >= 0 (higher: more cross-selling).
+
+    Notes
+    -----
+    Categories are the distinct ``category`` (else ``product_id``) values of the lines of a
+    customer's purchases in the window. NaN when no customer bought exactly one category
+    (empty denominator) or the orders carry neither column.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b", "c"],
+    ...     "order_date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01", "2024-01-03"]),
+    ...     "amount": [10.0, 20.0, 5.0, 7.0],
+    ...     "category": ["shoes", "bags", "shoes", "shoes"],
+    ... })
+    >>> upsell_ratio(orders)  # a has 2 categories; b, c have 1: 1 / 2
+    0.5
+    """
+    summary = get_summary(orders, start, end, func="upsell_ratio")
+    categories = summary["categories"].to_numpy(dtype="float64")
+    single = int((categories == 1).sum())
+    return float((categories > 1).sum() / single) if single else float("nan")
+
+
+@overload
+def upsell_share(
+    orders: pd.DataFrame,
+    *,
+    by: None = None,
+    freq: None = None,
+    level: float = ...,
+    start: DateLike | None = ...,
+    end: DateLike | None = ...,
+) -> float: ...
+@overload
+def upsell_share(
+    orders: pd.DataFrame,
+    *,
+    by: str | pd.Series | None = None,
+    freq: str | None = None,
+    level: float = ...,
+    start: DateLike | None = ...,
+    end: DateLike | None = ...,
+) -> pd.DataFrame: ...
+def upsell_share(
+    orders: pd.DataFrame,
+    *,
+    by: By = None,
+    freq: str | None = None,
+    level: float = 0.95,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+) -> float | pd.DataFrame:
+    """Share of customers who bought more than one distinct category, in percent.
+
+    Parameters
+    ----------
+    orders : pandas.DataFrame
+        A validated orders frame (with ``category`` or ``product_id``) or its summary (not
+        with ``freq``).
+    by : str or pandas.Series, optional
+        Break down by a customer-summary column or a ``customer_id`` -> group Series.
+    freq : str, optional
+        One row per period, each computed over that period alone.
+    level : float, default 0.95
+        Confidence level of a breakdown's Wilson interval.
+    start, end : date-like, optional
+        Inclusive window; default the first and the last order date.
+
+    Returns
+    -------
+    float or pandas.DataFrame
+        Without ``by``/``freq``: ``100 * customers with > 1 category / customers``, 0-100.
+        With either: the tidy rate frame (``upsell_share``, ``n``, ``successes``, ``ci_low``,
+        ``ci_high``, ``low_n``).
+
+    Notes
+    -----
+    NaN when no customer purchased in the window or the orders carry neither ``category``
+    nor ``product_id``.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b", "c"],
+    ...     "order_date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01", "2024-01-03"]),
+    ...     "amount": [10.0, 20.0, 5.0, 7.0],
+    ...     "category": ["shoes", "bags", "shoes", "shoes"],
+    ... })
+    >>> round(upsell_share(orders), 2)  # a of a, b, c: 100 * 1 / 3
+    33.33
+    """
+    func = "upsell_share"
+    check_number(level, name="level", func=func, low=0.0, open_low=True)
+    if freq is not None:
+        require_orders(orders, func=func, why="freq= recomputes each period from the lines")
+
+    def units(first: pd.Timestamp | None, last: pd.Timestamp | None) -> pd.DataFrame:
+        lo, hi = (start, end) if first is None else (first, last)
+        summary = get_summary(orders, lo, hi, func=func)
+        categories = summary["categories"].to_numpy(dtype="float64")
+        known = ~np.isnan(categories)
+        return summary_units(summary, categories > 1, known)
+
+    if by is None and freq is None:
+        return rate_scalar(units(None, None)["_hit"].to_numpy())
+    return rate_breakdown(
+        units,
+        window=orders_window(orders, start, end),
+        by=by,
+        freq=freq,
+        name=func,
+        level=level,
+        func=func,
+        what="customer summary",
+    )

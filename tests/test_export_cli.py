@@ -1,0 +1,170 @@
+"""Tests of ``loyalty export`` (loyalty_metrics/cli/export.py): exit codes, logs, options."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from loyalty_metrics import export as ex
+from loyalty_metrics.cli import cli
+from loyalty_metrics.cli.export import EXIT_LOCK
+
+ORDERS = """customer_id,order_date,amount
+a,2024-01-05,10
+b,2024-01-20,5
+a,2024-02-03,20
+c,2024-03-05,7
+"""
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "orders.csv").write_text(ORDERS)
+    return folder
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, ["export", *map(str, args)])
+
+
+def json_lines(stderr: str) -> list[dict]:
+    return [json.loads(line) for line in stderr.splitlines()]
+
+
+def test_export_writes_one_row_per_month_silently_and_idempotently(data, tmp_path):
+    target = tmp_path / "kpis.csv"
+    result = run(data, "--to", target, "--freq", "M")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "" and result.stderr == ""  # cron mails nothing on success
+    frame = pd.read_csv(target)
+    assert frame["period"].tolist() == ["2024-01-31", "2024-02-29", "2024-03-31"]
+    assert set(frame["as_of"]) == {"2024-03-05"}
+    assert frame["revenue"].tolist() == [15.0, 20.0, 7.0]  # 10+5 | 20 | 7
+    before = target.read_bytes()
+    again = run(data, "--to", target, "--freq", "M")
+    assert again.exit_code == 0
+    assert target.read_bytes() == before
+
+
+def test_json_logs_one_object_per_line(data, tmp_path):
+    target = f"sqlite:///{tmp_path / 'kpis.db'}"
+    result = run(data, "--to", target, "--since", "2024-02-10", "--as-of", "2024-02-29",
+                 "--log-format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    records = json_lines(result.stderr)
+    assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    done = records[-1]
+    assert done["event"] == "export_done"
+    assert (done["periods"], done["added"], done["changed"]) == (["2024-02-29"], 1, True)
+    assert done["time"].endswith("Z")
+    quiet = run(data, "--to", target, "--log-format", "json", "--quiet")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    with sqlite3.connect(tmp_path / "kpis.db") as con:
+        assert con.execute("SELECT period FROM kpis").fetchall() == [
+            ("2024-01-31",), ("2024-02-29",), ("2024-03-31",)]  # fmt: skip
+
+
+def test_single_period_run_and_start_as_since(data, tmp_path):
+    target = tmp_path / "kpis.jsonl"
+    assert run(data, "--to", target, "--as-of", "2024-02-29").exit_code == 0
+    assert (
+        run(data, "--to", target, "--since", "2024-03-01", "--as-of", "2024-03-31").exit_code == 0
+    )
+    rows = [json.loads(line) for line in target.read_text().splitlines()]
+    assert [(r["period"], r["as_of"]) for r in rows] == [
+        ("2024-01-31", "2024-02-29"),
+        ("2024-02-29", "2024-02-29"),
+        ("2024-03-31", "2024-03-31"),
+    ]
+    both = run(data, "--to", target, "--since", "2024-03-01", "--start", "2024-03-01")
+    assert both.exit_code == 2 and "not both" in both.stderr
+
+
+def test_config_export_table_is_used(data, tmp_path):
+    (data / "loyalty.toml").write_text('[export]\ntable = "monthly"\nlock_timeout = 5\n')
+    result = run(data, "--to", f"sqlite:///{tmp_path / 'k.db'}")
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(tmp_path / "k.db") as con:
+        assert con.execute("SELECT COUNT(*) FROM monthly").fetchone() == (3,)
+    with_table = run(data, "--to", f"sqlite:///{tmp_path / 'k.db'}", "--table", "other")
+    assert with_table.exit_code == 0
+    with sqlite3.connect(tmp_path / "k.db") as con:
+        assert con.execute("SELECT COUNT(*) FROM other").fetchone() == (3,)
+
+
+def test_exit_1_on_bad_data(data, tmp_path):
+    (data / "orders.csv").write_text(ORDERS + "d,2024-03-06,not-a-number\n")
+    result = run(data, "--to", tmp_path / "k.csv")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ") and "amount" in result.stderr
+    assert not (tmp_path / "k.csv").exists()
+    as_json = run(data, "--to", tmp_path / "k.csv", "--log-format", "json")
+    assert as_json.exit_code == 1
+    (record,) = json_lines(as_json.stderr)
+    assert (record["level"], record["exit_code"], record["error"]) == (
+        "error", 1, "DataValidationError")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--freq", "M"], "Missing option '--to'"),
+        (["--to", "kpis.xlsx"], "is not a KPI export target"),
+        (["--to", "k.csv", "--freq", "D"], "'D' is not one of"),
+        (["--to", "k.csv", "--since", "last tuesday"], "is not a date"),
+        (["--to", "k.csv", "--table", "t"], "--table applies to SQLite targets"),
+        (["--to", "k.csv", "--lock-timeout", "-1"], "-1"),
+    ],
+)
+def test_exit_2_on_usage_errors(data, tmp_path, monkeypatch, args, fragment):
+    monkeypatch.chdir(tmp_path)
+    result = run(data, *args)
+    assert result.exit_code == 2
+    assert fragment in result.stderr
+    assert not (tmp_path / "k.csv").exists()
+
+
+def test_exit_2_on_config_errors(data, tmp_path):
+    (data / "loyalty.toml").write_text("[export]\ntabel = 'x'\n")
+    result = run(data, "--to", tmp_path / "k.csv")
+    assert result.exit_code == 2
+    assert "did you mean 'table'" in result.stderr
+    json_mode = run(data, "--to", tmp_path / "k.csv", "--table", "t", "--log-format", "json")
+    assert json_mode.exit_code == 2
+    assert json_lines(json_mode.stderr)[0]["exit_code"] == 2
+
+
+def test_exit_3_on_a_refused_target(data, tmp_path):
+    target = tmp_path / "orders.csv"
+    target.write_text(ORDERS)
+    result = run(data, "--to", target)
+    assert result.exit_code == 3
+    assert "Refusing to overwrite" in result.stderr and "left untouched" in result.stderr
+    assert target.read_text() == ORDERS
+
+
+def test_exit_4_on_lock_timeout(data, tmp_path):
+    target = tmp_path / "k.csv"
+    with ex._exclusive_lock(ex._parse_target(target, "test"), 0):
+        text = run(data, "--to", target, "--lock-timeout", "0.2")
+        as_json = run(data, "--to", target, "--lock-timeout", "0", "--log-format", "json")
+    assert text.exit_code == EXIT_LOCK == 4
+    assert text.stderr.startswith("Error: Another export") and "0.2 s" in text.stderr
+    assert as_json.exit_code == 4
+    (record,) = json_lines(as_json.stderr)
+    assert (record["error"], record["exit_code"]) == ("LockTimeoutError", 4)
+    assert not target.exists()
+
+
+def test_help_has_an_example_and_the_exit_codes():
+    result = CliRunner().invoke(cli, ["export", "--help"])
+    assert result.exit_code == 0
+    assert "loyalty export data/ --to sqlite:///kpis.db --freq M" in result.output
+    assert "4 lock timeout" in result.output
