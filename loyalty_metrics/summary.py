@@ -139,19 +139,20 @@ def customer_summary(
         customer_codes[in_window], weights=amounts[in_window], minlength=n_customers
     )
 
-    # Purchase days: all purchases of one calendar day are one occasion.
+    # Purchase days: all purchases of one calendar day are one occasion. One int64 key per
+    # (customer, day) hashes far faster than a two-column groupby.
     p_day = np.floor_divide(p_date, _NS_PER_DAY)
-    day_key = pd.DataFrame({"c": p_customer, "d": p_day})
-    day_amount = pd.Series(p_amount).groupby([day_key["c"], day_key["d"]], sort=False).sum()
-    day_customer = day_amount.index.get_level_values(0).to_numpy()
-    day_index = day_amount.index.get_level_values(1).to_numpy()
+    day0 = int(p_day.min(initial=0))
+    span = int(p_day.max(initial=0)) - day0 + 1
+    day_codes, day_keys = pd.factorize(p_customer * span + (p_day - day0))
+    day_amount = np.bincount(day_codes, weights=p_amount, minlength=len(day_keys))
+    day_customer = day_keys // span
+    day_index = day_keys % span + day0
     purchase_days = np.bincount(day_customer, minlength=n_customers)
     first_day = _group_min(day_customer, day_index, n_customers)
     is_first_day = day_index == first_day[day_customer]
     repeat_spend = np.bincount(
-        day_customer[~is_first_day],
-        weights=day_amount.to_numpy()[~is_first_day],
-        minlength=n_customers,
+        day_customer[~is_first_day], weights=day_amount[~is_first_day], minlength=n_customers
     )
     last_day = _group_max(day_customer, day_index, n_customers)
     end_day = window.end.value // _NS_PER_DAY if not window.empty else 0
@@ -176,8 +177,10 @@ def customer_summary(
         "monetary_value": monetary,
         "first_purchase_ever": _to_datetime(first_ever),
     }
-    index = pd.Index(np.asarray(customer_ids, dtype=object), name="customer_id")
-    summary = pd.DataFrame(data, index=index.astype("str"))
+    index = pd.Index(customer_ids, name="customer_id")
+    if index.dtype != "str":
+        index = index.astype("str")
+    summary = pd.DataFrame(data, index=index)
     if "channel" in lines.columns:
         summary["channel"] = _first_purchase_channel(
             lines["channel"], customer_codes, purchase_line, dates_ns, first, n_customers
@@ -251,11 +254,16 @@ def _lines_up_to_end(orders: pd.DataFrame, window: Window) -> pd.DataFrame:
 
 def _order_codes(customer_codes: np.ndarray, order_id: pd.Series) -> np.ndarray:
     """Dense codes of (customer, order_id); a blank order_id makes its line an order of its own."""
-    raw, _ = pd.factorize(order_id, use_na_sentinel=True)
+    raw, uniques = pd.factorize(order_id, use_na_sentinel=True)
     raw = raw.astype("int64")
     blank = raw < 0
     if blank.any():
-        raw[blank] = raw.max(initial=-1) + 1 + np.arange(int(blank.sum()))
+        raw[blank] = len(uniques) + np.arange(int(blank.sum()))
+    # Usually an order_id belongs to one customer: then its code is the order's code.
+    owner = np.empty(int(raw.max(initial=-1)) + 1, dtype="int64")
+    owner[raw] = customer_codes
+    if (owner[raw] == customer_codes).all():
+        return raw
     key = raw * (int(customer_codes.max(initial=0)) + 1) + customer_codes
     codes, _ = pd.factorize(key)
     return codes.astype("int64")
@@ -289,16 +297,25 @@ def _distinct_categories(
     column = next((c for c in ("category", "product_id") if c in lines.columns), None)
     if column is None:
         return np.full(n_customers, np.nan)
-    cat_codes, _ = pd.factorize(lines[column])
+    values = lines[column]
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cat_codes = values.cat.codes.to_numpy().astype("int64")
+    else:
+        cat_codes, _ = pd.factorize(values)
     keep = purchase_line & (cat_codes >= 0)
-    key = (
-        customer_codes[keep].astype("int64") * (int(cat_codes.max(initial=0)) + 1)
-        + cat_codes[keep]
-    )
+    n_values = int(cat_codes.max(initial=0)) + 1
+    if n_values <= 64:
+        # Few categories (the usual case): OR one bit per category, then count the bits.
+        bits = np.zeros(n_customers, dtype="uint64")
+        np.bitwise_or.at(
+            bits,
+            customer_codes[keep],
+            np.left_shift(np.uint64(1), cat_codes[keep].astype("uint64")),
+        )
+        return np.bitwise_count(bits).astype("float64")
+    key = customer_codes[keep].astype("int64") * n_values + cat_codes[keep]
     distinct = pd.unique(key)
-    return np.bincount(
-        distinct // (int(cat_codes.max(initial=0)) + 1), minlength=n_customers
-    ).astype("float64")
+    return np.bincount(distinct // n_values, minlength=n_customers).astype("float64")
 
 
 def _first_purchase_channel(
@@ -311,8 +328,13 @@ def _first_purchase_channel(
 ) -> pd.Categorical:
     candidates = np.flatnonzero(purchase_line & (dates_ns == first[customer_codes]))
     # The first such line of each customer, in file order, decides.
-    _, first_pos = np.unique(customer_codes[candidates], return_index=True)
-    rows = candidates[first_pos]
+    row = np.full(n_customers, np.iinfo(np.int64).max, dtype="int64")
+    np.minimum.at(row, customer_codes[candidates], candidates)
+    found = row != np.iinfo(np.int64).max
+    if isinstance(channel.dtype, pd.CategoricalDtype):
+        codes = np.full(n_customers, -1, dtype=channel.cat.codes.dtype)
+        codes[found] = channel.cat.codes.to_numpy()[row[found]]
+        return pd.Categorical.from_codes(codes, dtype=channel.dtype)
     values = pd.Series(pd.NA, index=range(n_customers), dtype=channel.dtype)
-    values.iloc[customer_codes[rows]] = channel.iloc[rows].to_numpy()
-    return values.to_numpy() if not isinstance(values.dtype, pd.CategoricalDtype) else values.array
+    values.iloc[np.flatnonzero(found)] = channel.iloc[row[found]].to_numpy()
+    return values.array
