@@ -168,6 +168,7 @@ def export_kpis(
     freq: Freq = "M",
     as_of: DateLike | None = None,
     since: DateLike | None = None,
+    window: Literal["expanding", "period"] = "expanding",
     table: str = "kpis",
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     kpi_options: Mapping[str, Any] | None = None,
@@ -190,6 +191,12 @@ def export_kpis(
         Only export the periods from the one containing ``since`` up to the one containing
         ``as_of`` (a backfill; ``since`` in the ``as_of`` period exports that single period).
         Default: every period from the first order on. Rows of other periods are kept.
+    window : {"expanding", "period"}, default "expanding"
+        ``"expanding"``: each row is :func:`~loyalty_metrics.snapshot.kpis_by_period`'s row,
+        the snapshot as of the period's end (``kpis(end=period_end)``). ``"period"``: each row
+        holds the KPIs of its period alone (revenue, customers, NPS... of that month), the
+        usual shape for a dashboard. A target holds one kind: its ``freq`` column reads ``M``
+        for expanding rows and ``M/period`` for per-period rows, and mixing them is refused.
     table : str, default "kpis"
         The SQLite table (ignored for files).
     lock_timeout : float, default 60
@@ -217,10 +224,10 @@ def export_kpis(
 
     Notes
     -----
-    Each row holds the KPIs of its period alone (``kpis_by_period(..., window="period")``):
-    customers, revenue, NPS... of that period; look-back metrics (churn, new customers) reach
-    back from the period's end over all earlier data. A row therefore does not depend on where
-    the run started, and a backfill (``since``) writes the same values as a full run. The last
+    Either way a row does not depend on where the run started: ``since`` only chooses which
+    periods are written (an expanding row is always computed from the first order on), so a
+    backfill writes the same values as a full run. Look-back metrics (churn, new customers)
+    reach back from the period's end over all earlier data. The last
     period usually ends after ``as_of``: its row is the snapshot so far (data up to ``as_of``)
     under the period's calendar key, replaced by the next run.
 
@@ -245,15 +252,16 @@ def export_kpis(
     from .snapshot import kpis_by_period  # kpis is heavy; import when used
 
     _check_choice("freq", freq, FREQS, "export_kpis")
+    _check_choice("window", window, ("expanding", "period"), "export_kpis")
     _check_timeout(lock_timeout, "export_kpis")
     dest = _parse_target(target, "export_kpis")
-    window = resolve_window(orders["order_date"], None, as_of)
-    if window.empty or not window.up_to_end(orders["order_date"]).any():
+    data_window = resolve_window(orders["order_date"], None, as_of)
+    if data_window.empty or not data_window.up_to_end(orders["order_date"]).any():
         raise DataValidationError(
             "No orders on or before the as-of date: there is no period to export.",
             table="orders",
         )
-    as_of_day = window.end
+    as_of_day = data_window.end
     start = None
     since_day = to_day(since, name="since")
     if since_day is not None:
@@ -265,18 +273,19 @@ def export_kpis(
         # Whole periods only: a period that starts before `since` is still computed in full.
         start = pd.Period(since_day, freq=freq).start_time
     options = dict(kpi_options or {})
-    # window="period": each row holds the KPIs of its period alone (look-backs such as churn
-    # reach back from the period's end), so a row does not depend on `start` and a backfill
-    # reproduces a full run's rows.
+    # An expanding row is the snapshot from the first order on, whatever `since` says; a
+    # per-period row needs nothing before its period (look-backs reach back by themselves).
     frame = kpis_by_period(
-        orders, surveys, events, spend, customers,
-        freq=freq, window="period", start=start, end=as_of_day, **options,
+        orders, surveys, events, spend, customers, freq=freq, window=window,
+        start=start if window == "period" else None, end=as_of_day, **options,
     )  # fmt: skip
     frames = {"orders": orders, "surveys": surveys, "events": events, "spend": spend,
               "customers": customers}  # fmt: skip
     rows = kpi_rows(
         frame, freq=freq, as_of=as_of_day, input_hash=input_hash(frames, options=options)
     )
+    if window == "period":
+        rows["freq"] = f"{freq}/period"
     if start is not None:
         rows = rows[rows["period"] >= _period_key(pd.DatetimeIndex([start]), freq)[0]]
     return write_export(rows, dest.given, key="period", table=table, lock_timeout=lock_timeout)

@@ -637,7 +637,7 @@ def test_export_kpis_rows_and_stamps(tmp_path, fake_kpis, orders):
     target = tmp_path / "kpis.csv"
     result = ex.export_kpis(orders, target=target, freq="M")
     assert fake_kpis.calls == [
-        {"freq": "M", "start": None, "end": pd.Timestamp("2024-03-05"), "window": "period"}
+        {"freq": "M", "start": None, "end": pd.Timestamp("2024-03-05"), "window": "expanding"}
     ]
     assert result.keys == ("2024-01-31", "2024-02-29", "2024-03-31")  # calendar ends
     frame = result.frame
@@ -657,9 +657,10 @@ def test_export_kpis_rows_and_stamps(tmp_path, fake_kpis, orders):
 def test_export_kpis_backfill_and_single_period(tmp_path, fake_kpis, orders):
     target = target_of(tmp_path, "sqlite")
     ex.export_kpis(orders, target=target, as_of="2024-02-10")
-    # since in mid-February: the whole of February is recomputed (start aligned to Feb 1)
+    # since in mid-February: the whole of February is rewritten; expanding rows are always
+    # computed from the first order on (start None), so they equal a full run's rows.
     result = ex.export_kpis(orders, target=target, since="2024-02-15", as_of="2024-03-31")
-    assert fake_kpis.calls[-1]["start"] == pd.Timestamp("2024-02-01")
+    assert fake_kpis.calls[-1]["start"] is None
     assert result.keys == ("2024-02-29", "2024-03-31")
     assert (result.added, result.replaced) == (1, 1)
     # single period: since in the as_of period
@@ -670,6 +671,21 @@ def test_export_kpis_backfill_and_single_period(tmp_path, fake_kpis, orders):
     back = read_back(target)
     assert list(back["period"]) == ["2024-01-31", "2024-02-29", "2024-03-31"]
     assert list(back["as_of"]) == ["2024-02-10", "2024-03-31", "2024-03-31"]
+
+
+def test_export_kpis_per_period_rows(tmp_path, fake_kpis, orders):
+    target = tmp_path / "kpis.csv"
+    result = ex.export_kpis(orders, target=target, since="2024-02-15", window="period")
+    # per-period rows need nothing before their period: start aligned to Feb 1
+    assert fake_kpis.calls[-1]["start"] == pd.Timestamp("2024-02-01")
+    assert fake_kpis.calls[-1]["window"] == "period"
+    assert result.keys == ("2024-02-29", "2024-03-31")
+    assert set(result.frame["freq"]) == {"M/period"}
+    # the two kinds of rows never mix in one target
+    with pytest.raises(ExportError, match="one frequency per target"):
+        ex.export_kpis(orders, target=target, window="expanding")
+    with pytest.raises(ValueError, match="'window' parameter of export_kpis"):
+        ex.export_kpis(orders, target=target, window="rolling")
 
 
 def test_export_kpis_parameter_and_data_errors(tmp_path, fake_kpis, orders):
@@ -716,11 +732,23 @@ def test_real_kpis_backfill_rows_equal_full_run_rows(tmp_path):
     full_rows = full.frame.set_index("period").loc[list(part.keys)]
     pd.testing.assert_frame_equal(part.frame.set_index("period"), full_rows)
     assert list(full.frame.columns) == [*ex.STAMP_COLUMNS, *loyalty_metrics.KPI_KEYS]
-    # the last row is the partial May, as of May 20, under the calendar key
+    # the last row is the partial May, as of May 20, under the calendar key: by default the
+    # snapshot from the first order on (kpis_by_period's row), per period on request
     from loyalty_metrics.snapshot import kpis
 
+    assert full.frame.iloc[-1]["revenue"] == pytest.approx(
+        kpis(orders, end="2024-05-20")["revenue"]
+    )
+    per_period = ex.export_kpis(orders, target=tmp_path / "pp.csv", as_of="2024-05-20",
+                                window="period")  # fmt: skip
     may = kpis(orders, start="2024-05-01", end="2024-05-20")
-    assert full.frame.iloc[-1]["revenue"] == pytest.approx(may["revenue"])
+    assert per_period.frame.iloc[-1]["revenue"] == pytest.approx(may["revenue"])
+    backfill = ex.export_kpis(orders, target=tmp_path / "pp2.csv", as_of="2024-05-20",
+                              since="2024-02-10", window="period")  # fmt: skip
+    pd.testing.assert_frame_equal(
+        backfill.frame.set_index("period"),
+        per_period.frame.set_index("period").loc[list(backfill.keys)],
+    )
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -46,7 +46,11 @@ def test_export_writes_one_row_per_month_silently_and_idempotently(data, tmp_pat
     frame = pd.read_csv(target)
     assert frame["period"].tolist() == ["2024-01-31", "2024-02-29", "2024-03-31"]
     assert set(frame["as_of"]) == {"2024-03-05"}
-    assert frame["revenue"].tolist() == [15.0, 20.0, 7.0]  # 10+5 | 20 | 7
+    # expanding (default): revenue from the first order to each month's end: 15 | 35 | 42
+    assert frame["revenue"].tolist() == [15.0, 35.0, 42.0]
+    per_period = tmp_path / "per_period.csv"
+    assert run(data, "--to", per_period, "--window", "period").exit_code == 0
+    assert pd.read_csv(per_period)["revenue"].tolist() == [15.0, 20.0, 7.0]  # 10+5 | 20 | 7
     before = target.read_bytes()
     again = run(data, "--to", target, "--freq", "M")
     assert again.exit_code == 0

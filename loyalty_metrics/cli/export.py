@@ -182,6 +182,14 @@ def _kpi_options(settings: dict[str, Any]) -> dict[str, Any]:
     help="Only (re)compute the periods from the one containing this date (backfill); "
     "default: every period. --since in the --as-of period exports that period only.",
 )
+@click.option(
+    "--window",
+    type=click.Choice(["expanding", "period"]),
+    default="expanding",
+    show_default=True,
+    help="expanding: each row is the snapshot as of the period's end (kpis_by_period); "
+    "period: the KPIs of each period alone (a dashboard's monthly figures).",
+)
 @click.option("--table", help="SQLite table (default: [export] table in loyalty.toml, or kpis).")
 @click.option(
     "--lock-timeout",
@@ -213,6 +221,7 @@ def command(
     target: str,
     freq: str,
     since: str | None,
+    window: str,
     table: str | None,
     lock_timeout: float | None,
     log_format: str,
@@ -239,7 +248,7 @@ def command(
                 {"orders": orders, "surveys": surveys, "events": events, "spend": spend,
                  "customers": customers},
                 config=config, start=start, end=end, target=target, freq=freq, since=since,
-                table=table, lock_timeout=lock_timeout,
+                window=window, table=table, lock_timeout=lock_timeout,
             )  # fmt: skip
         except click.UsageError as exc:
             if log_format != "json":
@@ -271,6 +280,7 @@ def _run(
     target: str,
     freq: str,
     since: str | None,
+    window: str,
     table: str | None,
     lock_timeout: float | None,
 ) -> None:
@@ -290,6 +300,7 @@ def _run(
         freq=freq,  # type: ignore[arg-type]
         as_of=end,
         since=since if since is not None else start,
+        window=window,  # type: ignore[arg-type]
         table=table or options.get("table", "kpis"),
         lock_timeout=lock_timeout
         if lock_timeout is not None
