@@ -1,16 +1,21 @@
-"""Pieces every command shares: exit codes, input options, error handling, progress."""
+"""Pieces every command shares: exit codes, input options, error handling, progress, output."""
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import ConfigError, DataValidationError, ExportError, LoyaltyMetricsError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 #: Documented exit codes (README, docs/cli.md).
 EXIT_OK = 0
@@ -18,14 +23,31 @@ EXIT_DATA = 1
 EXIT_USAGE = 2
 EXIT_IO = 3
 
+#: What each exit code means, for --help and docs/cli.md.
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "success",
+    EXIT_DATA: "data problem: a file breaks its table's contract (bad column, unparseable "
+    "values with --strict), or a computation failed",
+    EXIT_USAGE: "usage error: bad option or argument, invalid or unknown key in loyalty.toml",
+    EXIT_IO: "input/output error: a file or folder cannot be found, read or written",
+}
+
+#: One line for the epilog of every command's --help.
+EXIT_CODES_HELP = "Exit codes: 0 ok, 1 data problem, 2 usage or config error, 3 I/O error."
+
 TABLE_OPTIONS = ("orders", "surveys", "events", "spend", "customers")
+
+#: The name of the config file looked for in DATA_DIR.
+CONFIG_NAME = "loyalty.toml"
 
 
 def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add ``[DATA_DIR] --orders --surveys --events --spend --customers --config --start --end``."""
     options = [
         click.argument(
-            "data_dir", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
+            "data_dir",
+            required=False,
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
         ),
         *[
             click.option(
@@ -50,16 +72,42 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def strict_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--strict``: stop at the first bad row (exit 1) instead of setting bad rows aside."""
+    return click.option(
+        "--strict",
+        is_flag=True,
+        help="Stop with exit code 1 on any bad row instead of leaving it out and reporting it.",
+    )(func)
+
+
+def output_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add ``-o/--output FILE`` (not checked for existence: it is written)."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=help,
+    )
+
+
 def fail(message: str, code: int) -> None:
     """Print one clear line on stderr and exit with ``code``."""
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
 
 
-def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn library exceptions into one stderr line and a documented exit code.
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
-    ``--debug`` (a keyword argument of the command) re-raises with the traceback.
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn exceptions into one stderr line and a documented exit code.
+
+    Library errors map to their codes (data 1, config 2, I/O 3); anything unexpected is
+    reported in one line too (exit 1), with a hint to rerun with ``--debug``. ``--debug``
+    (a keyword argument of the command) re-raises with the traceback.
     """
 
     @functools.wraps(func)
@@ -73,19 +121,161 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             if debug:
                 raise
             if isinstance(exc, DataValidationError):
-                fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, EXIT_DATA)
+                fail(_one_line(exc), EXIT_DATA)
             if isinstance(exc, ConfigError):
                 fail(str(exc), EXIT_USAGE)
             if isinstance(exc, ExportError | OSError):
-                fail(str(exc), EXIT_IO)
+                fail(_os_message(exc), EXIT_IO)
             if isinstance(exc, LoyaltyMetricsError | ValueError):
                 fail(str(exc), EXIT_DATA)
-            raise
+            fail(
+                f"unexpected {type(exc).__name__}: {_one_line(exc)} (rerun with --debug for the "
+                "traceback, and please report it)",
+                EXIT_DATA,
+            )
 
     return wrapper
+
+
+def _os_message(exc: BaseException) -> str:
+    """``[Errno 13] Permission denied: 'x'`` -> ``x: permission denied``."""
+    if isinstance(exc, OSError) and exc.strerror and exc.filename:
+        return f"{exc.filename}: {exc.strerror[0].lower()}{exc.strerror[1:]}"
+    return str(exc)
 
 
 def progress(message: str, *, quiet: bool = False) -> None:
     """A progress line on stderr, only when stderr is a terminal and not ``--quiet``."""
     if not quiet and sys.stderr.isatty():
         click.echo(message, err=True)
+
+
+def warn(message: str, *, quiet: bool = False) -> None:
+    """A warning line on stderr (terminal or not) unless ``--quiet``."""
+    if not quiet:
+        click.echo(f"Warning: {message}", err=True)
+
+
+def stdout_is_terminal() -> bool:
+    """True when results go to a person rather than a pipe or a file."""
+    return sys.stdout.isatty()
+
+
+def generated_at() -> str:
+    """The time a report is generated: now (UTC), or ``SOURCE_DATE_EPOCH`` when set.
+
+    ``SOURCE_DATE_EPOCH`` (reproducible-builds.org) makes two runs byte-identical.
+    """
+    import datetime as dt
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            when = dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
+        except ValueError:
+            raise click.BadParameter(
+                f"SOURCE_DATE_EPOCH must be a number of seconds; got {epoch!r}."
+            ) from None
+    else:
+        when = dt.datetime.now(dt.UTC)
+    return when.replace(microsecond=0).isoformat()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the inputs.
+
+
+@dataclass
+class Inputs:
+    """What a command reads: validated frames, their read reports and the config."""
+
+    frames: dict[str, pd.DataFrame]
+    reports: list[Any] = field(default_factory=list)
+    config: dict[str, dict[str, Any]] = field(default_factory=dict)
+    config_path: Path | None = None
+
+    @property
+    def orders(self) -> pd.DataFrame:
+        return self.frames["orders"]
+
+    def get(self, name: str) -> pd.DataFrame | None:
+        return self.frames.get(name)
+
+
+def resolve_config(data_dir: Path | None, config: Path | None) -> Path | None:
+    """``--config``, else ``DATA_DIR/loyalty.toml`` when it exists, else None."""
+    if config is not None:
+        return config
+    if data_dir is not None and (data_dir / CONFIG_NAME).is_file():
+        return data_dir / CONFIG_NAME
+    return None
+
+
+def load_inputs(
+    data_dir: Path | None,
+    files: dict[str, Path | None],
+    *,
+    config: Path | None = None,
+    strict: bool = False,
+    quiet: bool = False,
+) -> Inputs:
+    """Read DATA_DIR and/or the per-table files, with the config, as every command does.
+
+    Lenient by default: bad rows are left out and counted (a warning line per file says how
+    many); with ``strict`` the first bad file raises (exit 1).
+    """
+    from ..config import load_config
+    from ..io import read_folder, read_report
+
+    given = {name: path for name, path in files.items() if path is not None}
+    if data_dir is None and "orders" not in given:
+        raise click.UsageError("give a DATA_DIR or at least --orders FILE (see --help).")
+    config_path = resolve_config(data_dir, config)
+    cfg = load_config(config_path) if config_path is not None else {}
+    where = str(data_dir) if data_dir is not None else "the given files"
+    progress(f"Reading {where}...", quiet=quiet)
+    frames = read_folder(
+        data_dir, files=given or None, config=cfg, errors="raise" if strict else "reject"
+    )
+    reports = []
+    for frame in frames.values():
+        try:
+            report = read_report(frame)
+        except ValueError:
+            continue
+        reports.append(report)
+        if report.rows_rejected:
+            warn(
+                f"{_name(report.source)}: {report.rows_rejected:,} of {report.rows_read:,} rows "
+                "left out (see 'loyalty validate' for the reasons; --strict to stop instead).",
+                quiet=quiet,
+            )
+    return Inputs(frames=frames, reports=reports, config=cfg, config_path=config_path)
+
+
+def _name(source: Any) -> str:
+    return Path(str(source)).name
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing the results.
+
+
+def write_output(path: Path, data: str | bytes) -> None:
+    """Write a result file atomically; an unwritable path exits 3 with one line."""
+    from ..report import write_atomic
+
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OSError(exc.errno, reason, str(path)) from exc
+
+
+def emit(text: str, output: Path | None, *, quiet: bool = False) -> None:
+    """Write ``text`` to ``output`` (atomically) or to stdout."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_output(output, text)
+    progress(f"Wrote {output}", quiet=quiet)

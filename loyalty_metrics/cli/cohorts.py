@@ -1,0 +1,137 @@
+"""``loyalty cohorts``: the acquisition-cohort table as a heatmap (PNG/SVG), CSV or text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ._common import (
+    EXIT_CODES_HELP,
+    emit,
+    handle_errors,
+    input_options,
+    load_inputs,
+    output_option,
+    progress,
+    strict_option,
+    write_output,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+_OUTPUTS = {".png": "png", ".svg": "svg", ".csv": "csv", ".txt": "text"}
+_VALUE_UNITS = {
+    "retention": "percent",
+    "customers": "count",
+    "revenue": "money",
+    "cumulative_revenue_per_customer": "money",
+}
+
+
+def cohort_text(table: pd.DataFrame, values: str, currency: str | None = None) -> str:
+    """The cohort table as aligned text (display rounding; blank where not observable)."""
+    from ..report._format import fmt
+
+    unit = _VALUE_UNITS.get(values, "number")
+    header = ["cohort", *(str(c) for c in table.columns)]
+    rows = [header]
+    for cohort, cells in table.iterrows():  # one row per cohort: a few dozen at most
+        rows.append([str(cohort), *("" if c != c else fmt(c, unit) for c in cells)])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            [r[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True))]
+        ).rstrip()
+        for r in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n"
+
+
+@click.command(name="cohorts", epilog=EXIT_CODES_HELP)
+@input_options
+@click.option(
+    "--period",
+    type=click.Choice(["W", "M", "Q", "Y"]),
+    default="M",
+    show_default=True,
+    help="Cohort period: week, month, quarter or year of the first purchase.",
+)
+@click.option(
+    "--values",
+    type=click.Choice(["retention", "customers", "revenue", "cumulative_revenue_per_customer"]),
+    default="retention",
+    show_default=True,
+    help="What the cells hold: % of the cohort active, active customers, revenue, or "
+    "cumulative revenue per customer.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["on", "on_or_after"]),
+    default="on",
+    show_default=True,
+    help="Active in period k ('on'), or in k or any later period ('on_or_after').",
+)
+@output_option(
+    "Write the heatmap (.png, .svg) or the table (.csv, .txt); default: text on stdout."
+)
+@strict_option
+@handle_errors
+def command(
+    data_dir: Path | None,
+    start: str | None,
+    end: str | None,
+    config: Path | None,
+    debug: bool,
+    quiet: bool,
+    period: str,
+    values: str,
+    mode: str,
+    output: Path | None,
+    strict: bool,
+    **files: Path | None,
+) -> None:
+    """Acquisition cohorts: customers by the period of their first purchase, over time.
+
+    Rows are cohorts, columns the periods since the first purchase (0 = the first). Cells
+    not observable at the end date are blank (never 0); in the heatmap the period still
+    running at the end date is hatched.
+
+    \b
+    Examples:
+      loyalty cohorts sample_data/ -o cohorts.png
+      loyalty cohorts sample_data/ --period Q --values revenue -o cohorts.csv
+      loyalty cohorts --orders orders.csv --as-of 2024-06-30
+    """
+    from ..cohorts import cohort_cell_status, cohort_table
+
+    kind = "text"
+    if output is not None:
+        kind = _OUTPUTS.get(output.suffix.lower(), "")
+        if not kind:
+            raise click.UsageError(
+                f"cannot tell the format from {output.name!r}: use .png, .svg, .csv or .txt."
+            )
+    inputs = load_inputs(data_dir, files, config=config, strict=strict, quiet=quiet)
+    progress("Computing the cohorts...", quiet=quiet)
+    window = {"period": period, "start": start, "end": end}
+    table = cohort_table(inputs.orders, values=values, mode=mode, **window)
+    currency = inputs.config.get("metrics", {}).get("currency")
+    if kind in ("png", "svg"):
+        from ..charts import cohort_heatmap, figure_bytes
+
+        progress("Drawing the heatmap...", quiet=quiet)
+        status = cohort_cell_status(inputs.orders, **window)
+        fig = cohort_heatmap(table, status=status, values=values, period=period, currency=currency)
+        write_output(output, figure_bytes(fig, kind))
+        progress(f"Wrote {output}", quiet=quiet)
+    elif kind == "csv":
+        # Full precision for machines; blank = not observable.
+        frame = table.copy()
+        frame.index = frame.index.astype("str")
+        emit(frame.to_csv(lineterminator="\n", float_format="%.15g"), output, quiet=quiet)
+    else:
+        emit(cohort_text(table, values, currency), output, quiet=quiet)

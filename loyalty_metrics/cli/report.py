@@ -1,0 +1,110 @@
+"""``loyalty report``: the full loyalty report as HTML, Markdown, JSON or a text table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._common import (
+    EXIT_CODES_HELP,
+    emit,
+    generated_at,
+    handle_errors,
+    input_options,
+    load_inputs,
+    output_option,
+    progress,
+    stdout_is_terminal,
+    strict_option,
+)
+
+FORMAT_CHOICES = ("html", "md", "json", "text")
+
+
+def _format(fmt: str | None, output: Path | None) -> str:
+    """--format, else the output file's suffix, else text on a terminal and HTML in a pipe."""
+    if fmt is not None:
+        return fmt
+    if output is not None:
+        from ..report import format_for_path
+
+        found = format_for_path(output)
+        if found is None:
+            raise click.UsageError(
+                f"cannot tell the format from {output.name!r}: use a .html, .md, .json or .txt "
+                "file name, or --format."
+            )
+        return found
+    return "text" if stdout_is_terminal() else "html"
+
+
+@click.command(name="report", epilog=EXIT_CODES_HELP)
+@input_options
+@output_option("Write the report here (.html, .md, .json or .txt); default stdout.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMAT_CHOICES),
+    help="html, md, json or text. Default: from the -o suffix; on a terminal text (the "
+    "headline KPIs), else html.",
+)
+@click.option(
+    "--freq",
+    type=click.Choice(["W", "M", "Q", "Y"]),
+    default="M",
+    show_default=True,
+    help="Period of the trends and cohorts: week, month, quarter or year.",
+)
+@click.option("--title", help="Report title (default: [report] title in loyalty.toml).")
+@strict_option
+@handle_errors
+def command(
+    data_dir: Path | None,
+    start: str | None,
+    end: str | None,
+    config: Path | None,
+    debug: bool,
+    quiet: bool,
+    output: Path | None,
+    fmt: str | None,
+    freq: str,
+    title: str | None,
+    strict: bool,
+    **files: Path | None,
+) -> None:
+    """Build the loyalty report: headline KPIs, NPS, cohorts, ladder, CLV, CAC and more.
+
+    The HTML report is one self-contained file (charts inline, no network needed) that
+    prints well. Sections whose inputs are missing are left out with a one-line note; the
+    data-quality section lists the rows each file had rejected. loyalty.toml in DATA_DIR is
+    used automatically.
+
+    \b
+    Examples:
+      loyalty report sample_data/ -o report.html
+      loyalty report sample_data/                 # headline KPIs as a table
+      loyalty report --orders orders.csv --surveys nps.csv --start 2024-01-01 -o r.md
+      loyalty report sample_data/ --format json --as-of 2024-06-30 > report.json
+    """
+    from ..report import build_report, render
+
+    fmt = _format(fmt, output)
+    inputs = load_inputs(data_dir, files, config=config, strict=strict, quiet=quiet)
+    cfg = inputs.config
+    if title:
+        cfg = {**cfg, "report": {**cfg.get("report", {}), "title": title}}
+    progress("Computing the report...", quiet=quiet)
+    content = build_report(
+        inputs.frames,
+        start=start,
+        end=end,
+        config=cfg,
+        generated_at=generated_at(),
+        read_reports=inputs.reports,
+        freq=freq,
+        strict=debug,
+    )
+    if fmt == "html":
+        progress("Drawing the charts...", quiet=quiet)
+    emit(render(content, fmt), output, quiet=quiet)

@@ -1,0 +1,372 @@
+"""``loyalty.toml``: column mappings, reader options and metric options, loaded and checked.
+
+A config file has one table per input (``[orders]``, ``[surveys]``, ``[events]``, ``[spend]``,
+``[customers]``) and the tables ``[metrics]``, ``[report]`` and ``[export]``::
+
+    [orders]
+    file = "exports/orders_2024.csv"      # relative to the config file's folder
+    sep = ";"
+    decimal = ","
+    dayfirst = true
+    [orders.columns]                      # canonical name = column in the file
+    customer_id = "Kundennummer"
+    order_date = "Datum"
+    amount = "Betrag"
+
+    [metrics]
+    currency = "EUR"
+    margin = 0.35
+    churn_period = "365D"
+    key_actions = ["purchase", "review"]
+    nps_method = "adjusted-wald"
+
+    [report]
+    title = "Loyalty, week 12"
+
+Every key is checked: an unknown key is a :class:`~loyalty_metrics.errors.ConfigError` that
+names the key and its table and suggests the closest known key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .schema import TABLES
+
+__all__ = ["CONFIG_KEYS", "INPUT_KEYS", "METRIC_PARAMETERS", "load_config", "metric_options"]
+
+Check = Callable[[Any], Any]
+
+
+# ---------------------------------------------------------------------------------------------
+# Value checks: each returns the (normalised) value or raises ValueError with what is expected.
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("a string")
+    return value
+
+
+def _non_empty_string(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("a non-empty string")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("true or false")
+    return value
+
+
+def _number(low: float | None = None, high: float | None = None, *, open_low: bool = False):
+    def check(value: Any) -> float:
+        # bool is an int subclass; ``margin = true`` is a mistake, not 1.0.
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            raise ValueError(_describe_range(low, high, open_low))
+        value = float(value)
+        too_low = low is not None and (value <= low if open_low else value < low)
+        too_high = high is not None and value > high
+        if too_low or too_high:
+            raise ValueError(_describe_range(low, high, open_low))
+        return value
+
+    return check
+
+
+def _describe_range(low: float | None, high: float | None, open_low: bool) -> str:
+    if low is not None and high is not None:
+        return f"a number {'above' if open_low else 'from'} {low:g} {'up ' if open_low else ''}to {high:g}"
+    if low is not None:
+        return f"a number {'above' if open_low else 'of at least'} {low:g}"
+    return "a number"
+
+
+_PERIOD = re.compile(r"^\s*\d+\s*(D|W|M|MS|ME|Q|QE|QS|Y|YE|YS)\s*$", re.IGNORECASE)
+
+
+def _period(value: Any) -> str:
+    """A look-back length such as ``"365D"``, ``"12W"``, ``"3M"`` or ``"1Y"``."""
+    if not isinstance(value, str) or not _PERIOD.match(value):
+        raise ValueError('a length such as "365D", "12W", "3M" or "1Y"')
+    return value.strip()
+
+
+def _string_list(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError('a list of strings, e.g. ["purchase", "review"]')
+    return list(value)
+
+
+def _one_of(*choices: str) -> Check:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError("one of " + ", ".join(repr(c) for c in choices))
+        return value
+
+    return check
+
+
+def _weights(*names: str) -> Check:
+    """Weights given as a list in ``names`` order or as a table keyed by ``names``."""
+
+    def check(value: Any) -> dict[str, float]:
+        expected = (
+            f"a list of {len(names)} non-negative numbers or a table with keys " + ", ".join(names)
+        )
+        if isinstance(value, list):
+            if len(value) != len(names):
+                raise ValueError(expected)
+            value = dict(zip(names, value, strict=True))
+        if not isinstance(value, dict):
+            raise ValueError(expected)
+        unknown = [k for k in value if k not in names]
+        if unknown:
+            raise _UnknownKey(unknown[0], names)
+        out = {}
+        for name in names:
+            if name not in value:
+                raise ValueError(expected)
+            weight = value[name]
+            if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+                raise ValueError(expected)
+            out[name] = float(weight)
+        if sum(out.values()) <= 0:
+            raise ValueError(expected + " (not all zero)")
+        return out
+
+    return check
+
+
+class _UnknownKey(Exception):
+    def __init__(self, key: str, known: tuple[str, ...] | list[str]) -> None:
+        super().__init__(key)
+        self.key = key
+        self.known = tuple(known)
+
+
+# ---------------------------------------------------------------------------------------------
+# The schema.
+
+#: Keys of an input table (``[orders]``, ``[surveys]``...): the reader options.
+INPUT_KEYS: dict[str, Check] = {
+    "file": _non_empty_string,
+    "columns": dict,  # checked against the table's canonical columns below
+    "sep": _non_empty_string,
+    "decimal": _non_empty_string,
+    "thousands": _string,
+    "encoding": _non_empty_string,
+    "dayfirst": _bool,
+    "date_format": _non_empty_string,
+}
+
+#: Every table of ``loyalty.toml`` and the check of each of its keys.
+CONFIG_KEYS: dict[str, dict[str, Check]] = {
+    **{table: INPUT_KEYS for table in TABLES},
+    "metrics": {
+        "currency": _non_empty_string,
+        "churn_period": _period,
+        "margin": _number(0.0, 1.0, open_low=True),
+        "lifespan_years": _number(0.0, open_low=True),
+        "max_lifespan_years": _number(0.0, open_low=True),
+        "key_actions": _string_list,
+        "engagement_window": _period,
+        "engagement_weights": _weights("frequency", "time", "actions"),
+        "nps_method": _one_of("adjusted-wald", "wald"),
+        "annual_discount_rate": _number(0.0, 1.0),
+        "cli_weights": _weights("nps", "repeat_purchase_rate", "upsell_share"),
+        "cli_nps_scale": _one_of("points", "percent"),
+    },
+    "report": {"title": _non_empty_string},
+    "export": {"table": _non_empty_string, "lock_timeout": _number(0.0)},
+}
+
+
+def load_config(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """Read and check a ``loyalty.toml`` file.
+
+    Parameters
+    ----------
+    path : path-like
+        The TOML file.
+
+    Returns
+    -------
+    dict
+        ``{table: {key: value}}`` for the tables present in the file. Values are checked and
+        normalised: numbers are floats and weights are tables keyed by component. An input's
+        ``file`` is kept as written (the readers resolve it against the data folder, else the
+        config file's folder).
+
+    Raises
+    ------
+    ConfigError
+        For invalid TOML (with its line), an unknown table or key (naming it, its table and the
+        closest known key), or a value of the wrong type or range.
+    FileNotFoundError
+        When ``path`` does not exist.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "loyalty.toml").write_text('[metrics]\\nmargin = 0.4\\ncurrency = "EUR"\\n')
+    >>> load_config(folder / "loyalty.toml")
+    {'metrics': {'margin': 0.4, 'currency': 'EUR'}}
+    >>> _ = (folder / "bad.toml").write_text('[metrics]\\ncurency = "EUR"\\n')
+    >>> load_config(folder / "bad.toml")
+    Traceback (most recent call last):
+    ...
+    loyalty_metrics.errors.ConfigError: bad.toml: unknown key 'curency' in [metrics]; did you mean 'currency'? ...
+    """
+    path = Path(path)
+    with path.open("rb") as handle:
+        try:
+            raw = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+    return check_config(raw, source=path.name)
+
+
+def check_config(
+    raw: dict[str, Any], *, source: str = "loyalty.toml"
+) -> dict[str, dict[str, Any]]:
+    """Check a config already parsed into a dict (see :func:`load_config`).
+
+    Examples
+    --------
+    >>> check_config({"report": {"title": "Q1"}})
+    {'report': {'title': 'Q1'}}
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for table, values in raw.items():
+        if table not in CONFIG_KEYS:
+            raise ConfigError(_unknown_table_message(source, table, values))
+        if not isinstance(values, dict):
+            raise ConfigError(
+                f"{source}: [{table}] must be a table, e.g. [{table}] on its own line."
+            )
+        out[table] = _check_table(table, values, source=source)
+    return out
+
+
+def _check_table(table: str, values: dict[str, Any], *, source: str) -> dict[str, Any]:
+    keys = CONFIG_KEYS[table]
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in keys:
+            raise ConfigError(_unknown_key_message(source, key, f"[{table}]", tuple(keys)))
+        if key == "columns":
+            out[key] = _check_columns(table, value, source=source)
+            continue
+        try:
+            checked = keys[key](value)
+        except _UnknownKey as exc:
+            raise ConfigError(
+                _unknown_key_message(source, exc.key, f"[{table}.{key}]", exc.known)
+            ) from None
+        except ValueError as exc:
+            raise ConfigError(f"{source}: [{table}] {key} must be {exc}; got {value!r}.") from None
+        out[key] = checked
+    return out
+
+
+def _check_columns(table: str, value: Any, *, source: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{source}: [{table}] columns must be a table mapping canonical names to the file's "
+            f'column names, e.g. [{table}.columns] customer_id = "Customer No"; got {value!r}.'
+        )
+    canonical = tuple(TABLES[table].columns)
+    out = {}
+    for key, column in value.items():
+        if key not in canonical:
+            raise ConfigError(_unknown_key_message(source, key, f"[{table}.columns]", canonical))
+        if not isinstance(column, str) or not column:
+            raise ConfigError(
+                f"{source}: [{table}.columns] {key} must be the name of a column in the file "
+                f"(a string); got {column!r}."
+            )
+        out[key] = column
+    return out
+
+
+def _unknown_key_message(source: str, key: str, where: str, known: tuple[str, ...]) -> str:
+    message = f"{source}: unknown key {key!r} in {where}"
+    match = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if match:
+        message += f"; did you mean {match[0]!r}?"
+    else:
+        message += "."
+    return message + " Known keys: " + ", ".join(known) + "."
+
+
+def _unknown_table_message(source: str, table: str, values: Any) -> str:
+    if not isinstance(values, dict):
+        # A bare key at the top level: maybe it belongs in a table.
+        homes = [t for t, keys in CONFIG_KEYS.items() if table in keys and keys is not INPUT_KEYS]
+        message = f"{source}: unknown top-level key {table!r}"
+        if homes:
+            return message + f"; it belongs in [{homes[0]}]."
+        return (
+            message + ". Keys go inside a table: " + ", ".join(f"[{t}]" for t in CONFIG_KEYS) + "."
+        )
+    message = f"{source}: unknown table [{table}]"
+    match = difflib.get_close_matches(table, tuple(CONFIG_KEYS), n=1, cutoff=0.6)
+    if match:
+        message += f"; did you mean [{match[0]}]?"
+    else:
+        message += "."
+    return message + " Known tables: " + ", ".join(f"[{t}]" for t in CONFIG_KEYS) + "."
+
+
+#: Functions that name a ``[metrics]`` option differently: function -> {key: parameter}.
+METRIC_PARAMETERS: dict[str, dict[str, str]] = {
+    "churn_rate": {"churn_period": "period"},
+    "retention_rate": {"churn_period": "period"},
+    "nps": {"nps_method": "method"},
+    "nps_breakdown": {"nps_method": "method"},
+    "engagement_scores": {"engagement_window": "window", "engagement_weights": "weights"},
+    "engagement_score": {"engagement_window": "window", "engagement_weights": "weights"},
+    "customer_loyalty_index": {"cli_weights": "weights", "cli_nps_scale": "nps_scale"},
+}
+
+
+def metric_options(config: Mapping[str, Any] | None, func: Callable[..., Any]) -> dict[str, Any]:
+    """The ``[metrics]`` options of a config that ``func`` takes, as keyword arguments.
+
+    Each key is passed under its own name when ``func`` has that parameter (``kpis`` takes
+    them all), or under the name a single-purpose function gives it (``churn_period`` ->
+    ``period`` for ``churn_rate``, ``nps_method`` -> ``method`` for ``nps_breakdown``...).
+    ``currency`` is for display only and never passed.
+
+    Examples
+    --------
+    >>> def churn_rate(orders, *, period="365D", start=None, end=None): ...
+    >>> metric_options({"metrics": {"churn_period": "90D", "margin": 0.3}}, churn_rate)
+    {'period': '90D'}
+    """
+    import inspect
+
+    metrics = dict((config or {}).get("metrics", {}))
+    metrics.pop("currency", None)
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return {}
+    aliases = METRIC_PARAMETERS.get(getattr(func, "__name__", ""), {})
+    out: dict[str, Any] = {}
+    for key, value in metrics.items():
+        name = aliases.get(key, key)
+        if name in params and params[name].kind is not inspect.Parameter.POSITIONAL_ONLY:
+            out[name] = value
+    return out

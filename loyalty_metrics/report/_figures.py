@@ -1,0 +1,188 @@
+"""The report's charts, drawn from the plain content (its tables) with :mod:`loyalty_metrics.charts`."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["chart_images"]
+
+
+def _frame(section: dict[str, Any], table_id: str | None) -> pd.DataFrame | None:
+    for table in section.get("tables", []):
+        if table["id"] == table_id:
+            return pd.DataFrame.from_records(table["rows"]) if table["rows"] else None
+    return None
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> pd.Series:
+    return pd.to_numeric(frame[column], errors="coerce").astype("float64")
+
+
+def _kpi_trends(section: dict[str, Any], spec: dict[str, Any], currency: str | None) -> Any:
+    from .. import charts
+
+    frame = _frame(section, spec["table"])
+    if frame is None or not spec.get("keys"):
+        return None
+    frame = frame.set_index(pd.DatetimeIndex(pd.to_datetime(frame["period"]), name="period"))
+    data = frame[spec["keys"]].apply(pd.to_numeric, errors="coerce").astype("float64")
+    return charts.kpi_trends(data, spec["keys"], currency=currency)
+
+
+def _nps_distribution(section: dict[str, Any], spec: dict[str, Any], currency: str | None) -> Any:
+    from .. import charts
+
+    frame = _frame(section, spec["table"])
+    if frame is None:
+        return None
+    counts = pd.Series(_numbers(frame, "responses").to_numpy(), index=frame["score"].astype(int))
+    return charts.nps_distribution(counts, counts=True)
+
+
+def _nps_trend(section: dict[str, Any], spec: dict[str, Any], currency: str | None) -> Any:
+    from .. import charts
+
+    frame = _frame(section, spec["table"])
+    if frame is None:
+        return None
+    index = pd.DatetimeIndex(pd.to_datetime(frame["period"]), name="period")
+    data = pd.DataFrame(
+        {c: _numbers(frame, c).to_numpy() for c in ("nps", "ci_low", "ci_high", "responses")},
+        index=index,
+    )
+    if "low_n" in frame:
+        data["low_n"] = frame["low_n"].fillna(False).astype(bool).to_numpy()
+    return charts.nps_trend(data)
+
+
+def _cohort_heatmap(section: dict[str, Any], spec: dict[str, Any], currency: str | None) -> Any:
+    from .. import charts
+
+    frame = _frame(section, spec["table"])
+    if frame is None:
+        return None
+    periods = [c for c in frame.columns if c not in ("cohort", "size")]
+    matrix = frame.set_index("cohort")[periods].apply(pd.to_numeric, errors="coerce")
+    matrix.columns = [int(c) for c in periods]
+    status = _frame(section, spec.get("status"))
+    if status is not None:
+        status = status.set_index("cohort")[periods]
+        status.columns = [int(c) for c in periods]
+    return charts.cohort_heatmap(
+        matrix, status=status, values="retention", period=spec.get("period")
+    )
+
+
+def _bar_chart(section: dict[str, Any], spec: dict[str, Any], currency: str | None) -> Any:
+    from .. import charts
+
+    frame = _frame(section, spec["table"])
+    if frame is None:
+        return None
+    labels = frame[spec["label"]].astype(str)
+    values = pd.Series(_numbers(frame, spec["value"]).to_numpy(), index=labels)
+    low = high = low_n = None
+    if {"ci_low", "ci_high"} <= set(frame.columns):
+        low = pd.Series(_numbers(frame, "ci_low").to_numpy(), index=labels)
+        high = pd.Series(_numbers(frame, "ci_high").to_numpy(), index=labels)
+    if "low_n" in frame:
+        low_n = pd.Series(frame["low_n"].fillna(False).astype(bool).to_numpy(), index=labels)
+    return charts.bar_chart(
+        values,
+        low=low,
+        high=high,
+        low_n=low_n,
+        xlabel=spec.get("xlabel", ""),
+        title=spec.get("title", ""),
+        digits=spec.get("digits", 1),
+        suffix=spec.get("suffix", ""),
+    )
+
+
+def _ladder_funnel(section: dict[str, Any], spec: dict[str, Any], currency: str | None) -> Any:
+    from .. import charts
+
+    frame = _frame(section, spec["table"])
+    if frame is None:
+        return None
+    return charts.ladder_funnel(
+        pd.Series(_numbers(frame, "customers").to_numpy(), index=frame["stage"].astype(str))
+    )
+
+
+def _clv_distribution(section: dict[str, Any], spec: dict[str, Any], currency: str | None) -> Any:
+    from .. import charts
+
+    frame = _frame(section, spec["table"])
+    if frame is None:
+        return None
+    return charts.clv_distribution(
+        frame,
+        currency=currency,
+        label=spec.get("label", "CLV"),
+        mean=spec.get("mean"),
+        median=spec.get("median"),
+    )
+
+
+def _engagement(section: dict[str, Any], spec: dict[str, Any], currency: str | None) -> Any:
+    from .. import charts
+
+    frame = _frame(section, spec["table"])
+    if frame is None:
+        return None
+    return charts.engagement_distribution(
+        frame, mean=spec.get("mean"), inactive=spec.get("inactive")
+    )
+
+
+def _calibration(section: dict[str, Any], spec: dict[str, Any], currency: str | None) -> Any:
+    from .. import charts
+
+    frame = _frame(section, spec["table"])
+    if frame is None:
+        return None
+    grouped = frame.set_index("frequency")[["actual", "predicted", "customers"]]
+    return charts.calibration_vs_holdout(grouped.astype("float64"))
+
+
+_BUILDERS: dict[str, Callable[[dict[str, Any], dict[str, Any], str | None], Any]] = {
+    "kpi_trends": _kpi_trends,
+    "nps_distribution": _nps_distribution,
+    "nps_trend": _nps_trend,
+    "cohort_heatmap": _cohort_heatmap,
+    "bar_chart": _bar_chart,
+    "ladder_funnel": _ladder_funnel,
+    "clv_distribution": _clv_distribution,
+    "engagement_distribution": _engagement,
+    "calibration_vs_holdout": _calibration,
+}
+
+
+def chart_images(report: dict[str, Any]) -> dict[str, str]:
+    """``{"section/chart": "data:image/png;base64,..."}`` for every chart of the report."""
+    from ..charts import figure_bytes
+
+    images: dict[str, str] = {}
+    currency = report.get("currency")
+    for section in report["sections"]:
+        if not section.get("shown"):
+            continue
+        for spec in section.get("charts", []):
+            build = _BUILDERS.get(spec["kind"])
+            if build is None:
+                continue
+            with np.errstate(all="ignore"):
+                fig = build(section, spec, currency)
+            if fig is None:
+                continue
+            png = figure_bytes(fig, "png", dpi=144)
+            images[f"{section['id']}/{spec['id']}"] = "data:image/png;base64," + base64.b64encode(
+                png
+            ).decode("ascii")
+    return images

@@ -1,0 +1,373 @@
+"""The report, kpis and cohorts commands: outputs, exit codes, errors, progress, docs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import loyalty_metrics as lm
+from loyalty_metrics.cli import _common, cli
+from loyalty_metrics.cli._docs import command_help, generate
+from loyalty_metrics.errors import DataValidationError
+
+ROOT = Path(__file__).resolve().parents[1]
+EPOCH = "1736150400"  # 2025-01-06T08:00:00+00:00
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    """A small sample data folder (the bundled generator, 200 customers)."""
+    folder = tmp_path_factory.mktemp("data")
+    lm.write_sample(folder, customers=200, seed=5)
+    return folder
+
+
+@pytest.fixture
+def runner(monkeypatch) -> CliRunner:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    return CliRunner()
+
+
+def _run(runner: CliRunner, *args: str):
+    return runner.invoke(cli, [str(a) for a in args], catch_exceptions=True)
+
+
+def _one_error_line(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr
+    assert lines[-1].startswith("Error: ")
+    return lines[-1]
+
+
+class _Sections(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sections: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "section" and "data-section" in attrs:
+            self.sections.append(attrs["data-section"])
+
+
+# ---------------------------------------------------------------------------------------------
+# loyalty report
+
+
+def test_report_html_file(runner, data_dir, tmp_path):
+    out = tmp_path / "report.html"
+    result = _run(runner, "report", data_dir, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""  # the report went to the file
+    assert result.stderr == ""  # no progress: stderr is not a terminal
+    parser = _Sections()
+    parser.feed(out.read_text(encoding="utf-8"))
+    assert parser.sections[:2] == ["kpis", "nps"] and "data_quality" in parser.sections
+
+
+def test_report_json_matches_the_library(runner, data_dir, tmp_path):
+    out = tmp_path / "report.json"
+    result = _run(runner, "report", data_dir, "-o", out, "--end", "2024-06-30")
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["generated_at"] == "2025-01-06T08:00:00+00:00"  # SOURCE_DATE_EPOCH
+    assert data["window"]["as_of"] == "2024-06-30"
+    tables = lm.read_folder(data_dir)
+    expected = lm.kpis(
+        tables["orders"],
+        tables["surveys"],
+        tables["events"],
+        tables["spend"],
+        tables["customers"],
+        end="2024-06-30",
+    )
+    values = next(s for s in data["sections"] if s["id"] == "kpis")["values"]
+    for key, value in expected.items():
+        assert values[key] == (None if pd.isna(value) else float(value)), key
+
+
+def test_report_text_and_markdown_on_stdout(runner, data_dir):
+    text = _run(runner, "report", data_dir, "--format", "text", "--title", "Week 12")
+    assert text.exit_code == 0, text.output
+    lines = text.stdout.splitlines()
+    assert lines[0] == "Week 12"
+    assert any(line.startswith("KPI ") and "Value" in line for line in lines)
+    markdown = _run(runner, "report", data_dir, "--format", "md", "--freq", "Q")
+    assert markdown.exit_code == 0
+    assert markdown.stdout.startswith("# Customer loyalty report\n")
+
+
+def test_report_defaults_to_html_in_a_pipe(runner, data_dir):
+    result = _run(runner, "report", "--orders", data_dir / "orders.csv")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("<!DOCTYPE html>")
+
+
+def test_report_is_byte_identical_across_runs(runner, data_dir, tmp_path):
+    first, second = tmp_path / "a.md", tmp_path / "b.md"
+    assert _run(runner, "report", data_dir, "-o", first).exit_code == 0
+    assert _run(runner, "report", data_dir, "-o", second).exit_code == 0
+    assert first.read_bytes() == second.read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------
+# Exit codes: 1 data, 2 usage / config, 3 I/O.
+
+
+def test_exit_2_on_usage_errors(runner, data_dir, tmp_path):
+    unknown_suffix = _run(runner, "report", data_dir, "-o", tmp_path / "r.pdf")
+    assert unknown_suffix.exit_code == 2
+    assert "cannot tell the format from 'r.pdf'" in unknown_suffix.stderr
+    no_input = _run(runner, "report")
+    assert no_input.exit_code == 2
+    assert "give a DATA_DIR or at least --orders" in no_input.stderr
+    bad_choice = _run(runner, "kpis", data_dir, "--freq", "D")
+    assert bad_choice.exit_code == 2
+    bad_kpi = _run(runner, "kpis", data_dir, "--kpi", "revenu")
+    assert bad_kpi.exit_code == 2 and "did you mean 'revenue'?" in bad_kpi.stderr
+    missing_dir = _run(runner, "cohorts", tmp_path / "nope")
+    assert missing_dir.exit_code == 2
+
+
+def test_exit_2_on_an_unknown_config_key(runner, data_dir, tmp_path):
+    folder = tmp_path / "with_config"
+    folder.mkdir()
+    (folder / "orders.csv").write_bytes((data_dir / "orders.csv").read_bytes())
+    (folder / "loyalty.toml").write_text('[metrics]\nchurn_perod = "90D"\n', encoding="utf-8")
+    for command in ("report", "kpis", "cohorts"):
+        result = _run(runner, command, folder)
+        assert result.exit_code == 2, command
+        line = _one_error_line(result)
+        assert "unknown key 'churn_perod' in [metrics]; did you mean 'churn_period'?" in line
+
+
+def test_config_is_read_from_the_folder_or_given(runner, data_dir, tmp_path):
+    folder = tmp_path / "configured"
+    folder.mkdir()
+    (folder / "orders.csv").write_bytes((data_dir / "orders.csv").read_bytes())
+    (folder / "loyalty.toml").write_text(
+        '[metrics]\ncurrency = "EUR"\n[report]\ntitle = "Q2"\n', encoding="utf-8"
+    )
+    auto = _run(runner, "report", folder, "--format", "text")
+    assert auto.exit_code == 0, auto.output
+    assert auto.stdout.startswith("Q2\n") and " EUR" in auto.stdout
+    other = tmp_path / "other.toml"
+    other.write_text('[report]\ntitle = "Given"\n', encoding="utf-8")
+    given = _run(runner, "report", folder, "--format", "text", "--config", other)
+    assert given.stdout.startswith("Given\n") and " EUR" not in given.stdout
+    snapshot = _run(runner, "kpis", folder, "--kpi", "revenue")
+    assert snapshot.exit_code == 0 and " EUR" in snapshot.stdout
+
+
+def _with_bad_row(data_dir: Path, folder: Path) -> Path:
+    folder.mkdir()
+    orders = (data_dir / "orders.csv").read_text(encoding="utf-8")
+    header, first, rest = orders.split("\n", 2)
+    bad = first.split(",")
+    bad[2] = "not-a-number"
+    (folder / "orders.csv").write_text(
+        "\n".join([header, first, ",".join(bad), rest]), encoding="utf-8"
+    )
+    return folder
+
+
+def test_bad_rows_are_reported_or_exit_1_with_strict(runner, data_dir, tmp_path):
+    folder = _with_bad_row(data_dir, tmp_path / "bad")
+    lenient = _run(runner, "kpis", folder, "--kpi", "customers")
+    assert lenient.exit_code == 0
+    assert lenient.stderr.startswith("Warning: orders.csv: 1 of ")
+    assert "left out" in lenient.stderr
+    quiet = _run(runner, "kpis", folder, "--kpi", "customers", "--quiet")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    strict = _run(runner, "kpis", folder, "--strict")
+    assert strict.exit_code == 1
+    line = _one_error_line(strict)
+    assert "orders.csv" in line and "amount" in line
+    report = _run(runner, "report", folder, "--format", "json", "--quiet")
+    data = json.loads(report.stdout)
+    quality = next(s for s in data["sections"] if s["id"] == "data_quality")
+    assert quality["tables"][0]["rows"][0]["rows_rejected"] == 1
+    assert quality["tables"][1]["rows"][0]["lines"] == "3"
+
+
+def test_exit_1_on_a_file_that_breaks_its_contract(runner, tmp_path):
+    (tmp_path / "orders.csv").write_text(
+        "customer,when,amount\na,2024-01-01,3\n", encoding="utf-8"
+    )
+    result = _run(runner, "report", tmp_path, "--format", "text")
+    assert result.exit_code == 1
+    assert "order_date" in _one_error_line(result) or "customer_id" in result.stderr
+
+
+def test_exit_3_on_io_errors(runner, data_dir, tmp_path):
+    unwritable = _run(runner, "report", data_dir, "-o", tmp_path / "missing" / "report.html")
+    assert unwritable.exit_code == 3
+    assert _one_error_line(unwritable) == (
+        f"Error: {tmp_path / 'missing' / 'report.html'}: no such file or directory"
+    )
+    chart = _run(runner, "cohorts", data_dir, "-o", tmp_path / "missing" / "c.png")
+    assert chart.exit_code == 3
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    no_orders = _run(runner, "kpis", empty)
+    assert no_orders.exit_code == 3
+    assert "no orders file" in _one_error_line(no_orders)
+
+
+def test_debug_shows_the_traceback(runner, tmp_path):
+    (tmp_path / "orders.csv").write_text(
+        "customer,when,amount\na,2024-01-01,3\n", encoding="utf-8"
+    )
+    result = runner.invoke(cli, ["kpis", str(tmp_path), "--debug"])
+    assert isinstance(result.exception, DataValidationError)
+    quiet = runner.invoke(cli, ["kpis", str(tmp_path)])
+    assert quiet.exception is None or isinstance(quiet.exception, SystemExit)
+
+
+def test_unexpected_errors_are_one_line_too(runner, data_dir, monkeypatch):
+    def broken(*args, **kwargs):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(lm, "kpis", broken)
+    result = _run(runner, "kpis", data_dir)
+    assert result.exit_code == 1
+    line = _one_error_line(result)
+    assert line.startswith("Error: unexpected KeyError: 'surprise'")
+    assert "--debug" in line
+
+
+# ---------------------------------------------------------------------------------------------
+# loyalty kpis
+
+
+def test_kpis_snapshot_formats(runner, data_dir, tmp_path):
+    tables = lm.read_folder(data_dir)
+    expected = lm.kpis(
+        tables["orders"], tables["surveys"], tables["events"], tables["spend"], tables["customers"]
+    )
+    table = _run(runner, "kpis", data_dir)
+    assert table.exit_code == 0, table.output
+    assert table.stdout.splitlines()[0].split() == ["KPI", "key", "Value"]
+    assert any(line.startswith("NPS ") for line in table.stdout.splitlines())
+    as_json = json.loads(_run(runner, "kpis", data_dir, "--format", "json").stdout)
+    assert list(as_json) == sorted(lm.KPI_KEYS)
+    for key, value in expected.items():
+        assert as_json[key] == (None if pd.isna(value) else pytest.approx(float(value))), key
+    out = tmp_path / "kpis.csv"
+    assert _run(runner, "kpis", data_dir, "-o", out).exit_code == 0
+    frame = pd.read_csv(out, index_col="kpi")
+    assert frame.loc["revenue", "value"] == pytest.approx(expected["revenue"], rel=1e-14)
+
+
+def test_kpis_by_period(runner, data_dir):
+    result = _run(
+        runner,
+        "kpis",
+        data_dir,
+        "--freq",
+        "Q",
+        "--format",
+        "csv",
+        "--kpi",
+        "revenue",
+        "--kpi",
+        "nps",
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "period_end,revenue,nps"
+    tables = lm.read_folder(data_dir)
+    expected = lm.kpis_by_period(tables["orders"], tables["surveys"], freq="Q", window="period")
+    assert len(lines) == len(expected) + 1
+    first = lines[1].split(",")
+    assert first[0] == expected.index[0].strftime("%Y-%m-%d")
+    assert float(first[1]) == pytest.approx(expected["revenue"].iloc[0], rel=1e-14)
+    rows = json.loads(_run(runner, "kpis", data_dir, "--freq", "M", "--format", "json").stdout)
+    monthly = lm.kpis_by_period(tables["orders"], tables["surveys"], freq="M", window="period")
+    assert [r["period_end"] for r in rows] == [d.strftime("%Y-%m-%d") for d in monthly.index]
+    assert set(rows[0]) == {"period_end", *lm.KPI_KEYS}
+    table = _run(runner, "kpis", data_dir, "--freq", "Y")
+    assert table.stdout.splitlines()[0].split()[:3] == ["period_end", "customers", "new_customers"]
+
+
+# ---------------------------------------------------------------------------------------------
+# loyalty cohorts
+
+
+def test_cohorts_outputs(runner, data_dir, tmp_path):
+    text = _run(runner, "cohorts", data_dir, "--period", "Q")
+    assert text.exit_code == 0, text.output
+    assert text.stdout.splitlines()[0].split()[:3] == ["cohort", "0", "1"]
+    assert "100.0%" in text.stdout
+    png, svg, csv = tmp_path / "c.png", tmp_path / "c.svg", tmp_path / "c.csv"
+    assert _run(runner, "cohorts", data_dir, "-o", png).exit_code == 0
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert _run(runner, "cohorts", data_dir, "--values", "revenue", "-o", svg).exit_code == 0
+    assert b"<svg" in svg.read_bytes()
+    assert _run(runner, "cohorts", data_dir, "--values", "customers", "-o", csv).exit_code == 0
+    frame = pd.read_csv(csv, index_col="cohort")
+    orders = lm.read_folder(data_dir)["orders"]
+    expected = lm.cohort_table(orders, values="customers")
+    pd.testing.assert_frame_equal(
+        frame,
+        expected.set_axis(expected.index.astype("str")).set_axis(frame.columns, axis=1),
+        check_names=False,
+        check_index_type=False,
+        check_dtype=False,
+    )
+    bad = _run(runner, "cohorts", data_dir, "-o", tmp_path / "c.xlsx")
+    assert bad.exit_code == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared pieces: progress, help, docs.
+
+
+def test_progress_only_on_a_terminal(monkeypatch, capsys):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    _common.progress("working")
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    _common.progress("working")
+    assert capsys.readouterr().err == "working\n"
+    _common.progress("working", quiet=True)
+    assert capsys.readouterr().err == ""
+
+
+def test_generated_at_honours_source_date_epoch(monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    assert _common.generated_at() == "2025-01-06T08:00:00+00:00"
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert _common.generated_at().endswith("+00:00")
+
+
+@pytest.mark.parametrize("name", ["report", "kpis", "cohorts"])
+def test_help_shows_examples_and_exit_codes(runner, name):
+    result = _run(runner, name, "--help")
+    assert result.exit_code == 0
+    assert "Example" in result.stdout
+    assert f"loyalty {name} sample_data/" in result.stdout
+    assert "Exit codes: 0 ok, 1 data problem, 2 usage or config error, 3 I/O error." in (
+        result.stdout
+    )
+
+
+def test_every_command_has_an_example():
+    for name in cli.list_commands(None):
+        assert "Example" in command_help(name), name
+
+
+def test_docs_cli_md_is_in_sync():
+    path = ROOT / "docs" / "cli.md"
+    assert path.read_text(encoding="utf-8") == generate(), "run `make docs`"
+    text = generate()
+    for code in (0, 1, 2, 3):
+        assert f"| {code} | " in text
+    for name in cli.list_commands(None):
+        assert f"## loyalty {name}\n" in text
