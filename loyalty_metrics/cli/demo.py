@@ -1,21 +1,20 @@
 """``loyalty demo``: the main job ``make demo`` runs on the bundled sample data.
 
 It reads every table of a data folder leniently, says per file what was read, kept and
-rejected (and why), and prints the customer summary's headline figures. The work is split so
+rejected (and why), prints the customer summary's headline figures and writes the full HTML
+report (``OUT/report.html``) with the same content as ``loyalty report``. The work is split so
 it can grow: :func:`run_demo` takes the validated frames and the output folder, and each
 section of the output is rendered by its own function.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._common import handle_errors, input_options, load_inputs, progress
+from ._common import generated_at, handle_errors, input_options, load_inputs, progress
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -32,7 +31,7 @@ TOP_REASONS = 3
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("out"),
     show_default=True,
-    help="Folder for the outputs (summary.txt, customer_summary.csv, rejected rows).",
+    help="Folder for the outputs (report.html, summary.txt, customer_summary.csv, rejected rows).",
 )
 @handle_errors
 def command(
@@ -57,9 +56,27 @@ def command(
     """
     progress(f"Reading {data_dir or 'the given files'}...", quiet=quiet)
     # quiet: the per-file lines below say more than load_inputs' warnings would.
-    frames = load_inputs(data_dir, files, config=config, quiet=True).frames
-    text = run_demo(frames, out_dir, start=start, end=end)
+    inputs = load_inputs(data_dir, files, config=config, quiet=True)
+    text = run_demo(inputs.frames, out_dir, start=start, end=end)
     click.echo(text, nl=False)
+    progress("Computing the report...", quiet=quiet)
+    path = write_demo_report(inputs, out_dir, start=start, end=end)
+    click.echo(f"\nReport written to {path} (open it in a browser).")
+
+
+def write_demo_report(inputs: Any, out_dir: Path, *, start: str | None, end: str | None) -> Path:
+    """Render the full HTML report of ``inputs`` (a ``load_inputs`` result) into ``out_dir``."""
+    from ..report import build_report, render, write_report
+
+    content = build_report(
+        inputs.frames,
+        start=start,
+        end=end,
+        config=inputs.config,
+        generated_at=generated_at(),
+        read_reports=inputs.reports,
+    )
+    return write_report(render(content, "html"), out_dir / "report.html")
 
 
 def run_demo(
@@ -162,9 +179,9 @@ def _source_name(source: Any) -> str:
 
 
 def _unattributed_revenue(summary: pd.DataFrame) -> float:
-    from ..summary import _ATTR
+    from ..summary import unattributed_revenue
 
-    return float(summary.attrs[_ATTR]["unattributed_revenue"])
+    return unattributed_revenue(summary)
 
 
 def _percent(part: int, whole: int) -> str:
@@ -186,11 +203,6 @@ def _ratio(part: int, whole: int) -> str:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from ..report import write_atomic
+
+    write_atomic(path, data)
