@@ -451,7 +451,11 @@ def test_cli_demo_prints_reads_and_headline_figures(small_folder: Path, tmp_path
     first, last = t["orders"]["order_date"].min(), t["orders"]["order_date"].max()
     days = (last - first).days + 1
     assert f"  window                  {first:%Y-%m-%d} to {last:%Y-%m-%d} ({days} days)\n" in text
-    assert (out / "summary.txt").read_text(encoding="utf-8") == text
+    report_line = f"\nReport written to {out / 'report.html'} (open it in a browser).\n"
+    assert text.endswith(report_line)
+    assert (out / "summary.txt").read_text(encoding="utf-8") == text[: -len(report_line)]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "Headline KPIs" in html
     written = pd.read_csv(out / "customer_summary.csv", index_col="customer_id")
     assert list(written.index) == list(summary.index)
     assert written["purchases"].tolist() == summary["purchases"].tolist()
