@@ -13,7 +13,7 @@ Cell status
 -----------
 Every cohort cell is one of
 
-- ``"complete"``: the calendar period is fully observed (it ends on or before ``end``);
+- ``"complete"``: the calendar period ends before the period containing ``end`` starts (fully observed);
 - ``"partial"``: the period contains ``end`` (DESIGN's rule, even when ``end`` is its last day:
   a report run on the 31st still treats its month as in progress); the value counts what
   happened so far (charts hatch it);
@@ -582,7 +582,7 @@ def cohort_cell_status(
         Same index and columns as ``cohort_table(orders, period=period, ...)`` (its shape does
         not depend on ``values`` or ``mode``); string cells, one of :data:`CELL_STATUSES`:
 
-        - ``"complete"``: the period ended on or before ``end``;
+        - ``"complete"``: the period ended before the period containing ``end``;
         - ``"partial"``: the period contains ``end`` (draw it hatched);
         - ``"unreachable"``: the period starts after ``end`` (the table holds NaN; leave it
           blank).
