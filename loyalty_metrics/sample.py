@@ -287,8 +287,8 @@ class _Purchases:
 
 
 def _simulate_customers(rng: np.random.Generator, n: int, n_days: int) -> _Population:
-    # Sign-ups grow slowly over time and stop a few weeks before the end.
-    signup_span = max(1, int(n_days * 0.93))
+    # Sign-ups grow slowly over time, up to the last day (so no trend collapses at the end).
+    signup_span = max(1, n_days)
     signup = np.sort(np.floor(signup_span * rng.random(n) ** 0.8).astype("int64"))
     channel = rng.choice(len(_CHANNELS), size=n, p=_CHANNEL_SHARES)
     rate = rng.gamma(0.6, 1 / 25, size=n)

@@ -492,7 +492,7 @@ def test_cli_demo_reports_rejected_rows(small_folder: Path, tmp_path: Path) -> N
 def test_cli_demo_on_committed_sample_data(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["demo", str(SAMPLE_DIR), "--out", str(tmp_path)])
     assert result.exit_code == EXIT_OK, result.output
-    assert "  customers               2,749\n" in result.output
+    assert "  customers               2,724\n" in result.output
     assert "  window                  2023-01-01 to 2024-12-31 (731 days)\n" in result.output
 
 
