@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loyalty_metrics.errors import ConfigError
-from loyalty_metrics.snapshot import KPI_KEYS, kpis, kpis_by_period
 from loyalty_metrics.metrics.engagement import engagement_score
 from loyalty_metrics.metrics.purchase import repeat_purchase_rate, upsell_share
 from loyalty_metrics.metrics.retention import churn_rate
 from loyalty_metrics.metrics.survey import csat, nps
 from loyalty_metrics.metrics.value import cac, clv
+from loyalty_metrics.snapshot import KPI_KEYS, kpis, kpis_by_period
 
 DESIGN_KEYS = [
     "customers",
