@@ -334,7 +334,7 @@ def cohort_heatmap(
                     fill=False,
                     hatch="////",
                     edgecolor=_GREY,
-                    label="partial period (still running)",
+                    label="partial: the period holding the as-of date",
                 )
             )
             ax.legend(loc="upper left", bbox_to_anchor=(0, -0.02), fontsize=8)

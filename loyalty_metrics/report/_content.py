@@ -922,7 +922,7 @@ def _section_cohorts(ctx: _Context) -> dict[str, Any]:
         "notes": [
             f"Rows: customers by the {word} of their first purchase; columns: {word}s "
             f"since; cells: % of the cohort with a purchase in that {word}. Hatched cells "
-            f"are the {word} still running at the end date; blank ones are not observable "
+            f"are the {word} that holds the end date (partial); blank ones are not observable "
             "yet."
         ],
     }
