@@ -1457,7 +1457,12 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> pd.DataFrame:
             problems.add(c, "blank value", blanks[c])
     settings.setdefault("thousands", opts.thousands if opts.thousands is not None else "auto")
     frame = _frame(schema, columns, raw.n_rows)
-    return _finish(frame, raw, table, problems, rows_read, opts.errors)
+    result = _finish(frame, raw, table, problems, rows_read, opts.errors)
+    del raw, columns, blanks
+    # Arrow's allocator keeps freed pages for reuse; hand the parse buffers back to the OS so
+    # the next step (the customer summary) starts from what the frame really holds.
+    pa.default_memory_pool().release_unused()
+    return result
 
 
 def _frame(schema: TableSchema, columns: dict[str, Any], n: int) -> pd.DataFrame:
