@@ -131,8 +131,17 @@ def test_exit_2_on_usage_errors(runner, data_dir, tmp_path):
     assert bad_choice.exit_code == 2
     bad_kpi = _run(runner, "kpis", data_dir, "--kpi", "revenu")
     assert bad_kpi.exit_code == 2 and "did you mean 'revenue'?" in bad_kpi.stderr
+
+
+def test_exit_3_when_an_input_path_does_not_exist(runner, data_dir, tmp_path):
+    # A missing folder or file is an I/O problem (3), not a usage error (2), for every command.
     missing_dir = _run(runner, "cohorts", tmp_path / "nope")
-    assert missing_dir.exit_code == 2
+    assert missing_dir.exit_code == 3
+    assert "nope: no such folder" in missing_dir.stderr
+    missing_file = _run(runner, "report", data_dir, "--orders", tmp_path / "none.csv")
+    assert missing_file.exit_code == 3 and "none.csv: no such file" in missing_file.stderr
+    missing_config = _run(runner, "kpis", data_dir, "--config", tmp_path / "none.toml")
+    assert missing_config.exit_code == 3
 
 
 def test_exit_2_on_an_unknown_config_key(runner, data_dir, tmp_path):

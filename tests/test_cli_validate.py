@@ -128,9 +128,13 @@ def test_usage_errors_exit_2(tmp_path):
     code, _, err = _run()
     assert code == 2
     assert "give a DATA_DIR or at least one of --orders" in err
+
+
+def test_missing_folder_exits_3(tmp_path):
+    # a folder that is not there is an I/O problem, like an empty one
     code, _, err = _run(str(tmp_path / "missing"))
-    assert code == 2
-    assert "does not exist" in err
+    assert code == 3
+    assert "missing: no such folder" in err
 
 
 def test_empty_folder_exits_3(tmp_path):

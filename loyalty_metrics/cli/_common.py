@@ -42,24 +42,28 @@ CONFIG_NAME = "loyalty.toml"
 
 
 def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add ``[DATA_DIR] --orders --surveys --events --spend --customers --config --start --end``."""
+    """Add ``[DATA_DIR] --orders --surveys --events --spend --customers --config --start --end``.
+
+    Paths are not checked for existence here: a missing file or folder is an I/O problem
+    (exit 3, raised when it is read), not a usage error.
+    """
     options = [
         click.argument(
             "data_dir",
             required=False,
-            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            type=click.Path(file_okay=False, path_type=Path),
         ),
         *[
             click.option(
                 f"--{name}",
-                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                type=click.Path(dir_okay=False, path_type=Path),
                 help=f"The {name} file (CSV, CSV.gz or Parquet); overrides DATA_DIR/{name}.*",
             )
             for name in TABLE_OPTIONS
         ],
         click.option(
             "--config",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            type=click.Path(dir_okay=False, path_type=Path),
             help="loyalty.toml with column mappings and options (default: DATA_DIR/loyalty.toml).",
         ),
         click.option("--start", help="First day of the window (inclusive), e.g. 2024-01-01."),
