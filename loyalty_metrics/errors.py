@@ -18,7 +18,13 @@ __all__ = [
 
 
 class LoyaltyMetricsError(Exception):
-    """Base class of every error this package raises on purpose."""
+    """Base class of every error this package raises on purpose.
+
+    Examples
+    --------
+    >>> issubclass(DataValidationError, LoyaltyMetricsError)
+    True
+    """
 
 
 class DataValidationError(LoyaltyMetricsError, ValueError):
@@ -57,16 +63,60 @@ class DataValidationError(LoyaltyMetricsError, ValueError):
 
 
 class ConfigError(LoyaltyMetricsError, ValueError):
-    """A ``loyalty.toml`` file or an option value is invalid (names the key)."""
+    """A ``loyalty.toml`` file or an option value is invalid (names the key).
+
+    Examples
+    --------
+    >>> from loyalty_metrics.config import check_config
+    >>> try:
+    ...     check_config({"metrics": {"margn": 0.3}})
+    ... except ConfigError as err:
+    ...     print(str(err).split(";")[0])
+    loyalty.toml: unknown key 'margn' in [metrics]
+    """
 
 
 class ModelFitError(LoyaltyMetricsError, RuntimeError):
-    """A predictive model's optimiser did not converge, or its input cannot be fitted."""
+    """A predictive model's optimiser did not converge, or its input cannot be fitted.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from loyalty_metrics.models import BetaGeoModel
+    >>> empty = pd.DataFrame({"frequency": [], "recency": [], "T": []})
+    >>> try:
+    ...     BetaGeoModel().fit(empty)
+    ... except (ModelFitError, ValueError) as err:
+    ...     print(type(err).__name__)
+    ModelFitError
+    """
 
 
 class ExportError(LoyaltyMetricsError):
-    """A KPI export could not be written (refused target, schema clash, I/O)."""
+    """A KPI export could not be written (refused target, schema clash, I/O).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import pandas as pd
+    >>> from loyalty_metrics.export import export_kpis
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "notes.csv"
+    >>> _ = target.write_text("not,a,kpi,export" + chr(10))
+    >>> orders = pd.DataFrame({"customer_id": ["a"], "amount": [5.0],
+    ...                        "order_date": pd.to_datetime(["2024-01-05"])})
+    >>> try:
+    ...     export_kpis(orders, target=target)
+    ... except ExportError:
+    ...     print("refused; untouched:", target.read_text().strip())
+    refused; untouched: not,a,kpi,export
+    """
 
 
 class LockTimeoutError(ExportError):
-    """Another export holds the target's lock for longer than the allowed wait."""
+    """Another export holds the target's lock for longer than the allowed wait.
+
+    Examples
+    --------
+    >>> issubclass(LockTimeoutError, ExportError)  # the CLI exits 4 for it
+    True
+    """

@@ -140,6 +140,15 @@ class ExportResult:
         False when the target already held exactly these rows (it was left untouched).
     frame : pandas.DataFrame
         The rows of this run, as given to :func:`write_export`.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> orders = pd.DataFrame({"customer_id": ["a", "b"], "amount": [5.0, 7.0],
+    ...                        "order_date": pd.to_datetime(["2024-01-05", "2024-02-01"])})
+    >>> result = export_kpis(orders, target=pathlib.Path(tempfile.mkdtemp()) / "k.jsonl")
+    >>> result.format, result.keys, result.added, result.replaced, result.rows
+    ('jsonl', ('2024-01-31', '2024-02-29'), 2, 0, 2)
     """
 
     target: str

@@ -47,7 +47,16 @@ _MAX_SE_LOG = 5.0
 
 class ModelAssumptionWarning(UserWarning):
     """The data break an assumption of a model (e.g. Gamma-Gamma's independence of
-    frequency and spend); the fit is done, but its predictions deserve caution."""
+    frequency and spend); the fit is done, but its predictions deserve caution.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", ModelAssumptionWarning)  # make it fatal in a pipeline
+    ...     issubclass(ModelAssumptionWarning, UserWarning)
+    True
+    """
 
 
 def check_option(owner: str, name: str, value: Any, allowed: Sequence[Any]) -> None:

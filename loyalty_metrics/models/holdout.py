@@ -124,6 +124,21 @@ class HoldoutEvaluation:
         ``customers``, ``actual_total``, ``predicted_total``, ``total_error_rate``
         (100 * (predicted - actual) / actual, NaN when nothing was bought), ``mae`` and
         ``rmse`` (per customer, in purchases).
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b", "b", "b", "c"],
+    ...     "order_date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-03",
+    ...                                   "2024-01-20", "2024-04-02", "2024-01-10"]),
+    ...     "amount": [10.0, 12.0, 5.0, 6.0, 7.0, 9.0],
+    ... })
+    >>> split = calibration_holdout(orders, calibration_end="2024-02-29", holdout_end="2024-04-30")
+    >>> from loyalty_metrics.models import BetaGeoModel
+    >>> model = BetaGeoModel.from_params(r=0.25, alpha=4.0, a=0.8, b=2.5)
+    >>> check = evaluate(model, split)
+    >>> int(check.metrics["customers"]), float(check.metrics["actual_total"])
+    (3, 1.0)
     """
 
     customers: pd.DataFrame
