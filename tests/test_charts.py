@@ -70,7 +70,10 @@ def test_cohort_heatmap_hatches_partial_cells():
     # two partial cells, plus the legend's sample patch
     cells = sorted((p.get_x(), p.get_y()) for p in hatched if p.get_width() == 1)
     assert cells == [(-0.5, 0.5), (0.5, -0.5)]
-    assert fig.axes[0].get_legend().get_texts()[0].get_text() == "partial: the period holding the as-of date"
+    assert (
+        fig.axes[0].get_legend().get_texts()[0].get_text()
+        == "partial: the period holding the as-of date"
+    )
 
 
 def test_cohort_heatmap_from_the_library_and_other_values():
