@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from loyalty_metrics.errors import DataValidationError, ModelFitError
@@ -269,6 +269,10 @@ def test_repr_and_get_params(cls: type) -> None:
     ages=st.tuples(st.floats(0.0, 1.0), st.floats(0.01, 500.0)),
     log_params=st.lists(st.floats(-3.0, 3.0), min_size=4, max_size=4),
     t=st.floats(0.0, 1000.0),
+)
+# Found by hypothesis: a subnormal horizon used to cancel to NaN in the BG/NBD closed form.
+@example(
+    cls=BetaGeoModel, x=45, ages=(0.0, 1.0), log_params=[0.0, 0.0, 3.0, 3.0], t=1.175494351e-38
 )
 def test_predictions_are_probabilities_and_grow_with_the_horizon(
     cls: type, x: int, ages: tuple[float, float], log_params: list[float], t: float

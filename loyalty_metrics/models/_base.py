@@ -911,6 +911,14 @@ def euler_core(
     with np.errstate(over="ignore", invalid="ignore"):
         value = closed_form(hyp2f1(first, k, c, z) - 1, slice(None))
     bound = rho[codes] * t_values / (alpha + T_values)
+    # A vanishing horizon (u = t / (alpha+T) tiny) cancels catastrophically in the closed
+    # form; there the Taylor expansion in u is exact to double precision:
+    # E[(1 - (1 + p u)^-rho) / p] = rho u (1 - (rho+1)/2 u E[p]) + O((rho u)^3).
+    u = t_values / (alpha + T_values)
+    tiny = (rho[codes] + 1) * u < 1e-7
+    if tiny.any():
+        mean_p = a / (a + b_rows[tiny])
+        value[tiny] = bound[tiny] * (1 - (rho[codes][tiny] + 1) / 2 * u[tiny] * mean_p)
     bad = ~((value >= 0) & (value <= bound * (1 + 1e-9)))
     if bad.any():
         with np.errstate(over="ignore", invalid="ignore"):
