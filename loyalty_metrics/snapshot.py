@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ._ids import count_distinct
 from ._stats import nps_interval
 from ._window import ONE_DAY, DateLike, Window, resolve_window
 from .metrics._common import (
@@ -38,7 +39,7 @@ from .metrics.retention import (
 )
 from .metrics.survey import _categories, _responses, csat
 from .metrics.value import clv_from, lifespan_from_churn, ratio
-from .summary import customer_summary
+from .summary import customer_summary, summarise
 
 __all__ = ["KPI_KEYS", "kpis", "kpis_by_period"]
 
@@ -134,15 +135,27 @@ def _options(func: str, **given: object) -> _Options:
 class _Direct:
     """Summaries computed on the orders as given."""
 
+    #: Keep the summary's customer ids for the engagement score (one snapshot only).
+    keeps_known_ids = True
+
     def __init__(self, orders: pd.DataFrame) -> None:
         self.orders = orders
         self._churn: dict[tuple[pd.Timestamp, Span], float] = {}
+        self._known: dict[pd.Timestamp, pd.Series] = {}
 
     def window(self, start: DateLike | None, end: DateLike | None) -> Window:
         return resolve_window(self.orders["order_date"], start, end)
 
     def summary(self, window: Window) -> pd.DataFrame:
-        return customer_summary(self._lines(window.end), start=window.start, end=window.end)
+        summary, known = summarise(
+            self._lines(window.end),
+            start=window.start,
+            end=window.end,
+            known_ids=self.keeps_known_ids,
+        )
+        if known is not None and not window.empty:
+            self._known = {window.end: known}  # the engagement score's order customers
+        return summary
 
     def churn(self, end: pd.Timestamp, span: Span, main: pd.DataFrame) -> float:
         """churn_rate(period=span) as of ``end``, from ``main`` when its window allows."""
@@ -165,6 +178,8 @@ class _Direct:
 
     def known_ids(self, end: pd.Timestamp) -> pd.Series:
         """Ids of the customers with an order line up to ``end`` (repeats allowed)."""
+        if end in self._known:
+            return self._known[end]
         mask = self.orders["order_date"].to_numpy() < (end + ONE_DAY).to_datetime64()
         ids = self.orders["customer_id"]
         return ids if mask.all() else ids.loc[mask]
@@ -176,6 +191,8 @@ class _Sorted(_Direct):
     An order's date is its earliest line's; slicing on it keeps every order whole, so each
     summary of a slice equals the summary of all the lines.
     """
+
+    keeps_known_ids = False  # known_ids() reads first_seen
 
     def __init__(self, orders: pd.DataFrame) -> None:
         super().__init__(orders)
@@ -305,8 +322,8 @@ def _snapshot(
             half_life=options.engagement_half_life,
         )
         parts = known_id_parts(events, None, customers, window.end)
-        parts.append(source.known_ids(window.end).astype("str").reset_index(drop=True))
-        known = pd.concat(parts, ignore_index=True).nunique()
+        parts.append(source.known_ids(window.end))
+        known = count_distinct(parts)
         out["engagement_score"] = float(active["score"].sum()) / known if known else _NAN
 
     series = pd.Series(out, index=list(KPI_KEYS), dtype="float64", name="kpis")

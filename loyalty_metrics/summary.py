@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._ids import factorize_ids, first_rows
 from ._window import DateLike, Window, resolve_window
 from .schema import AMOUNT_TOLERANCE
 
@@ -96,11 +97,26 @@ def customer_summary(
     >>> s.attrs["loyalty_metrics.summary"]["unattributed_revenue"]
     -3.0
     """
+    return summarise(orders, start=start, end=end)[0]
+
+
+def summarise(
+    orders: pd.DataFrame,
+    *,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    known_ids: bool = False,
+) -> tuple[pd.DataFrame, pd.Series | None]:
+    """:func:`customer_summary`, and (``known_ids=True``) every customer id up to ``end``.
+
+    The ids (one per customer with an order line on or before ``end``, buyers or not) come
+    from the summary's own pass, so a caller that needs both hashes the ids once.
+    """
     window = resolve_window(orders["order_date"], start, end)
     lines = _lines_up_to_end(orders, window)
 
-    customer_codes, customer_ids = pd.factorize(lines["customer_id"], sort=True)
-    n_customers = len(customer_ids)
+    customer_codes = factorize_ids(lines["customer_id"], sort=True)
+    n_customers = int(customer_codes.max(initial=-1)) + 1
     dates_ns = lines["order_date"].to_numpy(dtype="datetime64[ns]").view("int64")
     amounts = lines["amount"].to_numpy(dtype="float64", na_value=np.nan)
     in_window = window.contains(lines["order_date"])
@@ -144,25 +160,16 @@ def customer_summary(
         customer_codes[in_window], weights=amounts[in_window], minlength=n_customers
     )
 
-    # Purchase days: all purchases of one calendar day are one occasion. One int64 key per
-    # (customer, day) hashes far faster than a two-column groupby.
+    # Purchase days: all purchases of one calendar day are one occasion. The first and last
+    # days are those of the first and last purchase; only the other days need counting.
+    first_day = _day(first)
+    last_day = _day(last)
     p_day = np.floor_divide(p_date, _NS_PER_DAY)
-    day0 = int(p_day.min(initial=0))
-    span = int(p_day.max(initial=0)) - day0 + 1
-    day_codes, day_keys = pd.factorize(p_customer * span + (p_day - day0))
-    day_amount = np.bincount(day_codes, weights=p_amount, minlength=len(day_keys))
-    day_customer = day_keys // span
-    day_index = day_keys % span + day0
-    purchase_days = np.bincount(day_customer, minlength=n_customers)
-    first_day = _group_min(day_customer, day_index, n_customers)
-    is_first_day = day_index == first_day[day_customer]
-    repeat_spend = np.bincount(
-        day_customer[~is_first_day], weights=day_amount[~is_first_day], minlength=n_customers
-    )
-    last_day = _group_max(day_customer, day_index, n_customers)
+    later = p_day != first_day[p_customer]
+    repeat_spend = np.bincount(p_customer[later], weights=p_amount[later], minlength=n_customers)
+    purchase_days = 1 + _distinct_pairs(p_customer[later], p_day[later], n_customers)
     end_day = window.end.value // _NS_PER_DAY if not window.empty else 0
-    del p_customer, p_date, p_amount, p_day, day_codes, day_keys, day_amount, day_customer
-    del day_index, is_first_day
+    del p_customer, p_date, p_amount, p_day, later
 
     categories = _distinct_categories(lines, customer_codes, purchase_line, n_customers)
     _release_arrow_memory()
@@ -187,19 +194,24 @@ def customer_summary(
         data["channel"] = _first_purchase_channel(
             lines["channel"], customer_codes, purchase_line, dates_ns, first, n_customers
         )
-    index = pd.Index(customer_ids, name="customer_id")
+    # One take of the distinct ids (in code order, so sorted) serves both outputs.
+    ids = lines["customer_id"].iloc[first_rows(customer_codes)].reset_index(drop=True)
+    del customer_codes, purchase_line, in_window
+    known = ids if known_ids else None
+    index = pd.Index(ids[keep], name="customer_id")
     if index.dtype != "str":
         index = index.astype("str")
-    # Keep the buyers before building the frame: filtering a built frame would copy it whole.
-    summary = pd.DataFrame(
-        {name: values[keep] for name, values in data.items()}, index=index[keep]
-    )
+    unattributed = float(revenue[~keep].sum())
+    # Keep the buyers column by column, freeing each full column as it goes, and let each
+    # column be its own block (copy=False): consolidating would copy them all once more.
+    columns = {name: data.pop(name)[keep] for name in list(data)}
+    summary = pd.DataFrame(columns, index=index, copy=False)
     summary.attrs[_ATTR] = {
         "start": window.start,
         "end": window.end,
-        "unattributed_revenue": float(revenue[~keep].sum()),
+        "unattributed_revenue": unattributed,
     }
-    return summary
+    return summary, known
 
 
 def is_customer_summary(frame: object) -> bool:
@@ -269,7 +281,7 @@ def _lines_up_to_end(orders: pd.DataFrame, window: Window) -> pd.DataFrame:
 
 def _order_codes(customer_codes: np.ndarray, order_id: pd.Series) -> np.ndarray:
     """Dense codes of (customer, order_id); a blank order_id makes its line an order of its own."""
-    raw = _string_codes(order_id)
+    raw = factorize_ids(order_id)
     blank = raw < 0
     if blank.any():
         raw[blank] = raw.max(initial=-1) + 1 + np.arange(int(blank.sum()))
@@ -283,91 +295,19 @@ def _order_codes(customer_codes: np.ndarray, order_id: pd.Series) -> np.ndarray:
     return codes.astype("int64")
 
 
-_FNV_PRIME = np.uint64(0x100000001B3)
-_SEEDS = (np.uint64(0xCBF29CE484222325), np.uint64(0x84222325CBF29CE4))
+def _day(ns: np.ndarray) -> np.ndarray:
+    """Day numbers of timestamps (the min/max sentinels stay out of range)."""
+    return np.floor_divide(ns, _NS_PER_DAY)
 
 
-def _string_codes(values: pd.Series) -> np.ndarray:
-    """Dense int64 codes of a string column (-1 where missing), in order of first appearance.
-
-    Arrow's and pandas' string hash tables take about 900 MB to factorize 10M order ids, which
-    is what set the peak memory of the summary. Instead, hash each string twice (FNV-1a with
-    two seeds, vectorised over byte positions, chunk by chunk, straight from Arrow's buffers)
-    and factorize the first 64-bit hash; the second one must agree within every code, or the
-    exact (memory-hungry) factorize is used after all, so the codes are always exact.
-    """
-    chunks = _arrow_string_chunks(values)
-    if chunks is None:
-        return pd.factorize(values, use_na_sentinel=True)[0].astype("int64")
-    n = len(values)
-    first_hash = np.empty(n, dtype="uint64")
-    second_hash = np.empty(n, dtype="uint64")
-    missing = np.zeros(n, dtype=bool)
-    pos = 0
-    for chunk in chunks:
-        size = len(chunk)
-        h1, h2 = _fnv1a(chunk)
-        first_hash[pos : pos + size] = h1
-        second_hash[pos : pos + size] = h2
-        if chunk.null_count:
-            missing[pos : pos + size] = ~np.asarray(chunk.is_valid(), dtype=bool)
-        pos += size
-    codes, _ = pd.factorize(first_hash)
-    codes = codes.astype("int64")
-    representative = np.full(int(codes.max(initial=-1)) + 1, n, dtype="int64")
-    np.minimum.at(representative, codes, np.arange(n, dtype="int64"))
-    if not (second_hash == second_hash[representative[codes]]).all():
-        return pd.factorize(values, use_na_sentinel=True)[0].astype("int64")
-    if missing.any():
-        codes[missing] = -1
-        present = codes >= 0
-        codes[present] = pd.factorize(codes[present])[0]
-    return codes
-
-
-def _arrow_string_chunks(values: pd.Series) -> list | None:
-    """The Arrow string chunks behind ``values``, or None when it is not Arrow-backed text."""
-    import pyarrow as pa
-
-    array = getattr(values.array, "_pa_array", None)
-    if array is None or not (
-        pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
-    ):
-        return None
-    return list(array.chunks)
-
-
-def _fnv1a(chunk) -> tuple[np.ndarray, np.ndarray]:
-    """Two FNV-1a hashes (different seeds) of every string of one Arrow chunk."""
-    import pyarrow as pa
-
-    size = len(chunk)
-    offset_type = "int64" if pa.types.is_large_string(chunk.type) else "int32"
-    _, offsets_buffer, data_buffer = chunk.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[
-        chunk.offset : chunk.offset + size + 1
-    ]
-    data = (
-        np.frombuffer(data_buffer, dtype="uint8")
-        if data_buffer is not None
-        else np.zeros(1, "uint8")
-    )
-    starts = offsets[:-1].astype("int64")
-    lengths = np.diff(offsets).astype("int64")
-    h1 = np.full(size, _SEEDS[0], dtype="uint64")
-    h2 = np.full(size, _SEEDS[1], dtype="uint64")
-    last = max(len(data) - 1, 0)
-    with np.errstate(over="ignore"):
-        # A loop over byte positions (ids are short), never over rows.
-        for j in range(int(lengths.max(initial=0))):
-            active = lengths > j
-            byte = data[np.minimum(starts + j, last)].astype("uint64")
-            h1 = np.where(active, (h1 ^ byte) * _FNV_PRIME, h1)
-            h2 = np.where(active, (h2 ^ (byte + np.uint64(0x9E))) * _FNV_PRIME, h2)
-        # The length joins the hash, so "ab" + "" and "a" + "b" never meet by construction.
-        h1 = (h1 ^ lengths.astype("uint64")) * _FNV_PRIME
-        h2 = (h2 ^ lengths.astype("uint64")) * _FNV_PRIME
-    return h1, h2
+def _distinct_pairs(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Number of distinct ``values`` per group (non-negative int64 values)."""
+    if not len(groups):
+        return np.zeros(n, dtype="int64")
+    low = int(values.min())
+    span = int(values.max()) - low + 1
+    distinct = pd.unique(groups * span + (values - low))
+    return np.bincount(distinct // span, minlength=n)
 
 
 def _group_min(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:

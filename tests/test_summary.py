@@ -217,24 +217,3 @@ def test_matches_a_plain_groupby(rows: list[tuple]) -> None:
     ).all()
     total = s["revenue"].sum() + s.attrs["loyalty_metrics.summary"]["unattributed_revenue"]
     assert total == pytest.approx(frame["amount"].sum())
-
-
-@settings(max_examples=80, deadline=None)
-@given(
-    st.lists(st.one_of(st.none(), st.text(max_size=12)), max_size=40),
-    st.integers(1, 7),
-    st.booleans(),
-)
-def test_string_codes_equal_an_exact_factorize(values: list, chunk: int, large: bool) -> None:
-    # The hashed order-id codes must be exactly pandas' codes, across Arrow chunk borders,
-    # for missing values, empty strings and any unicode.
-    import pyarrow as pa
-
-    from loyalty_metrics.summary import _string_codes
-
-    chunks = [values[i : i + chunk] for i in range(0, len(values), chunk)] or [[]]
-    kind = pa.large_string() if large else pa.string()
-    array = pd.arrays.ArrowStringArray(pa.chunked_array(chunks, type=kind))
-    series = pd.Series(array)
-    expected = pd.factorize(pd.Series(values, dtype=object))[0]
-    assert _string_codes(series).tolist() == expected.tolist()

@@ -1,0 +1,155 @@
+"""Id codes: exactly pandas' factorize, on every path (numbered, hashed, fallback)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from loyalty_metrics import _ids
+from loyalty_metrics._ids import count_distinct, factorize_ids, first_rows
+
+
+def _arrow_series(values: list, chunk: int = 3, large: bool = False) -> pd.Series:
+    """Arrow-backed str Series split into chunks of ``chunk`` (chunk borders matter)."""
+    chunks = [values[i : i + chunk] for i in range(0, len(values), chunk)] or [[]]
+    kind = pa.large_string() if large else pa.string()
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(chunks, type=kind)))
+
+
+def _assert_exact(values: list, series: pd.Series) -> None:
+    """Sorted codes equal pandas' exactly; unsorted codes make the same groups."""
+    reference = pd.Series(values, dtype=object)
+    expected_sorted = pd.factorize(reference, sort=True)[0]
+    assert factorize_ids(series, sort=True).tolist() == expected_sorted.tolist()
+    codes = factorize_ids(series)
+    present = codes >= 0
+    assert (~present).tolist() == reference.isna().tolist()
+    relabelled = codes.copy()
+    relabelled[present] = pd.factorize(codes[present])[0]
+    assert relabelled.tolist() == pd.factorize(reference)[0].tolist()
+    rows = first_rows(codes)
+    assert len(rows) == reference.nunique()  # dense: 0..k-1
+    for code, row in enumerate(rows):
+        assert {values[i] for i in np.flatnonzero(codes == code)} == {values[row]}
+
+
+_numbered = st.builds(
+    lambda prefix, number, pad: f"{prefix}{number:0{pad}d}",
+    st.sampled_from(["C", "#", "CUST-", ""]),
+    st.integers(0, 10**6),
+    st.integers(1, 8),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.text(max_size=12)), max_size=40),
+    st.integers(1, 7),
+    st.booleans(),
+)
+def test_any_text_is_coded_exactly(values: list, chunk: int, large: bool) -> None:
+    # Missing values, empty strings and any unicode, across Arrow chunk borders.
+    _assert_exact(values, _arrow_series(values, chunk, large))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(["C", "#", "CUST-", ""]),
+    st.lists(st.integers(0, 10**7), min_size=1, max_size=40),
+    st.sampled_from(["fixed", "plain", "mixed"]),
+    st.lists(st.none(), max_size=3),
+    st.integers(1, 7),
+)
+def test_numbered_ids_are_coded_exactly(
+    prefix: str, numbers: list, width: str, nones: list, chunk: int
+) -> None:
+    # fixed: zero-padded to one width ("C0007"); plain: no leading zeros ("C7", "C12"), where
+    # string order differs from number order; mixed: both, which is not one-to-one ("C07" and
+    # "C7" are both 7) and must fall back.
+    if width == "fixed":
+        values = [f"{prefix}{n:08d}" for n in numbers]
+    elif width == "plain":
+        values = [f"{prefix}{n}" for n in numbers]
+    else:
+        values = [f"{prefix}{n:03d}" if i % 2 else f"{prefix}{n}" for i, n in enumerate(numbers)]
+    values = values + nones
+    series = _arrow_series(values, chunk)
+    _assert_exact(values, series)
+    # the fast path is taken whenever it is safe
+    parsed = _ids._numbers(_ids._arrow_string_chunks(series), len(values))
+    assert (parsed is not None) == (width != "mixed" or _one_to_one(values, prefix))
+
+
+def _one_to_one(values: list, prefix: str) -> bool:
+    """One width for all, or no leading zeros: then the number gives back the id."""
+    digits = [v[len(prefix) :] for v in values if v is not None]
+    return len({len(d) for d in digits}) == 1 or not any(
+        d.startswith("0") and d != "0" for d in digits
+    )
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["C1", "C", "C2"],  # an id that is only the prefix
+        ["C1", "D1"],  # two prefixes
+        ["+5", "5"],
+        ["-5", "5"],
+        [" 5", "5"],
+        ["1" * 19, "1"],  # too long for int64
+        ["C١٢", "C12"],  # Arabic-Indic digits are not ASCII decimals
+        ["é1", "é2", "é1"],  # non-ASCII prefix
+        ["C1", "C100000000000000000"],  # sparse numbers: hashed by value, not a lookup table
+        ["10", "9", "1", "100", "0"],  # string order is not number order
+    ],
+)
+def test_awkward_ids(values: list) -> None:
+    _assert_exact(values, _arrow_series(values))
+
+
+def test_a_hash_collision_falls_back_to_an_exact_factorize(monkeypatch) -> None:
+    # Force every first hash to collide: the second hash disagrees, so pandas decides.
+    real = _ids._fnv1a
+
+    def colliding(chunk):
+        h1, h2 = real(chunk)
+        return np.zeros_like(h1), h2
+
+    monkeypatch.setattr(_ids, "_fnv1a", colliding)
+    values = ["x", "y", "x", None, "z"]
+    _assert_exact(values, _arrow_series(values))
+
+
+def test_object_and_categorical_columns_use_pandas() -> None:
+    values = ["b", "a", "b", None]
+    for series in (pd.Series(values, dtype=object), pd.Series(values, dtype="category")):
+        assert factorize_ids(series, sort=True).tolist() == [1, 0, 1, -1]
+
+
+def test_sorted_codes_follow_string_order_not_number_order() -> None:
+    # "C10" < "C9" as text; the index of a summary is sorted as text.
+    series = _arrow_series(["C9", "C10", "C1", "C9"])
+    assert factorize_ids(series, sort=True).tolist() == [2, 1, 0, 2]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.one_of(st.none(), _numbered, st.text(max_size=4)), max_size=15), max_size=4
+    ),
+    st.booleans(),
+)
+def test_count_distinct(parts: list, large: bool) -> None:
+    series = [_arrow_series(p, 2, large) for p in parts]
+    expected = len({v for p in parts for v in p if v is not None})
+    assert count_distinct(series) == expected
+    assert count_distinct([pd.Series(p, dtype=object) for p in parts]) == expected
+
+
+def test_count_distinct_mixes_string_and_large_string() -> None:
+    parts = [_arrow_series(["C1", "C2"]), _arrow_series(["C2", "C3"], large=True)]
+    assert count_distinct(parts) == 3
