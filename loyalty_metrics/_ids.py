@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["count_distinct", "factorize_ids", "first_rows"]
+__all__ = ["count_distinct", "factorize_ids", "first_rows", "take_ids"]
 
 #: Longest number parsed (10**18 < 2**63, and a right-padded key still fits in int64).
 _MAX_DIGITS = 18
@@ -82,6 +82,23 @@ def first_rows(codes: np.ndarray) -> np.ndarray:
     return rows
 
 
+def take_ids(values: pd.Series, rows: np.ndarray) -> pd.Series:
+    """``values.iloc[rows]`` with a fresh RangeIndex (Arrow's take, without pandas' detour).
+
+    Examples
+    --------
+    >>> take_ids(pd.Series(["a", "b", "c"], dtype="str"), np.array([2, 0])).tolist()
+    ['c', 'a']
+    """
+    import pyarrow as pa
+
+    array = getattr(values.array, "_pa_array", None)
+    if array is None or not isinstance(values.array, pd.arrays.ArrowStringArray):
+        return values.iloc[rows].reset_index(drop=True)
+    taken = type(values.array)(array.take(pa.array(rows, type=pa.int64())), dtype=values.dtype)
+    return pd.Series(taken, name=values.name, copy=False)
+
+
 def count_distinct(parts: Sequence[pd.Series]) -> int:
     """Number of distinct non-missing ids over several columns of ids.
 
@@ -98,8 +115,7 @@ def count_distinct(parts: Sequence[pd.Series]) -> int:
         chunks = _same_type([c for chunk_list in chunk_lists for c in chunk_list])
         numbered = _numbers(chunks, sum(len(p) for p in parts))
         if numbered is not None:
-            numbers = numbered[0]
-            return _count_numbers(numbers[numbers >= 0])
+            return _count_numbers(numbered[0])
     return int(pd.concat([p.astype("str") for p in parts], ignore_index=True).nunique())
 
 
@@ -148,7 +164,7 @@ def _numbers(chunks: list, size: int) -> tuple[np.ndarray, bool] | None:
 def _codes_by_number(numbers: np.ndarray, fixed_width: bool, *, sort: bool) -> np.ndarray:
     """Dense codes of the numbers (-1 stays -1), in the ids' string order if ``sort``.
 
-    Reuses ``numbers`` as the codes (it is the caller's scratch array).
+    ``numbers`` is the caller's scratch array: it is shifted in place and may be returned.
     """
     valid = numbers >= 0
     everywhere = bool(valid.all())
@@ -178,23 +194,28 @@ def _codes_by_number(numbers: np.ndarray, fixed_width: bool, *, sort: bool) -> n
         rank = np.empty(len(distinct), dtype="int64")
         rank[np.lexsort((widths, padded))] = np.arange(len(distinct))
         present = rank[present]
-    if everywhere:
-        numbers[:] = present
-    else:
+    if not everywhere:
         numbers[valid] = present
-    return numbers
+        return numbers
+    return present
 
 
 def _count_numbers(numbers: np.ndarray) -> int:
-    """Distinct count of non-negative numbers: a bitmap over a dense range, else a hash."""
+    """Distinct count of the non-negative numbers (-1 is missing); reuses ``numbers``.
+
+    A bitmap over a dense range, else a hash of the numbers.
+    """
+    if not (numbers >= 0).all():
+        numbers = numbers[numbers >= 0]
     if not len(numbers):
         return 0
     low = int(numbers.min())
     span = int(numbers.max()) - low + 1
     if span > 2 * len(numbers) + 1024:
         return len(pd.unique(numbers))
+    numbers -= low
     seen = np.zeros(span, dtype=bool)
-    seen[numbers - low] = True
+    seen[numbers] = True
     return int(np.count_nonzero(seen))
 
 

@@ -67,7 +67,7 @@ class Window:
 
     def contains(self, dates: pd.Series | np.ndarray) -> np.ndarray:
         """Boolean mask of ``dates`` inside the window (NaT is outside)."""
-        values = np.asarray(dates, dtype="datetime64[ns]")
+        values = _datetimes(dates)
         if self.empty:
             return np.zeros(len(values), dtype=bool)
         return (values >= self.start.to_datetime64()) & (
@@ -76,10 +76,18 @@ class Window:
 
     def up_to_end(self, dates: pd.Series | np.ndarray) -> np.ndarray:
         """Boolean mask of ``dates`` on or before ``end`` (look-backs ignore ``start``)."""
-        values = np.asarray(dates, dtype="datetime64[ns]")
+        values = _datetimes(dates)
         if self.empty:
             return np.zeros(len(values), dtype=bool)
         return values < self.end_exclusive.to_datetime64()
+
+
+def _datetimes(dates: pd.Series | np.ndarray) -> np.ndarray:
+    # Series.to_numpy, not np.asarray: asarray probes attributes that fall through to a
+    # lookup in the index, which hashes a customer index of millions of strings.
+    if isinstance(dates, pd.Series | pd.Index):
+        return dates.to_numpy(dtype="datetime64[ns]")
+    return np.asarray(dates, dtype="datetime64[ns]")
 
 
 def resolve_window(

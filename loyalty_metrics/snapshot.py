@@ -8,6 +8,7 @@ repeats the snapshot as of each period's end, reusing one date-sorted copy of th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -39,7 +40,7 @@ from .metrics.retention import (
 )
 from .metrics.survey import _categories, _responses, csat
 from .metrics.value import clv_from, lifespan_from_churn, ratio
-from .summary import customer_summary, summarise
+from .summary import customer_summary
 
 __all__ = ["KPI_KEYS", "kpis", "kpis_by_period"]
 
@@ -135,27 +136,15 @@ def _options(func: str, **given: object) -> _Options:
 class _Direct:
     """Summaries computed on the orders as given."""
 
-    #: Keep the summary's customer ids for the engagement score (one snapshot only).
-    keeps_known_ids = True
-
     def __init__(self, orders: pd.DataFrame) -> None:
         self.orders = orders
         self._churn: dict[tuple[pd.Timestamp, Span], float] = {}
-        self._known: dict[pd.Timestamp, pd.Series] = {}
 
     def window(self, start: DateLike | None, end: DateLike | None) -> Window:
         return resolve_window(self.orders["order_date"], start, end)
 
     def summary(self, window: Window) -> pd.DataFrame:
-        summary, known = summarise(
-            self._lines(window.end),
-            start=window.start,
-            end=window.end,
-            known_ids=self.keeps_known_ids,
-        )
-        if known is not None and not window.empty:
-            self._known = {window.end: known}  # the engagement score's order customers
-        return summary
+        return customer_summary(self._lines(window.end), start=window.start, end=window.end)
 
     def churn(self, end: pd.Timestamp, span: Span, main: pd.DataFrame) -> float:
         """churn_rate(period=span) as of ``end``, from ``main`` when its window allows."""
@@ -178,8 +167,6 @@ class _Direct:
 
     def known_ids(self, end: pd.Timestamp) -> pd.Series:
         """Ids of the customers with an order line up to ``end`` (repeats allowed)."""
-        if end in self._known:
-            return self._known[end]
         mask = self.orders["order_date"].to_numpy() < (end + ONE_DAY).to_datetime64()
         ids = self.orders["customer_id"]
         return ids if mask.all() else ids.loc[mask]
@@ -191,8 +178,6 @@ class _Sorted(_Direct):
     An order's date is its earliest line's; slicing on it keeps every order whole, so each
     summary of a slice equals the summary of all the lines.
     """
-
-    keeps_known_ids = False  # known_ids() reads first_seen
 
     def __init__(self, orders: pd.DataFrame) -> None:
         super().__init__(orders)
@@ -244,7 +229,33 @@ def _snapshot(
     customers: pd.DataFrame | None,
 ) -> pd.Series:
     out = dict.fromkeys(KPI_KEYS, _NAN)
-    summary = source.summary(window)
+    # Surveys and events do not need the customer summary: read them on the other core while
+    # this one summarises the order lines (their kernels release the GIL).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        side = pool.submit(_side_figures, source, window, options, surveys, events, customers)
+        summary = source.summary(window)
+        out.update(_purchase_figures(summary))
+        if not window.empty:
+            out.update(_retention_figures(source, window, options, summary))
+        out.update(side.result())
+    out["customer_loyalty_index"] = customer_loyalty_index(
+        out["nps"],
+        out["repeat_purchase_rate"],
+        out["upsell_share"],
+        weights=dict(zip(CLI_INPUTS, options.cli_weights, strict=True)),
+        nps_scale=options.cli_nps_scale,
+    )
+    if spend is not None and not window.empty:
+        spent = float(spend.loc[window.contains(spend["date"]), "amount"].sum())
+        new = out["new_customers"]
+        out["cac"] = spent / new if new else _NAN
+        out["ltv_cac_ratio"] = ratio(out["clv"], out["cac"])
+    series = pd.Series(out, index=list(KPI_KEYS), dtype="float64", name="kpis")
+    series.attrs["loyalty_metrics.kpis"] = {"start": window.start, "end": window.end}
+    return series
+
+
+def _purchase_figures(summary: pd.DataFrame) -> dict[str, float]:
     n = len(summary)
     purchases = int(summary["purchases"].sum())
     revenue = total_revenue(summary)
@@ -252,20 +263,51 @@ def _snapshot(
     has_categories = n > 0 and not np.isnan(categories).all()
     single = int((categories == 1).sum())
     multi = int((categories > 1).sum())
-    new = int(new_customer_mask(summary).sum())
-    out.update(
-        customers=n,
-        new_customers=new,
-        purchases=purchases,
-        revenue=revenue,
-        average_ticket=revenue / purchases if purchases else _NAN,
-        purchase_frequency=purchases / n if n else _NAN,
-        repeat_purchase_rate=100 * (summary["purchases"].to_numpy() >= 2).sum() / n if n else _NAN,
-        upsell_ratio=multi / single if has_categories and single else _NAN,
-        upsell_share=100 * multi / n if has_categories else _NAN,
-    )
+    return {
+        "customers": n,
+        "new_customers": int(new_customer_mask(summary).sum()),
+        "purchases": purchases,
+        "revenue": revenue,
+        "average_ticket": revenue / purchases if purchases else _NAN,
+        "purchase_frequency": purchases / n if n else _NAN,
+        "repeat_purchase_rate": 100 * (summary["purchases"].to_numpy() >= 2).sum() / n
+        if n
+        else _NAN,
+        "upsell_ratio": multi / single if has_categories and single else _NAN,
+        "upsell_share": 100 * multi / n if has_categories else _NAN,
+    }
 
-    if surveys is not None and not window.empty:
+
+def _retention_figures(
+    source: _Direct, window: Window, options: _Options, summary: pd.DataFrame
+) -> dict[str, float]:
+    churn = source.churn(window.end, options.churn_period, summary)
+    lifespan = options.lifespan_years
+    if lifespan is None:
+        yearly = (
+            churn if options.churn_period == _YEAR else source.churn(window.end, _YEAR, summary)
+        )
+        lifespan = lifespan_from_churn(yearly, options.max_lifespan_years)
+    return {
+        "churn_rate": churn,
+        "retention_rate": 100 - churn,
+        "clv": clv_from(summary, lifespan_years=lifespan, margin=options.margin),
+    }
+
+
+def _side_figures(
+    source: _Direct,
+    window: Window,
+    options: _Options,
+    surveys: pd.DataFrame | None,
+    events: pd.DataFrame | None,
+    customers: pd.DataFrame | None,
+) -> dict[str, float]:
+    """The survey and engagement KPIs (they need no customer summary)."""
+    out: dict[str, float] = {}
+    if window.empty:
+        return out
+    if surveys is not None:
         rows, _ = _responses(surveys, "score", window.start, window.end)
         counts = _categories(rows["score"]).sum()
         responses = len(rows)
@@ -285,33 +327,7 @@ def _snapshot(
             responses=responses,
             csat=csat(surveys, start=window.start, end=window.end),
         )
-    out["customer_loyalty_index"] = customer_loyalty_index(
-        out["nps"],
-        out["repeat_purchase_rate"],
-        out["upsell_share"],
-        weights=dict(zip(CLI_INPUTS, options.cli_weights, strict=True)),
-        nps_scale=options.cli_nps_scale,
-    )
-
-    if not window.empty:
-        out["churn_rate"] = source.churn(window.end, options.churn_period, summary)
-        out["retention_rate"] = 100 - out["churn_rate"]
-        lifespan = options.lifespan_years
-        if lifespan is None:
-            yearly = (
-                out["churn_rate"]
-                if options.churn_period == _YEAR
-                else source.churn(window.end, _YEAR, summary)
-            )
-            lifespan = lifespan_from_churn(yearly, options.max_lifespan_years)
-        out["clv"] = clv_from(summary, lifespan_years=lifespan, margin=options.margin)
-
-    if spend is not None and not window.empty:
-        spent = float(spend.loc[window.contains(spend["date"]), "amount"].sum())
-        out["cac"] = spent / new if new else _NAN
-        out["ltv_cac_ratio"] = ratio(out["clv"], out["cac"])
-
-    if events is not None and not window.empty:
+    if events is not None:
         # mean over the known customers = sum of the active ones' scores / number known
         active = active_scores(
             events,
@@ -325,10 +341,7 @@ def _snapshot(
         parts.append(source.known_ids(window.end))
         known = count_distinct(parts)
         out["engagement_score"] = float(active["score"].sum()) / known if known else _NAN
-
-    series = pd.Series(out, index=list(KPI_KEYS), dtype="float64", name="kpis")
-    series.attrs["loyalty_metrics.kpis"] = {"start": window.start, "end": window.end}
-    return series
+    return out
 
 
 def kpis(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
-from ._ids import factorize_ids, first_rows
+from ._ids import factorize_ids, first_rows, take_ids
 from ._window import DateLike, Window, resolve_window
 from .schema import AMOUNT_TOLERANCE
 
@@ -97,33 +99,20 @@ def customer_summary(
     >>> s.attrs["loyalty_metrics.summary"]["unattributed_revenue"]
     -3.0
     """
-    return summarise(orders, start=start, end=end)[0]
-
-
-def summarise(
-    orders: pd.DataFrame,
-    *,
-    start: DateLike | None = None,
-    end: DateLike | None = None,
-    known_ids: bool = False,
-) -> tuple[pd.DataFrame, pd.Series | None]:
-    """:func:`customer_summary`, and (``known_ids=True``) every customer id up to ``end``.
-
-    The ids (one per customer with an order line on or before ``end``, buyers or not) come
-    from the summary's own pass, so a caller that needs both hashes the ids once.
-    """
     window = resolve_window(orders["order_date"], start, end)
     lines = _lines_up_to_end(orders, window)
 
-    customer_codes = factorize_ids(lines["customer_id"], sort=True)
+    has_order_ids = "order_id" in lines.columns and lines["order_id"].notna().any()
+    customer_codes, raw_order_codes = _id_codes(lines, has_order_ids)
     n_customers = int(customer_codes.max(initial=-1)) + 1
     dates_ns = lines["order_date"].to_numpy(dtype="datetime64[ns]").view("int64")
     amounts = lines["amount"].to_numpy(dtype="float64", na_value=np.nan)
     in_window = window.contains(lines["order_date"])
 
     # Order level: net amount and earliest date per order.
-    if "order_id" in lines.columns and lines["order_id"].notna().any():
-        order_codes = _order_codes(customer_codes, lines["order_id"])
+    if has_order_ids:
+        order_codes = _order_codes(customer_codes, raw_order_codes)
+        del raw_order_codes
         n_orders = int(order_codes.max()) + 1 if len(order_codes) else 0
         order_amount = np.bincount(order_codes, weights=amounts, minlength=n_orders)
         order_date = np.full(n_orders, np.iinfo(np.int64).max, dtype="int64")
@@ -139,6 +128,9 @@ def summarise(
     end_ns = window.end_exclusive.value if not window.empty else 0
     order_in_window = (order_date >= start_ns) & (order_date < end_ns)
     purchase = order_is_purchase & order_in_window
+    # Lines of the purchases in the window (an order is in the window by its date).
+    purchase_line = purchase[order_codes] if order_codes is not None else purchase
+    del order_codes
 
     # First purchase ever (look-back ignores start), on the order level.
     first_ever = _group_min(
@@ -148,17 +140,18 @@ def summarise(
     p_customer = order_customer[purchase]
     p_date = order_date[purchase]
     p_amount = order_amount[purchase]
-    # Lines of the purchases in the window (an order is in the window by its date).
-    purchase_line = purchase[order_codes] if order_codes is not None else purchase
     # Free the order-level arrays as soon as they are used: at 10M lines each is ~50-80 MB,
     # and holding them all sets the peak memory.
-    del order_codes, order_amount, order_date, order_customer, order_is_purchase, order_in_window
+    del order_amount, order_date, order_customer, order_is_purchase, order_in_window
     purchases = np.bincount(p_customer, minlength=n_customers)
     first = _group_min(p_customer, p_date, n_customers)
     last = _group_max(p_customer, p_date, n_customers)
-    revenue = np.bincount(
-        customer_codes[in_window], weights=amounts[in_window], minlength=n_customers
-    )
+    if in_window.all():  # the usual case: skip copying 10M codes and amounts
+        revenue = np.bincount(customer_codes, weights=amounts, minlength=n_customers)
+    else:
+        revenue = np.bincount(
+            customer_codes[in_window], weights=amounts[in_window], minlength=n_customers
+        )
 
     # Purchase days: all purchases of one calendar day are one occasion. The first and last
     # days are those of the first and last purchase; only the other days need counting.
@@ -194,11 +187,10 @@ def summarise(
         data["channel"] = _first_purchase_channel(
             lines["channel"], customer_codes, purchase_line, dates_ns, first, n_customers
         )
-    # One take of the distinct ids (in code order, so sorted) serves both outputs.
-    ids = lines["customer_id"].iloc[first_rows(customer_codes)].reset_index(drop=True)
+    # The buyers' ids, in code order (so sorted).
+    ids = take_ids(lines["customer_id"], first_rows(customer_codes)[keep])
     del customer_codes, purchase_line, in_window
-    known = ids if known_ids else None
-    index = pd.Index(ids[keep], name="customer_id")
+    index = pd.Index(ids, name="customer_id")
     if index.dtype != "str":
         index = index.astype("str")
     unattributed = float(revenue[~keep].sum())
@@ -211,7 +203,7 @@ def summarise(
         "end": window.end,
         "unattributed_revenue": unattributed,
     }
-    return summary, known
+    return summary
 
 
 def is_customer_summary(frame: object) -> bool:
@@ -279,9 +271,24 @@ def _lines_up_to_end(orders: pd.DataFrame, window: Window) -> pd.DataFrame:
     return orders if mask.all() else orders.loc[mask]
 
 
-def _order_codes(customer_codes: np.ndarray, order_id: pd.Series) -> np.ndarray:
-    """Dense codes of (customer, order_id); a blank order_id makes its line an order of its own."""
-    raw = factorize_ids(order_id)
+def _id_codes(lines: pd.DataFrame, has_order_ids: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Codes of the customer ids (sorted) and of the order ids, coded side by side.
+
+    The two are independent and spend their time in Arrow and numpy kernels, which release
+    the GIL: on two cores the pair costs about the slower one.
+    """
+    if not has_order_ids:
+        return factorize_ids(lines["customer_id"], sort=True), None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        order_codes = pool.submit(factorize_ids, lines["order_id"])
+        customer_codes = factorize_ids(lines["customer_id"], sort=True)
+        return customer_codes, order_codes.result()
+
+
+def _order_codes(customer_codes: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """Dense codes of (customer, order_id) from the order ids' codes ``raw`` (-1 for blank);
+    a blank order_id makes its line an order of its own.
+    """
     blank = raw < 0
     if blank.any():
         raw[blank] = raw.max(initial=-1) + 1 + np.arange(int(blank.sum()))
@@ -301,13 +308,20 @@ def _day(ns: np.ndarray) -> np.ndarray:
 
 
 def _distinct_pairs(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Number of distinct ``values`` per group (non-negative int64 values)."""
+    """Number of distinct ``values`` per group (int64 groups 0..n-1, int64 values).
+
+    One int64 key per pair, sorted: numpy's SIMD sort is ten times faster than hashing the
+    keys, and equal pairs end up side by side.
+    """
     if not len(groups):
         return np.zeros(n, dtype="int64")
     low = int(values.min())
     span = int(values.max()) - low + 1
-    distinct = pd.unique(groups * span + (values - low))
-    return np.bincount(distinct // span, minlength=n)
+    keys = np.sort(groups * span + (values - low))
+    new = np.empty(len(keys), dtype=bool)
+    new[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=new[1:])
+    return np.bincount(keys[new] // span, minlength=n)
 
 
 def _group_min(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
@@ -344,19 +358,7 @@ def _distinct_categories(
     else:
         cat_codes, _ = pd.factorize(values)
     keep = purchase_line & (cat_codes >= 0)
-    n_values = int(cat_codes.max(initial=0)) + 1
-    if n_values <= 64:
-        # Few categories (the usual case): OR one bit per category, then count the bits.
-        bits = np.zeros(n_customers, dtype="uint64")
-        np.bitwise_or.at(
-            bits,
-            customer_codes[keep],
-            np.left_shift(np.uint64(1), cat_codes[keep].astype("uint64")),
-        )
-        return np.bitwise_count(bits).astype("float64")
-    key = customer_codes[keep].astype("int64") * n_values + cat_codes[keep]
-    distinct = pd.unique(key)
-    return np.bincount(distinct // n_values, minlength=n_customers).astype("float64")
+    return _distinct_pairs(customer_codes[keep], cat_codes[keep], n_customers).astype("float64")
 
 
 def _first_purchase_channel(

@@ -153,3 +153,24 @@ def test_count_distinct(parts: list, large: bool) -> None:
 def test_count_distinct_mixes_string_and_large_string() -> None:
     parts = [_arrow_series(["C1", "C2"]), _arrow_series(["C2", "C3"], large=True)]
     assert count_distinct(parts) == 3
+
+
+@pytest.mark.parametrize("dtype", ["str", "string[pyarrow]", object, "category"])
+def test_take_ids_keeps_the_dtype(dtype) -> None:
+    values = pd.Series(["a", "b", None, "c"], dtype=dtype, index=[5, 6, 7, 8])
+    taken = _ids.take_ids(values, np.array([3, 2, 0]))
+    assert taken.dtype == values.dtype
+    assert list(taken.index) == [0, 1, 2]
+    assert taken.iloc[[0, 2]].tolist() == ["c", "a"] and pd.isna(taken.iloc[1])
+
+
+@pytest.mark.parametrize(
+    ("numbers", "expected"),
+    [
+        (list(range(0, 3000, 3)) * 2, 1001),  # dense range: a bitmap (+ "C1")
+        ([1, 10**15, 1, 10**12], 3),  # sparse: hashed
+    ],
+)
+def test_count_distinct_numbered_ranges(numbers: list, expected: int) -> None:
+    parts = [_arrow_series([f"C{n}" for n in numbers], 7), _arrow_series([None, "C1"])]
+    assert count_distinct(parts) == expected

@@ -41,18 +41,24 @@ def known_id_parts(
     if pd.isna(end):
         return []
     limit = (end + ONE_DAY).to_datetime64()
-    parts = [events["customer_id"].loc[events["timestamp"].to_numpy() < limit]]
+    parts = [_up_to(events["customer_id"], events["timestamp"], limit)]
     if orders is not None:
         if is_customer_summary(orders):
             parts.append(orders.index.to_series())
         else:
-            parts.append(orders["customer_id"].loc[orders["order_date"].to_numpy() < limit])
+            parts.append(_up_to(orders["customer_id"], orders["order_date"], limit))
     if customers is not None:
         known = customers["customer_id"]
         if "signup_date" in customers.columns:
             known = known.loc[~(customers["signup_date"].to_numpy() >= limit)]
         parts.append(known)
     return [p.astype("str").reset_index(drop=True) for p in parts]
+
+
+def _up_to(ids: pd.Series, dates: pd.Series, limit: np.datetime64) -> pd.Series:
+    """The ids dated before ``limit`` (no copy when that is all of them)."""
+    mask = dates.to_numpy() < limit
+    return ids if mask.all() else ids.loc[mask]
 
 
 def known_customers(
