@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -249,9 +249,12 @@ def target(description: str, value: float, limit: float, unit: str = "x") -> boo
 
 
 def parse_args(
-    description: str | None, default_lines: Sequence[int] = (1_000_000, 10_000_000)
+    description: str | None,
+    default_lines: Sequence[int] = (1_000_000, 10_000_000),
+    extra: Callable[[argparse.ArgumentParser], None] | None = None,
 ) -> argparse.Namespace:
-    """Common options: ``--lines N[,N...]`` (sizes to run) and ``--repeat``."""
+    """Common options: ``--lines N[,N...]`` (sizes to run) and ``--repeat``; ``extra`` adds
+    a script's own options to the parser."""
     parser = argparse.ArgumentParser(
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -265,6 +268,8 @@ def parse_args(
     parser.add_argument(
         "--repeat", type=int, default=1, help="Timings per step; the best is kept."
     )
+    if extra is not None:
+        extra(parser)
     return parser.parse_args()
 
 

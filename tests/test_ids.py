@@ -47,13 +47,18 @@ _numbered = st.builds(
 
 @settings(max_examples=80, deadline=None)
 @given(
-    st.lists(st.one_of(st.none(), st.text(max_size=12)), max_size=40),
+    st.lists(
+        st.one_of(st.none(), st.text(max_size=12), st.text(min_size=7, max_size=40)), max_size=40
+    ),
     st.integers(1, 7),
     st.booleans(),
 )
 def test_any_text_is_coded_exactly(values: list, chunk: int, large: bool) -> None:
     # Missing values, empty strings and any unicode, across Arrow chunk borders.
-    _assert_exact(values, _arrow_series(values, chunk, large))
+    series = _arrow_series(values, chunk, large)
+    _assert_exact(values, series)
+    # and the hashes did the work (a 64-bit collision here is a ~1e-17 event)
+    assert _ids._hashed_codes(_ids._arrow_string_chunks(series), len(values)) is not None
 
 
 @settings(max_examples=150, deadline=None)
@@ -105,6 +110,9 @@ def _one_to_one(values: list, prefix: str) -> bool:
         ["é1", "é2", "é1"],  # non-ASCII prefix
         ["C1", "C100000000000000000"],  # sparse numbers: hashed by value, not a lookup table
         ["10", "9", "1", "100", "0"],  # string order is not number order
+        ["a", "a\x00", "a\x00\x00", "", "\x00", "a"],  # trailing NULs are not padding
+        ["x" * 29 + "a", "x" * 29 + "b", "x" * 29 + "a", "x" * 8, "x" * 16],  # words apart
+        ["ü" * 5, "ü" * 4 + "u", "€uro", "€uro"],  # multi-byte characters across a word border
     ],
 )
 def test_awkward_ids(values: list) -> None:
@@ -113,15 +121,25 @@ def test_awkward_ids(values: list) -> None:
 
 def test_a_hash_collision_falls_back_to_an_exact_factorize(monkeypatch) -> None:
     # Force every first hash to collide: the second hash disagrees, so pandas decides.
-    real = _ids._fnv1a
+    real = _ids._hash_pair
 
     def colliding(chunk):
         h1, h2 = real(chunk)
         return np.zeros_like(h1), h2
 
-    monkeypatch.setattr(_ids, "_fnv1a", colliding)
+    monkeypatch.setattr(_ids, "_hash_pair", colliding)
     values = ["x", "y", "x", None, "z"]
-    _assert_exact(values, _arrow_series(values))
+    series = _arrow_series(values)
+    assert _ids._hashed_codes(_ids._arrow_string_chunks(series), len(values)) is None
+    _assert_exact(values, series)
+
+
+def test_sliced_arrow_arrays_are_read_from_their_offset() -> None:
+    # A slice of an Arrow array shares the parent's buffers: offsets start mid-buffer.
+    values = ["skip", "me", "ab", "cd", None, "ab", "efghijklmnop"]
+    array = pa.array(values, type=pa.string()).slice(2)
+    series = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([array])))
+    _assert_exact(values[2:], series)
 
 
 def test_object_and_categorical_columns_use_pandas() -> None:
