@@ -252,6 +252,7 @@ def _width_range(chunks: list) -> tuple[int, int]:
 # Other text: two hashes, checked.
 
 _SEEDS = (np.uint64(0x243F6A8885A308D3), np.uint64(0x13198A2E03707344))
+_BLOCK = 1 << 20
 _ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
 #: (multiplier, multiplier, shift, shift, shift) of MurmurHash3's fmix64 and SplitMix64.
 _MURMUR = (np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53), *[np.uint64(33)] * 3)
@@ -278,8 +279,13 @@ def _hashed_codes(chunks: list, size: int) -> np.ndarray | None:
         pos += len(chunk)
     codes = pd.factorize(first_hash)[0].astype("int64")
     del first_hash
-    if not (second_hash == second_hash[first_rows(codes)[codes]]).all():
-        return None
+    # Every row's second hash must equal its code's first row's, block by block (no
+    # temporaries the size of the column).
+    reference = second_hash[first_rows(codes)]
+    for begin in range(0, size, _BLOCK):
+        block = slice(begin, begin + _BLOCK)
+        if not (second_hash[block] == reference[codes[block]]).all():
+            return None
     missing = _missing(chunks, size)
     if missing.any():
         codes[missing] = -1

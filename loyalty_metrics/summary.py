@@ -84,6 +84,10 @@ def customer_summary(
     Frequency, recency and T follow Fader, Hardie & Lee (2005): all purchases of one calendar
     day are one purchase occasion. They are in days; the predictive models convert units.
 
+    Speed: ids made of one prefix and a number (``C0012345``, ``#1001``, ``100234``) are coded
+    by their number, other text ids by a checked 64-bit hash (see ``_ids.py``); the customer
+    and order ids are coded on two threads. The result never depends on which path ran.
+
     Examples
     --------
     >>> orders = pd.DataFrame({

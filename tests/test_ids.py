@@ -192,3 +192,22 @@ def test_take_ids_keeps_the_dtype(dtype) -> None:
 def test_count_distinct_numbered_ranges(numbers: list, expected: int) -> None:
     parts = [_arrow_series([f"C{n}" for n in numbers], 7), _arrow_series([None, "C1"])]
     assert count_distinct(parts) == expected
+
+
+def test_the_hash_check_runs_over_every_block(monkeypatch) -> None:
+    # Blocks of 2 rows; only the last row's first hash collides with the first row's.
+    monkeypatch.setattr(_ids, "_BLOCK", 2)
+    real = _ids._hash_pair
+
+    def last_collides(chunk):
+        h1, h2 = real(chunk)
+        h1[-1] = h1[0]
+        return h1, h2
+
+    values = ["a", "b", "c", "a", "d"]
+    series = _arrow_series(values, chunk=len(values))
+    chunks = _ids._arrow_string_chunks(series)
+    assert _ids._hashed_codes(chunks, len(values)) is not None  # no collision: every block ok
+    monkeypatch.setattr(_ids, "_hash_pair", last_collides)
+    assert _ids._hashed_codes(chunks, len(values)) is None
+    _assert_exact(values, series)
