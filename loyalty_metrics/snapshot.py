@@ -1,7 +1,8 @@
 """The KPI snapshot: every headline metric from whatever tables are given, in one Series.
 
 :func:`kpis` computes the customer summary once and derives everything else from it in
-O(customers), plus a pass over the survey and event rows it needs. :func:`kpis_by_period`
+O(customers), plus a pass over the survey and event rows it needs, made on a second thread
+while the summary runs. :func:`kpis_by_period`
 repeats the snapshot as of each period's end, reusing one date-sorted copy of the order lines.
 """
 
