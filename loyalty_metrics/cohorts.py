@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -441,6 +441,7 @@ def cohort_table(
     include_all: bool = False,
     start: DateLike | None = None,
     end: DateLike | None = None,
+    engine: Any = "pandas",
 ) -> pd.DataFrame:
     """Acquisition cohorts by periods since their first purchase.
 
@@ -473,6 +474,10 @@ def cohort_table(
         ``start`` (default: first order date) only chooses the first cohort shown, the one
         whose period contains ``start``; cohorts are always defined on the first purchase ever
         up to ``end``, so a cohort row never depends on ``start``.
+    engine : {"pandas", "duckdb", "spark"} or an Ibis backend, default "pandas"
+        Where to compute (DESIGN section 7): with a SQL engine ``orders`` may also be a path
+        or glob of CSV/Parquet files or a table of the engine, and only the cells come back
+        (see :mod:`loyalty_metrics.engines`).
 
     Returns
     -------
@@ -513,6 +518,11 @@ def cohort_table(
     2024-02        100.0   0.0   NaN
     All cohorts    100.0  50.0   NaN
     """
+    if engine is not None and engine != "pandas":
+        from . import engines
+
+        return engines.cohort_table(orders, period=period, values=values, mode=mode,
+                                    include_all=include_all, start=start, end=end, engine=engine)  # fmt: skip
     _check_cohort_args("cohort_table", period, values, mode)
     o = _orders_up_to_end(orders, start=start, end=end)
     grid = _cohort_grid(o, period)

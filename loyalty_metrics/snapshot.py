@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -366,6 +366,7 @@ def kpis(
     level: float = 0.95,
     cli_weights: Mapping[str, float] | Sequence[float] | None = None,
     cli_nps_scale: Literal["points", "percent", "0-100"] = "points",
+    engine: Any = "pandas",
 ) -> pd.Series:
     """The KPI snapshot of one window, from whatever tables are given.
 
@@ -392,6 +393,10 @@ def kpis(
         Confidence level of the NPS interval.
     cli_weights, cli_nps_scale
         ``weights`` and ``nps_scale`` of :func:`~loyalty_metrics.customer_loyalty_index`.
+    engine : {"pandas", "duckdb", "spark"} or an Ibis backend, default "pandas"
+        Where to compute (DESIGN section 7): with a SQL engine every table may also be a path
+        or glob of CSV/Parquet files or a table of the engine, and only the KPIs come back
+        (see :mod:`loyalty_metrics.engines`).
 
     Returns
     -------
@@ -442,6 +447,11 @@ def kpis(
         cli_weights=cli_weights,
         cli_nps_scale=cli_nps_scale,
     )
+    if engine is not None and engine != "pandas":
+        from . import engines
+
+        return engines.kpis(orders, surveys, events, spend, customers, start=start, end=end,
+                            engine=engine, validated=options)  # fmt: skip
     source = _Direct(orders)
     window = source.window(start, end)
     return _snapshot(
@@ -472,6 +482,7 @@ def kpis_by_period(
     level: float = 0.95,
     cli_weights: Mapping[str, float] | Sequence[float] | None = None,
     cli_nps_scale: Literal["points", "percent", "0-100"] = "points",
+    engine: Any = "pandas",
 ) -> pd.DataFrame:
     """One KPI snapshot per period, each computed as of that period's last day.
 
@@ -488,7 +499,7 @@ def kpis_by_period(
         (the last 365 days up to ``d``, not before ``start``).
     start, end : date-like, optional
         The overall window; default the first and the last order date.
-    churn_period, margin, lifespan_years, max_lifespan_years, key_actions, engagement_window, engagement_weights, engagement_half_life, nps_method, level, cli_weights, cli_nps_scale
+    churn_period, margin, lifespan_years, max_lifespan_years, key_actions, engagement_window, engagement_weights, engagement_half_life, nps_method, level, cli_weights, cli_nps_scale, engine
         As in :func:`kpis`.
 
     Returns
@@ -540,6 +551,12 @@ def kpis_by_period(
         cli_weights=cli_weights,
         cli_nps_scale=cli_nps_scale,
     )
+    if engine is not None and engine != "pandas":
+        from . import engines
+
+        return engines.kpis_by_period(orders, surveys, events, spend, customers, freq=freq,
+                                      window=window, start=start, end=end, engine=engine,
+                                      validated=options)  # fmt: skip
     source = _Sorted(orders)
     overall = source.window(start, end)
     rows = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,11 @@ _ATTR = "loyalty_metrics.summary"
 
 
 def customer_summary(
-    orders: pd.DataFrame, *, start: DateLike | None = None, end: DateLike | None = None
+    orders: pd.DataFrame,
+    *,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    engine: Any = "pandas",
 ) -> pd.DataFrame:
     """One row per customer with at least one purchase in the window.
 
@@ -54,6 +59,10 @@ def customer_summary(
         A validated orders frame (see :func:`loyalty_metrics.read_orders`).
     start, end : date-like, optional
         Inclusive window; default the first and the last order date.
+    engine : {"pandas", "duckdb", "spark"} or an Ibis backend, default "pandas"
+        Where to compute (DESIGN section 7): with a SQL engine ``orders`` may also be a path
+        or glob of CSV/Parquet files or a table of the engine, and only the summary comes
+        back (see :mod:`loyalty_metrics.engines`, which also keeps it in the engine).
 
     Returns
     -------
@@ -103,6 +112,10 @@ def customer_summary(
     >>> s.attrs["loyalty_metrics.summary"]["unattributed_revenue"]
     -3.0
     """
+    if engine is not None and engine != "pandas":
+        from . import engines
+
+        return engines.customer_summary(orders, start=start, end=end, engine=engine)
     window = resolve_window(orders["order_date"], start, end)
     lines = _lines_up_to_end(orders, window)
 
