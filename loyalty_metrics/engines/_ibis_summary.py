@@ -71,7 +71,7 @@ def _unattributed(lines: ir.Table, summary: ir.Table, window: Any) -> ir.Scalar:
 def _as_summary(frame: pd.DataFrame, window: Any, unattributed: Any) -> pd.DataFrame:
     """The collected rows as the pandas engine's summary frame."""
     frame = frame.sort_values("customer_id", kind="stable")
-    index = pd.Index(frame["customer_id"].astype("str").to_numpy(), name="customer_id")
+    index = pd.Index(frame["customer_id"].to_numpy(dtype=object), dtype="str", name="customer_id")
     data: dict[str, Any] = {}
     for name in SUMMARY_COLUMNS:
         values = frame[name]

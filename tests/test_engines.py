@@ -1,0 +1,409 @@
+"""Engines (DESIGN section 7): DuckDB and Spark give the pandas engine's numbers.
+
+Every KPI, every ``kpis_by_period`` cell, every cohort cell (all values and modes, and the
+cells' status through their NaN pattern and the grid's shape) and every summary row is
+compared to the pandas engine, to floating-point rounding, on hypothesis-generated shops and
+on ``sample_data/``. A hand-worked shop checks the engine against arithmetic, not only
+against pandas. Spark runs a few of these on one shared local[2] session.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import loyalty_metrics as lm
+from loyalty_metrics import engines
+from loyalty_metrics.errors import ConfigError
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+RTOL = 1e-9
+COHORT_VARIANTS = [
+    ("customers", "on"),
+    ("customers", "on_or_after"),
+    ("retention", "on"),
+    ("retention", "on_or_after"),
+    ("revenue", "on"),
+    ("cumulative_revenue_per_customer", "on"),
+]
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local[2] Spark session (an Ibis backend) for every Spark test."""
+    con = engines.connect(
+        "spark",
+        master="local[2]",
+        config={
+            "spark.sql.shuffle.partitions": "2",
+            "spark.default.parallelism": "2",
+            "spark.sql.execution.arrow.pyspark.enabled": "true",
+            "spark.driver.memory": "1g",
+        },
+    )
+    con._session.sparkContext.setLogLevel("ERROR")
+    yield con
+    con._session.stop()
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return {
+        "orders": lm.read_orders(SAMPLE / "orders.csv"),
+        "surveys": lm.read_surveys(SAMPLE / "surveys.csv"),
+        "events": lm.read_events(SAMPLE / "events.csv"),
+        "spend": lm.read_spend(SAMPLE / "spend.csv"),
+        "customers": lm.read_customers(SAMPLE / "customers.csv"),
+    }
+
+
+def assert_same_frame(expected: pd.DataFrame, actual: pd.DataFrame, scale: float = 1.0) -> None:
+    """Equal up to rounding: same index, columns, dtypes, NaN cells and attrs (a summary's
+    ``channel`` by value: an engine cannot know the input's unused categories)."""
+    if "channel" in expected.columns:
+        expected, actual = (
+            f.assign(channel=f["channel"].astype("object")) for f in (expected, actual)
+        )
+    pd.testing.assert_frame_equal(
+        expected, actual, check_exact=False, rtol=RTOL, atol=RTOL * max(scale, 1.0)
+    )
+    assert expected.attrs.keys() == actual.attrs.keys()
+    for key, meta in expected.attrs.items():
+        other = actual.attrs[key]
+        assert meta.keys() == other.keys()
+        for name, value in meta.items():
+            if isinstance(value, float):
+                assert other[name] == pytest.approx(value, rel=RTOL, abs=RTOL * scale)
+            else:
+                assert other[name] == value, name
+
+
+def assert_same_kpis(expected: pd.Series, actual: pd.Series, scale: float = 1.0) -> None:
+    assert list(actual.index) == list(expected.index)
+    assert actual.dtype == "float64"
+    np.testing.assert_array_equal(np.isnan(expected.to_numpy()), np.isnan(actual.to_numpy()))
+    np.testing.assert_allclose(
+        actual.to_numpy(), expected.to_numpy(), rtol=RTOL, atol=RTOL * max(scale, 1.0)
+    )
+    assert actual.attrs == expected.attrs
+
+
+# ---------------------------------------------------------------------------------------------
+# A hand-worked shop.
+
+ORDERS = pd.DataFrame(
+    {
+        "customer_id": pd.array(["a", "a", "a", "b", "b", "c", "c", "d", "e", "e"], dtype="str"),
+        "order_id": pd.array(["1", "1", "2", "3", "4", "5", "6", "7", None, "8"], dtype="str"),
+        "order_date": pd.to_datetime(
+            [
+                "2023-12-20",  # a: order 1 begins before start, so it is not in the window
+                "2024-01-03",  # a: second line of order 1 (its date stays 2023-12-20)
+                "2024-01-10",  # a: order 2, $0: still a purchase
+                "2024-01-05",  # b: order 3
+                "2024-01-20",  # b: order 4, a return
+                "2024-02-01",  # c: order 5
+                "2024-02-01 09:00",  # c: order 6, same day: one purchase day
+                "2024-03-31 18:00",  # d: at 18:00 on end, inside
+                "2024-03-01",  # e: a line without order_id: an order of its own (a return)
+                "2024-04-01",  # e: after end, never read
+            ],
+            format="mixed",
+        ).astype("datetime64[ns]"),
+        "amount": [40.0, 10.0, 0.0, 30.0, -12.0, 20.0, 25.0, 15.0, -5.0, 99.0],
+        "category": pd.Categorical(["x", "y", "x", "x", "y", "x", "y", "z", "x", "x"]),
+    }
+)
+START, END = "2024-01-01", "2024-03-31"
+
+
+@pytest.fixture(params=["duckdb", "spark"])
+def engine(request):
+    return request.getfixturevalue("spark") if request.param == "spark" else "duckdb"
+
+
+def test_hand_worked_shop(engine):
+    k = lm.kpis(ORDERS, start=START, end=END, engine=engine)
+    # purchases in the window: a 1 (the $0 order 2; order 1 is dated 2023-12-20, outside),
+    # b 1 (order 4 is a return), c 2 (orders 5, 6), d 1, e none (a return): a, b, c, d
+    assert k["customers"] == 4
+    assert k["purchases"] == 5  # a 1 + b 1 + c 2 + d 1
+    # revenue, every line dated in the window: 10 + 0 + 30 - 12 + 20 + 25 + 15 - 5 = 83
+    assert k["revenue"] == pytest.approx(83.0)
+    assert k["average_ticket"] == pytest.approx(83 / 5)
+    assert k["repeat_purchase_rate"] == pytest.approx(25.0)  # c only
+    # new: first purchase ever in the window: b, c, d (a bought on 2023-12-20)
+    assert k["new_customers"] == 3
+    # categories of purchase lines in the window: a {x} (order 2), b {x}, c {x, y}, d {z}
+    assert k["upsell_share"] == pytest.approx(25.0)
+    assert k["upsell_ratio"] == pytest.approx(1 / 3)
+    s = lm.customer_summary(ORDERS, start=START, end=END, engine=engine)
+    assert list(s.index) == ["a", "b", "c", "d"]
+    assert s.loc["c", "frequency"] == 0  # two purchases, one day
+    assert s.loc["a", "revenue"] == pytest.approx(10.0)  # the 01-03 line of order 1, and $0
+    assert s.attrs["loyalty_metrics.summary"]["unattributed_revenue"] == pytest.approx(-5.0)
+    assert s.loc["d", "T"] == 0.0
+    assert_same_frame(lm.customer_summary(ORDERS, start=START, end=END), s)
+
+
+def test_hand_worked_cohorts(engine):
+    table = lm.cohort_table(ORDERS, values="customers", end=END, engine=engine)
+    # cohorts by first purchase ever: a 2023-12 (order 1), b, c 2024-01/02, d 2024-03
+    assert [str(p) for p in table.index] == ["2023-12", "2024-01", "2024-02", "2024-03"]
+    assert table.loc[pd.Period("2023-12", "M")].tolist() == [1.0, 1.0, 0.0, 0.0]
+    assert table.attrs["loyalty_metrics.cohorts"]["cohort_size"] == [1, 1, 1, 1]
+    assert np.isnan(table.iloc[3, 1])  # 2024-03 + 1 month is after end: unreachable
+
+
+# ---------------------------------------------------------------------------------------------
+# sample_data through every engine.
+
+
+def test_sample_summary_and_kpis(sample, engine):
+    orders = sample["orders"]
+    scale = float(orders["amount"].abs().sum())
+    assert_same_frame(lm.customer_summary(orders), lm.customer_summary(orders, engine=engine))
+    tables = [sample[n] for n in ("orders", "surveys", "events", "spend", "customers")]
+    assert_same_kpis(lm.kpis(*tables), lm.kpis(*tables, engine=engine), scale)
+
+
+def test_sample_kpis_by_period(sample, engine):
+    tables = [sample[n] for n in ("orders", "surveys", "events", "spend", "customers")]
+    scale = float(sample["orders"]["amount"].abs().sum())
+    kwargs = {"freq": "Q", "churn_period": "90D", "margin": 0.4}
+    expected = lm.kpis_by_period(*tables, **kwargs)
+    actual = lm.kpis_by_period(*tables, engine=engine, **kwargs)
+    assert_same_frame(expected, actual, scale)
+
+
+@pytest.mark.parametrize(("values", "mode"), COHORT_VARIANTS)
+def test_sample_cohorts(sample, values, mode):
+    orders = sample["orders"]
+    for period in ("W", "M", "Q", "Y"):
+        kwargs = {"values": values, "mode": mode, "period": period, "include_all": True}
+        expected = lm.cohort_table(orders, start="2023-03-15", end="2024-11-20", **kwargs)
+        actual = lm.cohort_table(
+            orders, start="2023-03-15", end="2024-11-20", engine="duckdb", **kwargs
+        )
+        assert_same_frame(expected, actual, float(orders["amount"].abs().sum()))
+
+
+def test_sample_cohorts_spark(sample, spark):
+    orders = sample["orders"]
+    for values, mode in (("retention", "on_or_after"), ("revenue", "on")):
+        expected = lm.cohort_table(orders, values=values, mode=mode, include_all=True)
+        actual = lm.cohort_table(orders, values=values, mode=mode, include_all=True, engine=spark)
+        assert_same_frame(expected, actual, float(orders["amount"].abs().sum()))
+
+
+def test_files_read_by_the_engine(sample, tmp_path):
+    """CSV and a Parquet folder, read by DuckDB itself, give the readers' numbers."""
+    tables = [sample[n] for n in ("orders", "surveys", "events", "spend", "customers")]
+    paths = [
+        str(SAMPLE / f"{n}.csv") for n in ("orders", "surveys", "events", "spend", "customers")
+    ]
+    scale = float(sample["orders"]["amount"].abs().sum())
+    assert_same_kpis(lm.kpis(*tables), lm.kpis(*paths, engine="duckdb"), scale)
+    folder = tmp_path / "orders"
+    folder.mkdir()
+    orders = sample["orders"].copy()
+    orders.attrs = {}  # the read report does not travel through Parquet
+    half = len(orders) // 2
+    orders.iloc[:half].to_parquet(folder / "part-0.parquet")
+    orders.iloc[half:].to_parquet(folder / "part-1.parquet")
+    for source in (folder, str(folder / "*.parquet")):
+        summary = lm.customer_summary(source, engine="duckdb")
+        assert_same_frame(lm.customer_summary(orders), summary, scale)
+
+
+def test_columns_mapping_and_quantity_times_price(tmp_path):
+    path = tmp_path / "shop.csv"
+    path.write_text(
+        "Kunde,Datum,Menge,Preis,Beleg\n"
+        " 17 ,2024-01-02,2,5.50,A\n"
+        "17,2024-01-02 18:00,-1,5.50,A\n"
+        "18,2024-02-01,1,3.00,\n"
+    )
+    mapping = {
+        "customer_id": "Kunde",
+        "order_date": "Datum",
+        "quantity": "Menge",
+        "unit_price": "Preis",
+        "order_id": "Beleg",
+    }
+    summary = engines.customer_summary(path, columns=mapping)
+    # 17: order A nets 2 * 5.50 - 5.50 = 5.50; 18: one line without order id, 3.00
+    assert list(summary.index) == ["17", "18"]
+    assert summary["revenue"].tolist() == pytest.approx([5.5, 3.0])
+    with pytest.raises(ConfigError, match="no column 'customer_id'"):
+        engines.customer_summary(path)
+
+
+def test_summary_kept_in_the_engine(sample):
+    kept = engines.customer_summary(sample["orders"], keep=True)
+    con = engines.connect("duckdb")
+    assert "frequency" in kept.columns
+    n = kept.count().execute()
+    assert n == len(lm.customer_summary(sample["orders"]))
+    assert con is not None
+
+
+def test_duckdb_settings(tmp_path):
+    con = engines.connect("duckdb", memory_limit="256MB", temp_directory=tmp_path, threads=1)
+    settings_ = con.raw_sql(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory'), "
+        "current_setting('threads')"
+    ).fetchall()[0]
+    assert settings_[0].replace(" ", "") in ("256.0MiB", "244.1MiB", "256MB", "244.1MB")
+    assert settings_[1] == str(tmp_path)
+    assert settings_[2] == 1
+    k = lm.kpis(ORDERS, start=START, end=END, engine=con)
+    assert k["customers"] == 4
+
+
+def test_bad_engine():
+    with pytest.raises(ConfigError, match="The 'engine' parameter"):
+        lm.kpis(ORDERS, engine="polars")
+    with pytest.raises(ConfigError, match="The 'engine' parameter"):
+        lm.customer_summary(ORDERS, engine=42)
+
+
+def test_pandas_engine_imports_no_engine_library():
+    code = (
+        "import sys, pandas as pd, loyalty_metrics as lm\n"
+        "o = pd.DataFrame({'customer_id': ['a'], 'order_date': pd.to_datetime(['2024-01-01']),"
+        " 'amount': [1.0]})\n"
+        "lm.kpis(o, engine='pandas'); lm.customer_summary(o); lm.cohort_table(o)\n"
+        "lm.kpis_by_period(o)\n"
+        "print(sorted(m for m in ('ibis', 'duckdb', 'pyspark') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------------------------------------
+# Hypothesis: random shops through pandas and DuckDB.
+
+DAY0 = pd.Timestamp("2023-01-01")
+
+
+@st.composite
+def shops(draw):
+    n = draw(st.integers(1, 40))
+    customers = draw(st.lists(st.sampled_from(list("abcdefg")), min_size=n, max_size=n))
+    days = draw(st.lists(st.integers(0, 800), min_size=n, max_size=n))
+    hours = draw(st.lists(st.sampled_from([0, 9, 18]), min_size=n, max_size=n))
+    # amounts in cents: exact in binary after summing, so $0 and -0.00 orders are exact too
+    cents = draw(st.lists(st.integers(-3000, 5000), min_size=n, max_size=n))
+    order_ids = draw(
+        st.lists(st.one_of(st.none(), st.sampled_from(list("123456"))), min_size=n, max_size=n)
+    )
+    categories = draw(
+        st.lists(st.one_of(st.none(), st.sampled_from(["x", "y", "z"])), min_size=n, max_size=n)
+    )
+    dates = DAY0 + pd.to_timedelta(days, unit="D") + pd.to_timedelta(hours, unit="h")
+    orders = pd.DataFrame(
+        {
+            "customer_id": pd.array(customers, dtype="str"),
+            "order_id": pd.array(order_ids, dtype="str"),
+            "order_date": pd.Series(dates).astype("datetime64[ns]"),
+            "amount": np.asarray(cents, dtype="float64") / 100,
+            "category": pd.Categorical(categories),
+            # one channel per customer: ties between lines of one instant cannot differ
+            "channel": pd.Categorical([{"a": "web"}.get(c, "shop") for c in customers]),
+        }
+    )
+    m = draw(st.integers(0, 15))
+    surveys = pd.DataFrame(
+        {
+            "customer_id": pd.array(draw(st.lists(st.sampled_from(list("abcz")), min_size=m, max_size=m)), dtype="str"),
+            "response_date": pd.Series(
+                DAY0 + pd.to_timedelta(draw(st.lists(st.integers(0, 800), min_size=m, max_size=m)), unit="D")
+            ).astype("datetime64[ns]"),
+            "score": np.asarray(draw(st.lists(st.one_of(st.none(), st.integers(0, 10)), min_size=m, max_size=m)), dtype="float64"),
+            "csat": np.asarray(draw(st.lists(st.one_of(st.none(), st.integers(1, 5)), min_size=m, max_size=m)), dtype="float64"),
+        }
+    )  # fmt: skip
+    k = draw(st.integers(0, 15))
+    events = pd.DataFrame(
+        {
+            "customer_id": pd.array(draw(st.lists(st.sampled_from(list("abcxy")), min_size=k, max_size=k)), dtype="str"),
+            "timestamp": pd.Series(
+                DAY0 + pd.to_timedelta(draw(st.lists(st.integers(600, 800), min_size=k, max_size=k)), unit="D")
+            ).astype("datetime64[ns]"),
+            "event_type": pd.Categorical(draw(st.lists(st.sampled_from(["login", "buy"]), min_size=k, max_size=k))),
+            "duration": np.asarray(draw(st.lists(st.integers(0, 600), min_size=k, max_size=k)), dtype="float64"),
+        }
+    )  # fmt: skip
+    spend = pd.DataFrame(
+        {"date": pd.Series([DAY0, DAY0 + pd.Timedelta(days=400)]), "amount": [100.0, 50.0]}
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": pd.array(["a", "q", "r"], dtype="str"),
+            "signup_date": pd.Series(
+                [DAY0, DAY0 + pd.Timedelta(days=300), pd.NaT], dtype="datetime64[ns]"
+            ),
+        }
+    )
+    start = draw(
+        st.one_of(st.none(), st.integers(0, 400).map(lambda d: DAY0 + pd.Timedelta(days=d)))
+    )
+    end = draw(st.one_of(st.none(), st.integers(401, 820).map(lambda d: DAY0 + pd.Timedelta(days=d))))  # fmt: skip
+    return orders, surveys, events, spend, customers, start, end
+
+
+SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(shops())
+def test_random_shops_summary_and_kpis(shop):
+    orders, surveys, events, spend, customers, start, end = shop
+    scale = float(orders["amount"].abs().sum())
+    window = {"start": start, "end": end}
+    assert_same_frame(
+        lm.customer_summary(orders, **window),
+        lm.customer_summary(orders, engine="duckdb", **window),
+        scale,
+    )
+    tables = (orders, surveys, events, spend, customers)
+    options = {"churn_period": "120D", "engagement_window": "60D"}
+    assert_same_kpis(
+        lm.kpis(*tables, **window, **options),
+        lm.kpis(*tables, engine="duckdb", **window, **options),
+        scale,
+    )
+
+
+@SETTINGS
+@given(shops(), st.sampled_from(["M", "Q"]), st.sampled_from(["expanding", "period", "180D"]))
+def test_random_shops_kpis_by_period(shop, freq, window):
+    orders, surveys, events, spend, customers, start, end = shop
+    tables = (orders, surveys, events, spend, customers)
+    kwargs = {"freq": freq, "window": window, "start": start, "end": end}
+    assert_same_frame(
+        lm.kpis_by_period(*tables, **kwargs),
+        lm.kpis_by_period(*tables, engine="duckdb", **kwargs),
+        float(orders["amount"].abs().sum()),
+    )
+
+
+@SETTINGS
+@given(shops(), st.sampled_from(COHORT_VARIANTS), st.sampled_from(["W", "M", "Q", "Y"]))
+def test_random_shops_cohorts(shop, variant, period):
+    orders, *_, start, end = shop
+    values, mode = variant
+    kwargs = {"values": values, "mode": mode, "period": period, "include_all": True}
+    assert_same_frame(
+        lm.cohort_table(orders, start=start, end=end, **kwargs),
+        lm.cohort_table(orders, start=start, end=end, engine="duckdb", **kwargs),
+        float(orders["amount"].abs().sum()),
+    )
