@@ -1,7 +1,7 @@
 """``loyalty.toml``: column mappings, reader options and metric options, loaded and checked.
 
 A config file has one table per input (``[orders]``, ``[surveys]``, ``[events]``, ``[spend]``,
-``[customers]``) and the tables ``[metrics]``, ``[report]`` and ``[export]``::
+``[customers]``) and the tables ``[metrics]``, ``[report]``, ``[export]`` and ``[engine]``::
 
     [orders]
     file = "exports/orders_2024.csv"      # relative to the config file's folder
@@ -22,6 +22,11 @@ A config file has one table per input (``[orders]``, ``[surveys]``, ``[events]``
 
     [report]
     title = "Loyalty, week 12"
+
+    [engine]                              # where the CLI computes (default: pandas)
+    name = "duckdb"
+    memory_limit = "4GB"
+    temp_directory = "/tmp/duckdb-spill"
 
 Every key is checked: an unknown key is a :class:`~loyalty_metrics.errors.ConfigError` that
 names the key and its table and suggests the closest known key.
@@ -188,6 +193,15 @@ CONFIG_KEYS: dict[str, dict[str, Check]] = {
     },
     "report": {"title": _non_empty_string},
     "export": {"table": _non_empty_string, "lock_timeout": _number(0.0)},
+    # where the CLI computes (DESIGN section 7); the DuckDB and Spark settings of engines.connect
+    "engine": {
+        "name": _one_of("pandas", "duckdb", "spark"),
+        "memory_limit": _non_empty_string,
+        "temp_directory": _non_empty_string,
+        "threads": _number(1.0),
+        "spark_master": _non_empty_string,
+        "spark_config": dict,
+    },
 }
 
 

@@ -76,6 +76,17 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def engine_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--engine pandas|duckdb|spark`` (default: ``[engine] name`` of the config, else pandas)."""
+    return click.option(
+        "--engine",
+        type=click.Choice(["pandas", "duckdb", "spark"]),
+        help="Where to compute: pandas (in memory), duckdb (the files are read by DuckDB, "
+        "which spills to disk: data larger than memory) or spark. Default: [engine] name in "
+        "loyalty.toml, else pandas.",
+    )(func)
+
+
 def strict_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add ``--strict``: stop at the first bad row (exit 1) instead of setting bad rows aside."""
     return click.option(
@@ -193,10 +204,26 @@ def generated_at() -> str:
 class Inputs:
     """What a command reads: validated frames, their read reports and the config."""
 
-    frames: dict[str, pd.DataFrame]
+    frames: dict[str, Any]
     reports: list[Any] = field(default_factory=list)
     config: dict[str, dict[str, Any]] = field(default_factory=dict)
     config_path: Path | None = None
+    #: With ``--engine duckdb|spark``: the connected engine; ``frames`` then hold the paths,
+    #: read by the engine, and ``columns`` each table's column mapping.
+    engine: Any = None
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def compute(self, func: str, *tables: str, **kwargs: Any) -> Any:
+        """``loyalty_metrics.<func>`` on these tables, in pandas or in the engine."""
+        import loyalty_metrics as lm
+
+        args = [self.frames.get(name) for name in tables]
+        if self.engine is None:
+            return getattr(lm, func)(*args, **kwargs)
+        from .. import engines
+
+        columns = self.columns if func.startswith("kpis") else self.columns.get("orders")
+        return getattr(engines, func)(*args, engine=self.engine, columns=columns, **kwargs)
 
     @property
     def orders(self) -> pd.DataFrame:
@@ -222,11 +249,14 @@ def load_inputs(
     config: Path | None = None,
     strict: bool = False,
     quiet: bool = False,
+    engine: str | None = None,
 ) -> Inputs:
     """Read DATA_DIR and/or the per-table files, with the config, as every command does.
 
     Lenient by default: bad rows are left out and counted (a warning line per file says how
-    many); with ``strict`` the first bad file raises (exit 1).
+    many); with ``strict`` the first bad file raises (exit 1). With a SQL ``engine`` (or
+    ``[engine] name``) the files are only found here: the engine reads them itself, without
+    the readers' validation (canonical columns or a ``columns`` mapping, ISO dates).
     """
     from ..config import load_config
     from ..io import read_folder, read_report
@@ -236,6 +266,9 @@ def load_inputs(
         raise click.UsageError("give a DATA_DIR or at least --orders FILE (see --help).")
     config_path = resolve_config(data_dir, config)
     cfg = load_config(config_path) if config_path is not None else {}
+    name = engine or cfg.get("engine", {}).get("name", "pandas")
+    if name != "pandas":
+        return _engine_inputs(data_dir, given, cfg, config_path, name, quiet=quiet)
     where = str(data_dir) if data_dir is not None else "the given files"
     progress(f"Reading {where}...", quiet=quiet)
     frames = read_folder(
@@ -255,6 +288,50 @@ def load_inputs(
                 quiet=quiet,
             )
     return Inputs(frames=frames, reports=reports, config=cfg, config_path=config_path)
+
+
+def _engine_inputs(
+    data_dir: Path | None,
+    given: dict[str, Path],
+    cfg: dict[str, dict[str, Any]],
+    config_path: Path | None,
+    name: str,
+    *,
+    quiet: bool,
+) -> Inputs:
+    from .. import engines
+    from ..io import find_table_files
+
+    paths, options = find_table_files(data_dir, files=given or None, config=config_path)
+    for table, opts in options.items():
+        unsupported = sorted(set(opts) - {"columns", "file"})
+        if unsupported:
+            raise click.UsageError(
+                f"[{table}] {unsupported[0]} is a reader option; --engine {name} reads the "
+                "files itself (comma-separated or Parquet, ISO dates, canonical columns or a "
+                "columns mapping). Use --engine pandas, or convert the file."
+            )
+    settings = dict(cfg.get("engine", {}))
+    settings.pop("name", None)
+    connect_options: dict[str, Any] = {}
+    if name == "duckdb":
+        for key in ("memory_limit", "temp_directory", "threads"):
+            if key in settings:
+                value = settings[key]
+                connect_options[key] = int(value) if key == "threads" else value
+    else:
+        if "spark_master" in settings:
+            connect_options["master"] = settings["spark_master"]
+        if "spark_config" in settings:
+            connect_options["config"] = {k: str(v) for k, v in settings["spark_config"].items()}
+    progress(f"Computing in {name}...", quiet=quiet)
+    return Inputs(
+        frames={table: str(path) for table, path in paths.items()},
+        config=cfg,
+        config_path=config_path,
+        engine=engines.connect(name, **connect_options),
+        columns={t: dict(o["columns"]) for t, o in options.items() if "columns" in o},
+    )
 
 
 def _name(source: Any) -> str:

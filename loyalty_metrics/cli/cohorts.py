@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ._common import (
     EXIT_CODES_HELP,
     emit,
+    engine_option,
     handle_errors,
     input_options,
     load_inputs,
@@ -51,6 +52,17 @@ def cohort_text(table: pd.DataFrame, values: str, currency: str | None = None) -
     return "\n".join(lines) + "\n"
 
 
+def _status(table: pd.DataFrame, inputs: Any, window: dict[str, Any]) -> pd.DataFrame:
+    """The cells' status: from the orders in pandas, from the table's grid with an engine."""
+    if inputs.engine is None:
+        from ..cohorts import cohort_cell_status
+
+        return cohort_cell_status(inputs.orders, **window)
+    from ..engines import cohort_status
+
+    return cohort_status(table)
+
+
 @click.command(name="cohorts", epilog=EXIT_CODES_HELP)
 @input_options
 @click.option(
@@ -79,6 +91,7 @@ def cohort_text(table: pd.DataFrame, values: str, currency: str | None = None) -
     "Write the heatmap (.png, .svg) or the table (.csv, .txt); default: text on stdout."
 )
 @strict_option
+@engine_option
 @handle_errors
 def command(
     data_dir: Path | None,
@@ -92,6 +105,7 @@ def command(
     mode: str,
     output: Path | None,
     strict: bool,
+    engine: str | None,
     **files: Path | None,
 ) -> None:
     """Acquisition cohorts: customers by the period of their first purchase, over time.
@@ -105,8 +119,8 @@ def command(
       loyalty cohorts sample_data/ -o cohorts.png
       loyalty cohorts sample_data/ --period Q --values revenue -o cohorts.csv
       loyalty cohorts --orders orders.csv --as-of 2024-06-30
+      loyalty cohorts --orders 'orders/*.parquet' --engine duckdb -o cohorts.csv
     """
-    from ..cohorts import cohort_cell_status, cohort_table
 
     kind = "text"
     if output is not None:
@@ -115,16 +129,16 @@ def command(
             raise click.UsageError(
                 f"cannot tell the format from {output.name!r}: use .png, .svg, .csv or .txt."
             )
-    inputs = load_inputs(data_dir, files, config=config, strict=strict, quiet=quiet)
+    inputs = load_inputs(data_dir, files, config=config, strict=strict, quiet=quiet, engine=engine)
     progress("Computing the cohorts...", quiet=quiet)
     window = {"period": period, "start": start, "end": end}
-    table = cohort_table(inputs.orders, values=values, mode=mode, **window)
+    table = inputs.compute("cohort_table", "orders", values=values, mode=mode, **window)
     currency = inputs.config.get("metrics", {}).get("currency")
     if kind in ("png", "svg"):
         from ..charts import cohort_heatmap, figure_bytes
 
         progress("Drawing the heatmap...", quiet=quiet)
-        status = cohort_cell_status(inputs.orders, **window)
+        status = _status(table, inputs, window)
         fig = cohort_heatmap(table, status=status, values=values, period=period, currency=currency)
         write_output(output, figure_bytes(fig, kind))
         progress(f"Wrote {output}", quiet=quiet)

@@ -11,6 +11,7 @@ import click
 from ._common import (
     EXIT_CODES_HELP,
     emit,
+    engine_option,
     handle_errors,
     input_options,
     load_inputs,
@@ -181,6 +182,7 @@ def render_kpis(result: pd.Series | pd.DataFrame, fmt: str, currency: str | None
 )
 @output_option("Write here (.csv, .json or .txt) instead of stdout.")
 @strict_option
+@engine_option
 @handle_errors
 def command(
     data_dir: Path | None,
@@ -195,6 +197,7 @@ def command(
     keys: tuple[str, ...],
     output: Path | None,
     strict: bool,
+    engine: str | None,
     **files: Path | None,
 ) -> None:
     """The KPI snapshot over the window, or its time series with --freq.
@@ -207,12 +210,13 @@ def command(
       loyalty kpis sample_data/
       loyalty kpis sample_data/ --freq M --format csv -o kpis_by_month.csv
       loyalty kpis sample_data/ --as-of 2024-06-30 --kpi nps --kpi churn_rate --format json
+      loyalty kpis --orders 'orders/*.parquet' --engine duckdb
     """
     from .. import KPI_KEYS, kpis, kpis_by_period
     from ..config import metric_options
 
     fmt = _format(fmt, output)
-    inputs = load_inputs(data_dir, files, config=config, strict=strict, quiet=quiet)
+    inputs = load_inputs(data_dir, files, config=config, strict=strict, quiet=quiet, engine=engine)
     unknown = [k for k in keys if k not in KPI_KEYS]
     if unknown:
         import difflib
@@ -226,23 +230,15 @@ def command(
             + ".",
             param_hint="--kpi",
         )
-    tables = {name: inputs.get(name) for name in ("surveys", "events", "spend", "customers")}
+    tables = ("orders", "surveys", "events", "spend", "customers")
     progress("Computing the KPIs...", quiet=quiet)
     if freq is None:
-        func = kpis
-        result = func(
-            inputs.orders, **tables, start=start, end=end, **metric_options(inputs.config, func)
-        )
+        options = metric_options(inputs.config, kpis)
+        result = inputs.compute("kpis", *tables, start=start, end=end, **options)
     else:
-        func = kpis_by_period
-        result = func(
-            inputs.orders,
-            **tables,
-            freq=freq,
-            window=window,
-            start=start,
-            end=end,
-            **metric_options(inputs.config, func),
+        options = metric_options(inputs.config, kpis_by_period)
+        result = inputs.compute(
+            "kpis_by_period", *tables, freq=freq, window=window, start=start, end=end, **options
         )
     if keys:
         result = result[list(keys)]

@@ -16,13 +16,14 @@ Inputs may be DataFrames, paths or globs of CSV/Parquet files, or tables of the 
 from __future__ import annotations
 
 from ._backend import Engine, connect, resolve_engine
-from ._ibis_cohorts import cohort_table
+from ._ibis_cohorts import cohort_status, cohort_table
 from ._ibis_kpis import kpis, kpis_by_period
 from ._ibis_models import rfm_counts
 from ._ibis_summary import customer_summary
 
 __all__ = [
     "Engine",
+    "cohort_status",
     "cohort_table",
     "connect",
     "customer_summary",

@@ -21,7 +21,7 @@ from ._ibis_kernel import _ts, orders_up_to, resolve_window
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-__all__ = ["cohort_table"]
+__all__ = ["cohort_status", "cohort_table"]
 
 _ATTR = "loyalty_metrics.cohorts"
 
@@ -142,3 +142,20 @@ def cohort_table(
         "cohort_size": [int(s) for s in size],
     }
     return frame
+
+
+def cohort_status(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`loyalty_metrics.cohort_cell_status` of a cohort table (without
+    ``include_all``), from its grid and end date alone: no second pass over the orders."""
+    from ..cohorts import CELL_STATUSES, _end_period, _period_codes
+
+    meta = table.attrs[_ATTR]
+    period = meta["period"]
+    window = Window(start=meta["start"], end=meta["end"])
+    first_days = table.index.start_time.to_numpy(dtype="datetime64[D]").astype("int64")
+    codes = _period_codes(first_days, period)
+    end_code = _end_period(window, period) if len(codes) else 0
+    absolute = codes[:, None] + np.arange(table.shape[1])[None, :]
+    status = np.where(absolute < end_code, 0, np.where(absolute == end_code, 1, 2))
+    labels = np.asarray(CELL_STATUSES, dtype=object)[status]
+    return pd.DataFrame(labels, index=table.index, columns=table.columns).astype("str")

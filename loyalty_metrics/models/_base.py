@@ -136,6 +136,19 @@ def rfm_arrays(
     return x, np.minimum(tx, T), T
 
 
+def fit_weights(weights: Any, n: int, owner: str) -> np.ndarray | None:
+    """Validated ``weights`` of ``fit``: whole counts >= 0, one per row (None stays None)."""
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype="float64")
+    if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any() or (w != np.round(w)).any():
+        raise ValueError(
+            f"The 'weights' parameter of {owner}.fit must be whole counts >= 0, one per row "
+            f"({n}); got {w.shape[0] if w.ndim == 1 else w.shape} value(s)."
+        )
+    return w
+
+
 def dot(a: np.ndarray, b: np.ndarray) -> float:
     """Inner product without BLAS: the likelihoods make many small reductions, and
     multithreaded BLAS threads spinning between them slow a shared machine several-fold."""
@@ -568,7 +581,7 @@ class TransactionModel:
         self.n_iter_ = int(n_iter)
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit(self, summary: pd.DataFrame) -> TransactionModel:
+    def fit(self, summary: pd.DataFrame, *, weights: Any = None) -> TransactionModel:
         """Fit by maximum likelihood on a customer summary (one row per customer).
 
         Parameters
@@ -578,6 +591,11 @@ class TransactionModel:
             :func:`loyalty_metrics.customer_summary` gives them (or in the unit declared by
             the frame, as :func:`~loyalty_metrics.models.calibration_holdout` does); other
             columns are ignored.
+        weights : array-like, optional
+            How many customers each row stands for (whole counts): the distinct
+            (frequency, recency, T) rows with their counts, as
+            :func:`loyalty_metrics.engines.rfm_counts` aggregates them inside an engine, give
+            the parameters of a fit on the full summary.
 
         Returns
         -------
@@ -603,12 +621,19 @@ class TransactionModel:
         self._validate_options()
         owner = type(self).__name__
         x, tx, T = rfm_arrays(summary, self.time_unit, owner)
-        if not (x > 0).any():
+        counts = fit_weights(weights, len(x), owner)
+        n_customers = len(x) if counts is None else int(counts.sum())
+        repeat = x > 0 if counts is None else (x > 0) & (counts > 0)
+        if not repeat.any():
             raise ModelFitError(
                 f"{owner} needs at least one customer with a repeat purchase (frequency > 0); "
-                f"the summary has {len(x)} customer(s) and none repeated."
+                f"the summary has {n_customers} customer(s) and none repeated."
             )
-        (ux, utx, uT), weights, _ = compress(x, tx, T)
+        (ux, utx, uT), weights, codes = compress(x, tx, T)
+        if counts is not None:
+            weights = np.bincount(codes, weights=counts, minlength=len(ux))
+            used = weights > 0
+            ux, utx, uT, weights = ux[used], utx[used], uT[used], weights[used]
         histories = Histories.build(ux, utx, uT, weights)
         # Rescale time so the longest age is 10: the optimiser then works on O(1) rates.
         scale = float(uT.max()) / 10 if uT.max() > 0 else 1.0
@@ -646,7 +671,7 @@ class TransactionModel:
         values[time_mask] *= scale
         log_cov = covariance_from_hessian(fit.hessian)
         natural_ll, _ = self._loglik(values, histories, grad=False)
-        self._set_fit(values, log_cov, natural_ll, len(x), fit.n_iter)
+        self._set_fit(values, log_cov, natural_ll, n_customers, fit.n_iter)
         return self
 
     def summary(self, *, level: float = 0.95) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from ._base import (
     check_max_iter,
     covariance_from_hessian,
     dot,
+    fit_weights,
     maximize,
     require_columns,
     rng_from,
@@ -143,7 +144,7 @@ class GammaGammaModel:
             )
         return self.params_.to_numpy(dtype="float64")
 
-    def fit(self, summary: pd.DataFrame) -> GammaGammaModel:
+    def fit(self, summary: pd.DataFrame, *, weights: Any = None) -> GammaGammaModel:
         """Fit by maximum likelihood on the repeat customers of a summary.
 
         Parameters
@@ -152,6 +153,10 @@ class GammaGammaModel:
             Columns ``frequency`` and ``monetary_value`` (as made by
             :func:`loyalty_metrics.customer_summary`); rows with ``frequency == 0`` are
             ignored.
+        weights : array-like, optional
+            How many customers each row stands for (whole counts), e.g. the distinct
+            (frequency, monetary_value) rows of :func:`loyalty_metrics.engines.rfm_counts`
+            with ``what="spend"``: the parameters equal those of a fit on the full summary.
 
         Returns
         -------
@@ -184,22 +189,25 @@ class GammaGammaModel:
             raise ValueError(
                 f"The 'corr_threshold' parameter of {owner} must be a number in [0, 1]. Got {self.corr_threshold!r} instead."
             )
-        x, m = _repeat_spend(summary, owner)
+        x, m, w = _repeat_spend(summary, owner, fit_weights(weights, len(summary), owner))
         zero = m <= 0
         if zero.any():
+            left_out = int(zero.sum() if w is None else w[zero].sum())
             warnings.warn(
-                f"{owner}: {int(zero.sum())} repeat customer(s) with a mean spend of 0 were left "
+                f"{owner}: {left_out} repeat customer(s) with a mean spend of 0 were left "
                 "out of the fit (a gamma density needs positive spend).",
                 ModelAssumptionWarning,
                 stacklevel=2,
             )
             x, m = x[~zero], m[~zero]
-        if len(x) < 2:
+            w = None if w is None else w[~zero]
+        n = len(x) if w is None else int(w.sum())
+        if n < 2:
             raise ModelFitError(
                 f"{owner} needs at least two customers with a repeat purchase and positive "
-                f"spend; found {len(x)}."
+                f"spend; found {n}."
             )
-        corr = _correlation(x, m)
+        corr = _correlation(x, m, w)
         if abs(corr) > self.corr_threshold:
             warnings.warn(
                 f"{owner}: frequency and monetary value are correlated (Pearson r = {corr:.2f}, "
@@ -208,21 +216,19 @@ class GammaGammaModel:
                 ModelAssumptionWarning,
                 stacklevel=2,
             )
-        scale = float(np.mean(m))  # spend rescaled to mean 1: gamma is then O(1)
-        data = _SpendData.build(x, m)
+        scale = float(np.average(m, weights=w))  # spend rescaled to mean 1: gamma is O(1)
+        data = _SpendData.build(x, m, w)
         scaled = data.rescaled(scale)
 
         def loglik(v: np.ndarray) -> tuple[float, np.ndarray]:
             return gamma_gamma_loglik(np.exp(v), scaled)
 
         x0 = np.log([1.0, 2.0, 1.0])
-        fit = maximize(
-            loglik, x0, _NAMES, owner=owner, n_obs=float(len(x)), max_iter=self.max_iter
-        )
+        fit = maximize(loglik, x0, _NAMES, owner=owner, n_obs=float(n), max_iter=self.max_iter)
         values = np.exp(fit.log_params)
         values[2] *= scale
         natural_ll, _ = gamma_gamma_loglik(values, data, grad=False)
-        self._set_fit(values, covariance_from_hessian(fit.hessian), natural_ll, len(x), corr)
+        self._set_fit(values, covariance_from_hessian(fit.hessian), natural_ll, n, corr)
         return self
 
     def summary(self, *, level: float = 0.95) -> pd.DataFrame:
@@ -322,7 +328,9 @@ class GammaGammaModel:
     simulate = sample
 
 
-def _repeat_spend(summary: pd.DataFrame, owner: str) -> tuple[np.ndarray, np.ndarray]:
+def _repeat_spend(
+    summary: pd.DataFrame, owner: str, w: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     require_columns(summary, ("frequency", "monetary_value"), owner)
     x = pd.to_numeric(summary["frequency"], errors="coerce").to_numpy(
         dtype="float64", na_value=np.nan
@@ -330,8 +338,9 @@ def _repeat_spend(summary: pd.DataFrame, owner: str) -> tuple[np.ndarray, np.nda
     m = pd.to_numeric(summary["monetary_value"], errors="coerce").to_numpy(
         dtype="float64", na_value=np.nan
     )
-    repeat = x > 0
+    repeat = x > 0 if w is None else (x > 0) & (w > 0)
     x, m = x[repeat], m[repeat]
+    w = None if w is None else w[repeat]
     bad = ~np.isfinite(m) | (m < 0) | (x != np.round(x))
     if bad.any():
         raise DataValidationError(
@@ -339,13 +348,16 @@ def _repeat_spend(summary: pd.DataFrame, owner: str) -> tuple[np.ndarray, np.nda
             "non-finite 'monetary_value' (or a fractional 'frequency').",
             table="summary",
         )
-    return x, m
+    return x, m, w
 
 
-def _correlation(x: np.ndarray, m: np.ndarray) -> float:
+def _correlation(x: np.ndarray, m: np.ndarray, w: np.ndarray | None = None) -> float:
     if np.ptp(x) == 0 or np.ptp(m) == 0:
         return 0.0
-    return float(np.corrcoef(x, m)[0, 1])
+    if w is None:
+        return float(np.corrcoef(x, m)[0, 1])
+    c = np.cov(x, m, fweights=w.astype("int64"), ddof=0)
+    return float(c[0, 1] / math.sqrt(c[0, 0] * c[1, 1]))
 
 
 @dataclass(frozen=True)
@@ -353,25 +365,36 @@ class _SpendData:
     """Sufficient statistics of the Gamma-Gamma likelihood: only ``log(x m + gamma)`` needs
     a pass over the customers at each evaluation; the rest is per distinct ``x``."""
 
-    x: np.ndarray
+    x: np.ndarray  # x of each row, times its weight when weighted
     xm: np.ndarray  # x * m: total repeat spend of each customer
     x_values: np.ndarray
     n_by_x: np.ndarray
     sum_log_m: float
     sum_x_log_xm: float  # sum of x log(x m)
+    w: np.ndarray | None = None  # customers per row (None: one each)
 
     @classmethod
-    def build(cls, x: np.ndarray, m: np.ndarray) -> _SpendData:
+    def build(cls, x: np.ndarray, m: np.ndarray, w: np.ndarray | None = None) -> _SpendData:
         codes, x_values = pd.factorize(x)
         xm = x * m
+        wx = x if w is None else x * w
         return cls(
-            x=x,
+            x=wx,
             xm=xm,
             x_values=np.asarray(x_values, dtype="float64"),
-            n_by_x=np.bincount(codes, minlength=len(x_values)).astype("float64"),
-            sum_log_m=float(np.log(m).sum()),
-            sum_x_log_xm=dot(x, np.log(xm)),
+            n_by_x=np.bincount(codes, weights=w, minlength=len(x_values)).astype("float64"),
+            sum_log_m=float(np.log(m).sum() if w is None else dot(w, np.log(m))),
+            sum_x_log_xm=dot(wx, np.log(xm)),
+            w=w,
         )
+
+    @property
+    def n(self) -> float:
+        return float(len(self.x) if self.w is None else self.w.sum())
+
+    def total(self, values: np.ndarray) -> float:
+        """Sum of a per-row quantity over the customers."""
+        return float(values.sum() if self.w is None else dot(self.w, values))
 
     def rescaled(self, scale: float) -> _SpendData:
         """The same customers with spend divided by ``scale``."""
@@ -381,8 +404,9 @@ class _SpendData:
             xm=self.xm / scale,
             x_values=self.x_values,
             n_by_x=self.n_by_x,
-            sum_log_m=self.sum_log_m - len(self.x) * log_scale,
+            sum_log_m=self.sum_log_m - self.n * log_scale,
             sum_x_log_xm=self.sum_x_log_xm - float(self.x.sum()) * log_scale,
+            w=self.w,
         )
 
 
@@ -396,11 +420,11 @@ def gamma_gamma_loglik(
     p x log(x m) - log m`` sums to constants times ``p``.
     """
     p, q, gamma = theta
-    n = float(len(data.x))
+    n = data.n
     xv = data.x_values
     log_total = np.log(data.xm + gamma)
     x_log_total = dot(data.x, log_total)
-    sum_log_total = log_total.sum()
+    sum_log_total = data.total(log_total)
     by_x = gammaln(p * xv + q) - gammaln(p * xv)
     total = (
         dot(data.n_by_x, by_x)
@@ -417,5 +441,5 @@ def gamma_gamma_loglik(
     d_p = dot(data.n_by_x, xv * (psi_all - digamma(p * xv))) + data.sum_x_log_xm - x_log_total
     d_q = dot(data.n_by_x, psi_all) - n * digamma(q) + n * math.log(gamma) - sum_log_total
     inverse = 1.0 / (data.xm + gamma)
-    d_gamma = n * q / gamma - p * dot(data.x, inverse) - q * inverse.sum()
+    d_gamma = n * q / gamma - p * dot(data.x, inverse) - q * data.total(inverse)
     return total, np.array([d_p, d_q, d_gamma]) * theta
