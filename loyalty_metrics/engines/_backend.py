@@ -36,6 +36,8 @@ __all__ = ["Engine", "connect", "resolve_engine"]
 
 # Text the readers treat as a blank cell (io.py's null tokens, in their usual spellings).
 _NULL_TOKENS = ["", "NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "None", "none", "#N/A"]
+# Columns no engine computation reads (quantity only makes amount when amount is absent).
+_UNUSED = {"orders": ("quantity", "cost"), "surveys": ("segment", "comment")}
 _PARQUET = (".parquet", ".pq")
 _CSV = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
 _KIND_TYPES = {
@@ -156,11 +158,35 @@ def resolve_engine(engine: Any) -> Engine:
 
 
 def load_table(
-    engine: Engine, source: Any, table: str, columns: Mapping[str, str] | None = None
+    engine: Engine,
+    source: Any,
+    table: str,
+    columns: Mapping[str, str] | None = None,
+    *,
+    only: tuple[str, ...] | None = None,
 ) -> ir.Table:
-    """``source`` as an Ibis table of ``engine`` with the canonical columns of ``table``."""
+    """``source`` as an Ibis table of ``engine`` with the canonical columns of ``table``.
+
+    CSV text is parsed and cast once, into a temporary table of the engine (DuckDB spills it
+    to its temp directory beyond its memory limit; Spark caches it): every query after that
+    reads typed columns instead of parsing the file again. DataFrames and Parquet are read
+    where they lie. ``only``: keep just these canonical columns (those present).
+    """
     raw = _raw_table(engine, source, table)
-    return _canonical(raw, table, columns)
+    canonical = _canonical(raw, table, columns)
+    if only is not None:
+        canonical = canonical.select(*[c for c in only if c in canonical.columns])
+    if not _is_csv(source):
+        return canonical
+    if engine.is_spark:
+        return canonical.cache()
+    return engine.backend.create_table(_temp_name(), canonical, temp=True)
+
+
+def _is_csv(source: Any) -> bool:
+    if not isinstance(source, str | os.PathLike):
+        return False
+    return _kind(_paths(os.fspath(source))[0]) == "csv"
 
 
 def _raw_table(engine: Engine, source: Any, table: str) -> ir.Table:
@@ -270,8 +296,10 @@ def _canonical(raw: ir.Table, table: str, columns: Mapping[str, str] | None) -> 
             "the engine path needs canonical column names or a columns= mapping."
         )
     for name, column in schema.columns.items():
-        if name in present and name not in exprs:
+        if name in present and name not in exprs and name not in _UNUSED.get(table, ()):
             exprs[name] = _cast(raw[present[name]], column.kind)
+    if table == "orders" and "category" in exprs:
+        exprs.pop("product_id", None)  # categories come from category when there is one
     order = [c for c in schema.columns if c in exprs]
     return raw.select(**{c: exprs[c].name(c) for c in order})
 
@@ -285,11 +313,9 @@ def _cast(value: ir.Column, kind: str) -> ir.Column:
         if dtype.is_floating():  # 17850.0 -> "17850", as the readers do
             whole = value == value.round()
             return ibis.ifelse(whole, value.cast("int64").cast("string"), value.cast("string"))
-        text = value.cast("string").strip()
-        return ibis.ifelse(text == "", ibis.null("string"), text)
+        return value.cast("string").strip().nullif("")
     if kind in ("category", "text"):
-        text = value.cast("string").strip()
-        return ibis.ifelse(text == "", ibis.null("string"), text)
+        return value.cast("string").strip().nullif("")
     if kind == "date":
         if dtype.is_timestamp():
             return value.cast("timestamp") if dtype.timezone is None else value

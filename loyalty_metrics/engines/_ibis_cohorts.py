@@ -32,8 +32,11 @@ def _days(values: pd.Series) -> np.ndarray:
     return stamps.astype("datetime64[D]").astype("int64")
 
 
-def _cells(lines: ir.Table, window: Window, period: str, values: str, mode: str) -> dict:
-    """The engine's queries: cohort sizes and the cell counts or sums."""
+def _cells(lines: ir.Table, window: Window, period: str, values: str, mode: str) -> ir.Table:
+    """The engine's query: the cell counts or sums, and the cohort sizes (rows whose ``at``
+    is NULL), in one result."""
+    import ibis
+
     from ..cohorts import _period_first_day
 
     orders = orders_up_to(lines, window.end)
@@ -60,7 +63,8 @@ def _cells(lines: ir.Table, window: Window, period: str, values: str, mode: str)
         joined = dated.inner_join(shown, "customer_id")
         joined = joined.filter(joined.at >= joined.cohort)  # returns before the first purchase
         cells = joined.group_by(["cohort", "at"]).aggregate(value=joined.amount.sum())
-    return {"sizes": sizes, "cells": cells}
+    sizes = sizes.select("cohort", at=ibis.null(cells.at.type()), value=sizes.size.cast("float64"))
+    return cells.mutate(value=cells.value.cast("float64")).union(sizes, distinct=False)
 
 
 def _first_code(day: pd.Timestamp, period: str) -> int:
@@ -92,14 +96,17 @@ def cohort_table(
 
     _check_cohort_args("cohort_table", period, values, mode)
     eng = resolve_engine(engine)
-    lines = load_table(eng, orders, "orders", columns)
+    lines = load_table(
+        eng, orders, "orders", columns, only=("customer_id", "order_id", "order_date", "amount")
+    )
     window = resolve_window(eng, lines, start, end)
     sizes = pd.DataFrame({"cohort": pd.Series([], dtype="datetime64[ns]"), "size": []})
     cells = pd.DataFrame({"cohort": sizes["cohort"], "at": sizes["cohort"], "value": []})
     if not window.empty:
-        queries = _cells(lines, window, period, values, mode)
-        sizes = eng.backend.to_pyarrow(queries["sizes"]).to_pandas()
-        cells = eng.backend.to_pyarrow(queries["cells"]).to_pandas()
+        result = eng.backend.to_pyarrow(_cells(lines, window, period, values, mode)).to_pandas()
+        is_size = result["at"].isna()
+        sizes = result.loc[is_size, ["cohort", "value"]].rename(columns={"value": "size"})
+        cells = result.loc[~is_size]
     sizes = sizes.assign(code=_period_codes(_days(sizes["cohort"]), period)).sort_values("code")
     cohorts = sizes["code"].to_numpy(dtype="int64")
     size = sizes["size"].to_numpy(dtype="int64")

@@ -13,7 +13,6 @@ and the score over the known customers is ``50 * (n + 1) / known`` (0 when n is 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +30,10 @@ if TYPE_CHECKING:
 __all__ = ["kpis", "kpis_by_period", "kpis_from_aggregates"]
 
 _NAN = float("nan")
+# The order columns the KPIs read (a channel is not needed).
+_COLUMNS = {
+    "orders": ("customer_id", "order_id", "order_date", "amount", "category", "product_id")
+}
 _YEAR = pd.Timedelta(days=365)
 
 
@@ -272,27 +275,14 @@ class _Inputs:
             self.tables[name] = (
                 None
                 if source is None
-                else load_table(self.engine, source, name, mapping.get(name))
+                else load_table(
+                    self.engine, source, name, mapping.get(name), only=_COLUMNS.get(name)
+                )
             )
 
     @property
     def lines(self) -> ir.Table:
         return self.tables["orders"]
-
-    def materialize(self) -> None:
-        """Read file inputs once into engine tables (many snapshots re-read them)."""
-        import os
-
-        backend = self.engine.backend
-        for name, table in self.tables.items():
-            if table is None or not isinstance(self.sources[name], str | os.PathLike):
-                continue
-            if self.engine.is_spark:
-                self.tables[name] = table.cache()
-            elif self.engine.is_duckdb:
-                self.tables[name] = backend.create_table(
-                    f"loyalty_{name}_{uuid.uuid4().hex[:12]}", table, temp=True
-                )
 
 
 def _snapshot_query(inputs: _Inputs, window: Window, options: Any) -> ir.Table:
@@ -381,7 +371,7 @@ def kpis_by_period(
     **options: Any,
 ) -> pd.DataFrame:
     """:func:`loyalty_metrics.kpis_by_period` computed inside ``engine``: one aggregate
-    query per period, on the inputs read once."""
+    query per period."""
     from ..metrics._common import check_freq, check_option, day_after, parse_span, periods
     from ..snapshot import KPI_KEYS, _options
 
@@ -396,7 +386,6 @@ def kpis_by_period(
     opts = validated if validated is not None else _options(func, **_with_defaults(options))
     inputs = _Inputs(engine, orders, surveys, events, spend, customers, columns)
     _check_engagement(inputs, opts)
-    inputs.materialize()
     overall = resolve_window(inputs.engine, inputs.lines, start, end)
     rows = {}
     for first, last in periods(overall, freq):
