@@ -268,6 +268,7 @@ def test_the_schema_lists_the_documented_tables():
         "metrics",
         "report",
         "export",
+        "engine",
     ]
 
 
@@ -284,3 +285,20 @@ def test_any_unknown_key_is_refused_by_name(table, key):
         check_config({table: {key: "x"}})
     assert repr(key) in str(info.value)
     assert f"[{table}]" in str(info.value)
+
+
+def test_engine_section_is_checked(tmp_path):
+    path = tmp_path / "loyalty.toml"
+    path.write_text(
+        '[engine]\nname = "duckdb"\nmemory_limit = "4GB"\nthreads = 2\n'
+        '[engine.spark_config]\n"spark.executor.memory" = "2g"\n'
+    )
+    assert load_config(path)["engine"] == {
+        "name": "duckdb",
+        "memory_limit": "4GB",
+        "threads": 2.0,
+        "spark_config": {"spark.executor.memory": "2g"},
+    }
+    path.write_text('[engine]\nname = "polars"\n')
+    with pytest.raises(ConfigError, match=r"\[engine\] name must be one of"):
+        load_config(path)
