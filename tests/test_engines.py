@@ -49,8 +49,7 @@ def spark():
         },
     )
     con._session.sparkContext.setLogLevel("ERROR")
-    yield con
-    con._session.stop()
+    return con  # the JVM ends with the test process
 
 
 @pytest.fixture(scope="module")
