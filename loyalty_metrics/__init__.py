@@ -37,6 +37,9 @@ _EXPORTS: dict[str, str] = {
     "read_report": "io",
     "rejected_rows": "io",
     "ReadReport": "io",
+    # guest checkouts
+    "guest_orders": "guests",
+    "guest_revenue": "guests",
     # summary
     "customer_summary": "summary",
     # survey metrics

@@ -187,7 +187,11 @@ CONFIG_KEYS: dict[str, dict[str, Check]] = {
         "cli_nps_scale": _one_of("points", "percent"),
     },
     "report": {"title": _non_empty_string},
-    "export": {"table": _non_empty_string, "lock_timeout": _number(0.0)},
+    "export": {
+        "table": _non_empty_string,
+        "lock_timeout": _number(0.0),
+        "errors": _one_of("raise", "reject"),
+    },
 }
 
 

@@ -181,6 +181,7 @@ def export_kpis(
     table: str = "kpis",
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     kpi_options: Mapping[str, Any] | None = None,
+    guests: pd.DataFrame | None = None,
 ) -> ExportResult:
     """Compute the KPI snapshot of every period and upsert one row per period into ``target``.
 
@@ -213,6 +214,11 @@ def export_kpis(
     kpi_options : mapping, optional
         Keyword options passed on to ``kpis_by_period`` (e.g. ``margin``); part of the input
         hash.
+    guests : pandas.DataFrame, optional
+        Guest-checkout lines (no customer id), as :func:`~loyalty_metrics.guests.guest_orders`
+        reads them back from a lenient read. When given, each row also gets
+        ``guest_revenue`` (their net amount in the row's window) and ``total_revenue``
+        (``revenue`` of the identified customers + ``guest_revenue``). Part of the input hash.
 
     Returns
     -------
@@ -220,7 +226,8 @@ def export_kpis(
         What was written. The rows (``result.frame``) have the columns ``period`` (ISO date of
         the calendar end of the period, the upsert key), ``freq``, ``as_of`` (ISO date),
         ``loyalty_metrics_version``, ``input_hash`` (see :func:`input_hash`), then the KPI keys
-        of :func:`~loyalty_metrics.snapshot.kpis` as float columns (NaN where undefined).
+        of :func:`~loyalty_metrics.snapshot.kpis` as float columns (NaN where undefined), then
+        ``guest_revenue`` and ``total_revenue`` when ``guests`` is given.
 
     Raises
     ------
@@ -288,8 +295,11 @@ def export_kpis(
         orders, surveys, events, spend, customers, freq=freq, window=window,
         start=start if window == "period" else None, end=as_of_day, **options,
     )  # fmt: skip
+    if guests is not None:
+        first = None if window == "period" else data_window.start
+        frame = _with_guest_revenue(frame, guests, freq=freq, first=first)
     frames = {"orders": orders, "surveys": surveys, "events": events, "spend": spend,
-              "customers": customers}  # fmt: skip
+              "customers": customers, "guests": guests}  # fmt: skip
     rows = kpi_rows(
         frame, freq=freq, as_of=as_of_day, input_hash=input_hash(frames, options=options)
     )
@@ -298,6 +308,19 @@ def export_kpis(
     if start is not None:
         rows = rows[rows["period"] >= _period_key(pd.DatetimeIndex([start]), freq)[0]]
     return write_export(rows, dest.given, key="period", table=table, lock_timeout=lock_timeout)
+
+
+def _with_guest_revenue(
+    frame: pd.DataFrame, guests: pd.DataFrame, *, freq: str, first: pd.Timestamp | None
+) -> pd.DataFrame:
+    """Add ``guest_revenue`` (window of each row: from ``first``, else its period) and
+    ``total_revenue``."""
+    from .guests import guest_revenue
+
+    ends = pd.DatetimeIndex(frame.index)
+    starts = ends.to_period(freq).start_time if first is None else [first] * len(ends)
+    guest = [guest_revenue(guests, start=s, end=e) for s, e in zip(starts, ends, strict=True)]
+    return frame.assign(guest_revenue=guest, total_revenue=frame["revenue"] + guest)
 
 
 def kpi_rows(frame: pd.DataFrame, *, freq: Freq, as_of: DateLike, input_hash: str) -> pd.DataFrame:

@@ -39,6 +39,7 @@ METRICS = (
     "cac",
     "ltv_cac_ratio",
     "cac_payback_months",
+    "guest_revenue",
     # engagement, index, snapshot
     "engagement_scores",
     "engagement_score",
@@ -75,6 +76,7 @@ NOT_METRICS = (
     "export_kpis",
     "write_export",
     "generate_sample",
+    "guest_orders",
     "load_config",
     "read_customers",
     "read_events",
