@@ -96,7 +96,7 @@ def guest_revenue(
     Examples
     --------
     >>> guests = pd.DataFrame({"amount": [4.5, 10.0, -2.0],
-    ...     "order_date": pd.to_datetime(["2024-01-06", "2024-02-01 18:00", "2024-02-03"])})
+    ...     "order_date": pd.to_datetime(["2024-01-06 09:00", "2024-02-01 18:00", "2024-02-03 10:00"])})
     >>> guest_revenue(guests, end="2024-02-01")  # 4.5 + 10
     14.5
     """
