@@ -27,6 +27,12 @@ _EXPORTS: dict[str, str] = {
     "ModelFitError": "errors",
     "ExportError": "errors",
     "LockTimeoutError": "errors",
+    # warnings (caveats on computed figures)
+    "LoyaltyWarning": "errors",
+    "DataCoverageWarning": "errors",
+    "WeakFitWarning": "errors",
+    # order-line preparation
+    "link_cancellations": "cancellations",
     # readers
     "read_orders": "io",
     "read_surveys": "io",

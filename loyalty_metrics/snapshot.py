@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from . import caveats
 from ._ids import count_distinct
 from ._stats import nps_interval
 from ._window import ONE_DAY, DateLike, Window, resolve_window
@@ -444,6 +445,13 @@ def kpis(
     )
     source = _Direct(orders)
     window = source.window(start, end)
+    if not window.empty:
+        first = orders["order_date"].min()
+        caveats.emit(
+            caveats.window_caveats(
+                first, window.start, window.end, churn_period=options.churn_period
+            )
+        )
     return _snapshot(
         source, window, options, surveys=surveys, events=events, spend=spend, customers=customers
     )

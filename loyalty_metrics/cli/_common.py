@@ -160,6 +160,12 @@ def warn(message: str, *, quiet: bool = False) -> None:
         click.echo(f"Warning: {message}", err=True)
 
 
+def warn_caveats(notes: Any, *, quiet: bool = False) -> None:
+    """One warning line on stderr per caveat (:func:`loyalty_metrics.caveats.collect`)."""
+    for note in notes:
+        warn(str(note), quiet=quiet)
+
+
 def stdout_is_terminal() -> bool:
     """True when results go to a person rather than a pipe or a file."""
     return sys.stdout.isatty()

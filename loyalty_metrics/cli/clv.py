@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,7 @@ from ._common import (
     output_option,
     progress,
     strict_option,
-    warn,
+    warn_caveats,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -137,7 +136,7 @@ def command(
       loyalty clv --orders orders.csv --as-of 2024-06-30 --model pareto --horizon-months 24
       loyalty clv sample_data/ --discount-rate 0.08 --margin 0.3 > clv.csv
     """
-    from .. import models
+    from .. import caveats, models
     from ..summary import customer_summary
 
     inputs = load_inputs(data_dir, files, config=config, strict=strict, quiet=quiet)
@@ -150,15 +149,12 @@ def command(
     share = margin if margin is not None else float(metrics_cfg.get("margin", 1.0))
     summary = customer_summary(inputs.orders, start=start, end=end)
     class_name, label = _MODELS[model_name]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", models.ModelAssumptionWarning)
+    with caveats.collect() as notes:
         progress(f"Fitting {label} on {len(summary):,} customers...", quiet=quiet)
         purchases = getattr(models, class_name)(time_unit=time_unit).fit(summary)
         progress("Fitting Gamma-Gamma...", quiet=quiet)
         spend = models.GammaGammaModel().fit(summary)
-    for item in caught:
-        if issubclass(item.category, models.ModelAssumptionWarning):
-            warn(str(item.message), quiet=quiet)
+    warn_caveats(notes, quiet=quiet)
     table = models.clv_breakdown(
         purchases,
         spend,

@@ -16,6 +16,7 @@ from ._common import (
     output_option,
     progress,
     strict_option,
+    warn_caveats,
     write_output,
 )
 
@@ -118,7 +119,11 @@ def command(
     inputs = load_inputs(data_dir, files, config=config, strict=strict, quiet=quiet)
     progress("Computing the cohorts...", quiet=quiet)
     window = {"period": period, "start": start, "end": end}
-    table = cohort_table(inputs.orders, values=values, mode=mode, **window)
+    from .. import caveats
+
+    with caveats.collect() as notes:
+        table = cohort_table(inputs.orders, values=values, mode=mode, **window)
+    warn_caveats(notes, quiet=quiet)
     currency = inputs.config.get("metrics", {}).get("currency")
     if kind in ("png", "svg"):
         from ..charts import cohort_heatmap, figure_bytes

@@ -17,6 +17,7 @@ from ._common import (
     output_option,
     progress,
     strict_option,
+    warn_caveats,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -208,7 +209,7 @@ def command(
       loyalty kpis sample_data/ --freq M --format csv -o kpis_by_month.csv
       loyalty kpis sample_data/ --as-of 2024-06-30 --kpi nps --kpi churn_rate --format json
     """
-    from .. import KPI_KEYS, kpis, kpis_by_period
+    from .. import KPI_KEYS, caveats, kpis, kpis_by_period
     from ..config import metric_options
 
     fmt = _format(fmt, output)
@@ -228,22 +229,28 @@ def command(
         )
     tables = {name: inputs.get(name) for name in ("surveys", "events", "spend", "customers")}
     progress("Computing the KPIs...", quiet=quiet)
-    if freq is None:
-        func = kpis
-        result = func(
-            inputs.orders, **tables, start=start, end=end, **metric_options(inputs.config, func)
-        )
-    else:
-        func = kpis_by_period
-        result = func(
-            inputs.orders,
-            **tables,
-            freq=freq,
-            window=window,
-            start=start,
-            end=end,
-            **metric_options(inputs.config, func),
-        )
+    with caveats.collect() as notes:
+        if freq is None:
+            func = kpis
+            result = func(
+                inputs.orders,
+                **tables,
+                start=start,
+                end=end,
+                **metric_options(inputs.config, func),
+            )
+        else:
+            func = kpis_by_period
+            result = func(
+                inputs.orders,
+                **tables,
+                freq=freq,
+                window=window,
+                start=start,
+                end=end,
+                **metric_options(inputs.config, func),
+            )
+    warn_caveats(notes, quiet=quiet)
     if keys:
         result = result[list(keys)]
     elif freq is not None and fmt == "table":
