@@ -25,9 +25,17 @@ Examples
 """
 
 from ._options import READ_OPTIONS, Errors
-from ._result import REPORT_ATTR, ReadReport, read_report, rejected_rows
+from ._result import REPORT_ATTR, ReadReport, ReadResult, read_report, rejected_rows
 from .folder import FOLDER_EXTENSIONS, find_table_files, read_folder
-from .readers import READERS, read_customers, read_events, read_orders, read_spend, read_surveys
+from .readers import (
+    READERS,
+    read_customers,
+    read_events,
+    read_orders,
+    read_spend,
+    read_surveys,
+    read_table_result,
+)
 
 __all__ = [
     "FOLDER_EXTENSIONS",
@@ -36,6 +44,7 @@ __all__ = [
     "REPORT_ATTR",
     "Errors",
     "ReadReport",
+    "ReadResult",
     "find_table_files",
     "read_customers",
     "read_events",
@@ -44,5 +53,6 @@ __all__ = [
     "read_report",
     "read_spend",
     "read_surveys",
+    "read_table_result",
     "rejected_rows",
 ]
