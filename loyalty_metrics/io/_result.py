@@ -10,7 +10,7 @@ frame and its report side by side as a :class:`ReadResult`, with no ``attrs`` in
 
 from __future__ import annotations
 
-import itertools
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,8 +18,6 @@ import pandas as pd
 
 #: Key of ``DataFrame.attrs`` under which a reader stores its read summary (a ``str``).
 REPORT_ATTR = "loyalty_metrics.read_report"
-
-_READ_NUMBERS = itertools.count(1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,7 +106,8 @@ class _ReportKey(str):
     report: ReadReport
 
     def __new__(cls, report: ReadReport) -> _ReportKey:
-        key = super().__new__(cls, f"read #{next(_READ_NUMBERS)}: {report}")
+        # a random tag keeps the text unique across processes too (frames may be pickled)
+        key = super().__new__(cls, f"read {uuid.uuid4().hex[:12]}: {report}")
         key.report = report
         return key
 
@@ -123,7 +122,7 @@ class _ReportKey(str):
 
 
 def _rebuild_key(text: str, report: ReadReport) -> _ReportKey:
-    """Unpickle a key: the same text and report (a fresh key would get a new number)."""
+    """Unpickle a key: the same text and report (a fresh key would get a new tag)."""
     key = str.__new__(_ReportKey, text)
     key.report = report
     return key
