@@ -76,6 +76,7 @@ NOT_METRICS = (
     "WeakFitWarning",
     "link_cancellations",
     "ReadReport",
+    "ReadResult",
     "ExportResult",
     "export_kpis",
     "write_export",
@@ -89,6 +90,7 @@ NOT_METRICS = (
     "read_report",
     "read_spend",
     "read_surveys",
+    "read_table_result",
     "rejected_rows",
     "write_sample",
 )

@@ -234,7 +234,7 @@ def command(
             func = kpis
             result = func(
                 inputs.orders,
-                **tables,
+                **tables,  # type: ignore[arg-type]  # options checked by the library
                 start=start,
                 end=end,
                 **metric_options(inputs.config, func),
@@ -243,7 +243,7 @@ def command(
             func = kpis_by_period
             result = func(
                 inputs.orders,
-                **tables,
+                **tables,  # type: ignore[arg-type]  # options checked by the library
                 freq=freq,
                 window=window,
                 start=start,
