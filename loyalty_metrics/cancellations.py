@@ -140,8 +140,9 @@ def _check_by(orders: pd.DataFrame, by: Sequence[str]) -> list[str]:
     if missing:
         raise ValueError(
             f"link_cancellations: the orders have no {missing[0]!r} column to match "
-            f"cancellations on; map one (columns={{'{missing[0]}': ...}} or [orders.columns] in "
-            "loyalty.toml) or pass by=('customer_id',) to match on the customer alone."
+            f"cancellations on; map one under [orders.columns] in loyalty.toml, or match on "
+            'the customer alone: by = ["customer_id"] under [cancellations] '
+            "(by=('customer_id',) in Python)."
         )
     return columns
 

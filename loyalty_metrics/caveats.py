@@ -8,7 +8,7 @@ them with :func:`collect` to print them next to the figures they concern (their 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 import pandas as pd
@@ -16,7 +16,17 @@ import pandas as pd
 from ._window import ONE_DAY
 from .errors import DataCoverageWarning, LoyaltyWarning
 
-__all__ = ["churn_caveats", "cohort_caveats", "collect", "emit", "window_caveats"]
+__all__ = [
+    "churn_caveats",
+    "cohort_caveats",
+    "collect",
+    "emit",
+    "id_match_caveats",
+    "window_caveats",
+]
+
+#: Below this share of matching ids (of the smaller table's), two tables do not join.
+MIN_ID_MATCH = 0.5
 
 #: A base period covered by less than this share of data gets a caveat.
 MIN_BASE_COVERAGE = 0.5
@@ -134,6 +144,55 @@ def cohort_caveats(first_order: pd.Timestamp, start: pd.Timestamp) -> list[Loyal
             about=("cohort_table",),
         )
     ]
+
+
+def id_match_caveats(frames: Mapping[str, pd.DataFrame | None]) -> list[LoyaltyWarning]:
+    """Caveats when the customer ids of a table barely match those of the orders.
+
+    For surveys, events and customers: of the distinct ids of the smaller side (that table's
+    or the orders'), the share found in the other. Under half, the tables do not join as
+    they should (``17850`` against ``C17850``, emails against numbers): every figure that
+    combines them (leads, advocates, engagement, members) is then wrong without an error.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["17850", "13047", "12583"]})
+    >>> customers = pd.DataFrame({"customer_id": ["C17850", "C13047", "12583"]})
+    >>> print(id_match_caveats({"orders": orders, "customers": customers})[0])
+    customers: 1 of its 3 customer ids match an id in orders (33%; of the orders' 3 ids, 1 match); e.g. 'C13047' in customers, '13047' in orders. Check that both files key customers the same way.
+    """
+    orders = frames.get("orders")
+    if orders is None or "customer_id" not in orders.columns:
+        return []
+    order_ids = pd.Index(orders["customer_id"].dropna().unique())
+    notes: list[LoyaltyWarning] = []
+    for table in ("surveys", "events", "customers"):
+        frame = frames.get(table)
+        if frame is None or "customer_id" not in frame.columns:
+            continue
+        ids = pd.Index(frame["customer_id"].dropna().unique())
+        if ids.empty or order_ids.empty:
+            continue
+        found = ids.isin(order_ids)
+        matched = int(found.sum())
+        if matched >= MIN_ID_MATCH * min(len(ids), len(order_ids)):
+            continue
+        example_here = str(sorted(ids[~found].astype(str))[0]) if (~found).any() else ""
+        unmatched_orders = order_ids[~order_ids.isin(ids)]
+        example_there = (
+            str(sorted(unmatched_orders.astype(str))[0]) if len(unmatched_orders) else ""
+        )
+        notes.append(
+            DataCoverageWarning(
+                f"{table}: {matched:,} of its {len(ids):,} customer ids match an id in orders "
+                f"({100 * matched / len(ids):.0f}%; of the orders' {len(order_ids):,} ids, "
+                f"{len(order_ids) - len(unmatched_orders):,} match); e.g. {example_here!r} in "
+                f"{table}, {example_there!r} in orders. Check that both files key customers "
+                "the same way.",
+                about=(table, "data_quality"),
+            )
+        )
+    return notes
 
 
 def emit(notes: Iterable[LoyaltyWarning], *, stacklevel: int = 3) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["TABLES", "TABLE_NAMES", "Column", "Kind", "TableSchema"]
+__all__ = ["DERIVED", "TABLES", "TABLE_NAMES", "Column", "Kind", "TableSchema"]
 
 #: How a column is parsed and checked.
 #: ``id``: string, whitespace stripped; ``date``: datetime64[ns]; ``money``/``number``: float64;
@@ -79,8 +79,11 @@ TABLES: dict[str, TableSchema] = {
         Column("category", "category"),
         Column("product_id", "id"),
         Column("quantity", "number"),
+        Column("unit_price", "money"),
         Column("cost", "money"),
         Column("channel", "category"),
+        # the order id a cancellation line reverses (see loyalty_metrics.link_cancellations)
+        Column("cancels", "id"),
     ),
     "surveys": _table(
         "surveys",
@@ -117,6 +120,10 @@ TABLES: dict[str, TableSchema] = {
         Column("referred_by", "id"),
     ),
 }
+
+#: Required columns an input may leave out when it has the columns they are computed from:
+#: ``amount = quantity * unit_price`` (DESIGN §2; when both exist, ``amount`` wins).
+DERIVED: dict[str, dict[str, tuple[str, ...]]] = {"orders": {"amount": ("quantity", "unit_price")}}
 
 #: The canonical table names, which are also the data folder's file stems (``orders.csv``...).
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)

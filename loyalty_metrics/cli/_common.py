@@ -247,6 +247,8 @@ def load_inputs(
     frames = read_folder(
         data_dir, files=given or None, config=cfg, errors="raise" if strict else "reject"
     )
+    from ..caveats import id_match_caveats
+
     reports = []
     for frame in frames.values():
         try:
@@ -254,13 +256,28 @@ def load_inputs(
         except ValueError:
             continue
         reports.append(report)
+        notice = mapping_notice(report)
+        if notice and not quiet:
+            click.echo(f"Note: {notice}", err=True)
         if report.rows_rejected:
             warn(
                 f"{_name(report.source)}: {report.rows_rejected:,} of {report.rows_read:,} rows "
                 "left out (see 'loyalty validate' for the reasons; --strict to stop instead).",
                 quiet=quiet,
             )
+    warn_caveats(id_match_caveats(frames), quiet=quiet)
     return Inputs(frames=frames, reports=reports, config=cfg, config_path=config_path)
+
+
+def mapping_notice(report: Any) -> str:
+    """One line saying which columns were recognised by their usual spellings, and which were
+    computed (``amount = quantity * unit_price``); empty when there is nothing to say."""
+    parts = [f"{c} = {h!r}" for c, h in report.settings.get("auto_mapped", {}).items()]
+    if "amount" in report.settings:
+        parts.append(f"amount = {report.settings['amount']}")
+    if not parts:
+        return ""
+    return f"{_name(report.source)}: columns mapped automatically: {', '.join(parts)}."
 
 
 def _name(source: Any) -> str:

@@ -252,7 +252,12 @@ def _raw_from_csv(data: Any, source: str, schema: TableSchema, opts: _Options) -
             multiline = True
             table = read(encoding)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        hint = "; pass encoding=" if "utf" in str(exc).lower() or "codec" in str(exc) else ""
+        hint = (
+            f'; set encoding = "cp1250" (the file\'s codec) under [{schema.name}] in '
+            "loyalty.toml (encoding= in Python)"
+            if "utf" in str(exc).lower() or "codec" in str(exc)
+            else ""
+        )
         raise _structural(source, schema.name, f"cannot parse as CSV ({exc}){hint}") from None
     arrays = {c: table.column(names[p]) for c, p in matched.items()}
     settings = {
