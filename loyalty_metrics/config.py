@@ -107,6 +107,15 @@ def _string_list(value: Any) -> list[str]:
     return list(value)
 
 
+def _sheet(value: Any) -> str | int:
+    """An Excel sheet: its name, or its 0-based number."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ValueError('a sheet name such as "Orders" or a 0-based sheet number')
+
+
 def _one_of(*choices: str) -> Check:
     def check(value: Any) -> str:
         if value not in choices:
@@ -167,6 +176,7 @@ INPUT_KEYS: dict[str, Check] = {
     "encoding": _non_empty_string,
     "dayfirst": _bool,
     "date_format": _non_empty_string,
+    "sheet": _sheet,
 }
 
 #: Every table of ``loyalty.toml`` and the check of each of its keys.

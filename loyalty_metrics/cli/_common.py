@@ -57,7 +57,7 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 f"--{name}",
                 type=click.Path(dir_okay=False, path_type=Path),
-                help=f"The {name} file (CSV, CSV.gz or Parquet); overrides DATA_DIR/{name}.*",
+                help=f"The {name} file (CSV, CSV.gz, Parquet or Excel); overrides DATA_DIR/{name}.*",
             )
             for name in TABLE_OPTIONS
         ],

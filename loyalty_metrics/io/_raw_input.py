@@ -1,6 +1,7 @@
 """Raw input: every canonical column as an Arrow array, plus how to find its lines.
 
-Sniffs encoding and delimiter, and reads CSV (optionally gzip), Parquet or a DataFrame."""
+Sniffs encoding and delimiter, and reads CSV (optionally gzip), Parquet, Excel (``.xlsx``,
+``.xls``, ``.xlsb``, ``.ods`` through python-calamine) or a DataFrame."""
 
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ from ._columns import _match_columns, _norm
 from ._options import _DELIMITERS, _Options
 
 _SAMPLE_BYTES = 64 * 1024
+#: Spreadsheet files: zip-based (xlsx, xlsm, ods) and OLE2 (xls) by magic bytes, or suffix.
+_SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+_SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+_WIDE_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
 
 
 @dataclass
@@ -155,6 +160,64 @@ def _sniff_sep(text: str, schema: TableSchema, mapping: Mapping[str, str] | None
     return best
 
 
+def _raw_from_excel(data: Any, source: str, schema: TableSchema, opts: _Options) -> _Raw:
+    """One sheet of a workbook (the first unless ``sheet=``), its header on the first row."""
+    try:
+        book = pd.ExcelFile(data, engine="calamine")
+    except ImportError:  # pragma: no cover - python-calamine is a dependency
+        raise _structural(
+            source, schema.name, "reading Excel needs python-calamine: pip install python-calamine"
+        ) from None
+    except Exception as exc:  # calamine's own error types
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise _structural(
+            source, schema.name, f"cannot read as a spreadsheet ({reason})"
+        ) from None
+    names = list(book.sheet_names)
+    sheet = 0 if opts.sheet is None else opts.sheet
+    if (isinstance(sheet, str) and sheet not in names) or (
+        isinstance(sheet, int) and not 0 <= sheet < len(names)
+    ):
+        raise _structural(
+            source,
+            schema.name,
+            f"no sheet {sheet!r}; the workbook has {_quote_names(names)} (set sheet = "
+            f'"{names[0] if names else ""}" under [{schema.name}] in loyalty.toml)',
+        )
+    frame = pd.read_excel(book, sheet_name=sheet)
+    name = names[sheet] if isinstance(sheet, int) else sheet
+    raw = _raw_from_frame(frame, schema, opts)
+    raw.source = source
+    raw.settings = {
+        "format": "excel",
+        "sheet": name,
+        "line_numbers": "sheet row number (header = row 1; blank rows not counted)",
+    }
+    raw.locate = _positional_lines(len(frame), offset=2)
+    return raw
+
+
+def _quote_names(names: list[str]) -> str:
+    return "sheets " + ", ".join(repr(n) for n in names) if names else "no sheets"
+
+
+def _refuse_binary(head: bytes, source: str, schema: TableSchema, opts: _Options) -> None:
+    """A one-line error for a binary file read as CSV (a NUL byte in its first 4 KB)."""
+    wide = (
+        head.startswith(_WIDE_BOMS)
+        or "16" in (opts.encoding or "")
+        or "32" in (opts.encoding or "")
+    )
+    if wide or b"\x00" not in head[:4096]:
+        return
+    what = "a zip archive (unzip it first)" if head[:2] == b"PK" else "a binary file"
+    raise _structural(
+        source,
+        schema.name,
+        f"not a CSV text file: {what}; give CSV, Excel (.xlsx, .xls) or Parquet",
+    )
+
+
 def _csv_bytes_head(source: Any, size: int) -> tuple[bytes, bool]:
     """The first ``size`` decompressed bytes and whether they are the whole input."""
     if isinstance(source, bytes):
@@ -180,6 +243,7 @@ def _open_stream(source: Any) -> pa.NativeFile:
 def _raw_from_csv(data: Any, source: str, schema: TableSchema, opts: _Options) -> _Raw:
     """Read a delimited text file (path or in-memory bytes) into string/dictionary arrays."""
     head, complete = _csv_bytes_head(data, _SAMPLE_BYTES)
+    _refuse_binary(head, source, schema, opts)
     if not head.strip(b" \t\r\n\x00" + codecs.BOM_UTF8):
         raise _structural(source, schema.name, "empty file (no header and no rows)")
     if not complete:  # sniff whole lines only
@@ -387,6 +451,8 @@ def _raw_input(source: Any, schema: TableSchema, opts: _Options) -> _Raw:
             content = content.encode(opts.encoding or "utf-8")
         if content[:4] == b"PAR1":
             return _raw_from_parquet(io.BytesIO(content), name, schema, opts)
+        if content[:4] in _SPREADSHEET_MAGIC:
+            return _raw_from_excel(io.BytesIO(content), name, schema, opts)
         return _raw_from_csv(content, name, schema, opts)
     if not isinstance(source, str | os.PathLike):
         raise TypeError(
@@ -403,4 +469,8 @@ def _raw_input(source: Any, schema: TableSchema, opts: _Options) -> _Raw:
         magic = fh.read(4)
     if magic == b"PAR1" or path.suffix.lower() in (".parquet", ".pq"):
         return _raw_from_parquet(path, name, schema, opts)
+    if magic in _SPREADSHEET_MAGIC and path.suffix.lower() in _SPREADSHEET_SUFFIXES + (".csv",):
+        return _raw_from_excel(path, name, schema, opts)  # also an .xlsx saved as .csv
+    if path.suffix.lower() in _SPREADSHEET_SUFFIXES:
+        return _raw_from_excel(path, name, schema, opts)
     return _raw_from_csv(path, name, schema, opts)

@@ -16,13 +16,18 @@ _COMMON_DOC = """
     Parameters
     ----------
     source : path, file object or pandas.DataFrame
-        A CSV file (``,`` ``;`` tab or ``|`` delimited, optionally gzip-compressed) or a
-        Parquet file, by path (``str`` or ``Path``) or as an open file object; or a frame
-        (reported as ``"<DataFrame>"``, values already typed or text).
+        A CSV file (``,`` ``;`` tab or ``|`` delimited, optionally gzip-compressed), a
+        Parquet file or an Excel workbook (``.xlsx``, ``.xls``, ``.xlsb``, ``.ods``), by path
+        (``str`` or ``Path``) or as an open file object; or a frame (reported as
+        ``"<DataFrame>"``, values already typed or text). Any other binary file is refused
+        in one line.
     columns : dict, optional
         Canonical name -> the input's column name, e.g. ``{{"amount": "Betrag"}}``.
         Unmapped canonical columns are found by name, ignoring case, surrounding space
-        and ``-``/``.``/space versus ``_``. Other input columns are not read.
+        and ``-``/``.``/space versus ``_``, then by their usual spellings in shop, ERP and
+        POS exports (``InvoiceNo``, ``CustomerID``, ``Order Date``, ``Qty``, ``SKU``...;
+        see ``loyalty_metrics.io._aliases``), reported in ``read_report(df).settings
+        ["auto_mapped"]``. Other input columns are not read.
     sep : str, optional
         Field delimiter. Default: sniffed among ``,`` ``;`` tab ``|`` from the first 64 KB.
     decimal : {{".", ","}}, optional
@@ -48,6 +53,8 @@ _COMMON_DOC = """
     date_format : str, optional
         An explicit ``strptime`` format for every date column (``"%d.%m.%Y"``); disables
         the detection above.
+    sheet : str or int, optional
+        The Excel sheet to read, by name or 0-based number; default the first.
     errors : {{"raise", "reject"}}, default "raise"
         ``"raise"``: any offending row raises one :class:`DataValidationError` naming the
         file, each column, the first 10 line numbers and the reason, with every offending
@@ -108,8 +115,10 @@ def _doc(
 @_doc(
     "Read order lines (or orders) into the canonical orders frame.",
     """    Required columns ``customer_id`` (blank is an error), ``order_date``, ``amount``
-    (net revenue, may be negative for returns); optional ``order_id``, ``category``,
-    ``product_id``, ``quantity``, ``cost``, ``channel``.""",
+    (net revenue, may be negative for returns; without it, ``quantity`` and ``unit_price``
+    give ``amount = quantity * unit_price`` and a blank one rejects the line); optional
+    ``order_id``, ``category``, ``product_id``, ``quantity``, ``unit_price``, ``cost``,
+    ``channel``, ``cancels`` (the order a cancellation line reverses).""",
     """    >>> import io
     >>> from loyalty_metrics import rejected_rows
     >>> csv_text = "Customer ID,Order Date,Amount\\nc1,2024-03-15,12.5\\n,2024-03-16,x\\n"
@@ -132,8 +141,11 @@ def read_orders(
     dayfirst: bool | None = None,
     date_format: str | None = None,
     errors: Errors = "raise",
+    sheet: str | int | None = None,
 ) -> pd.DataFrame:
-    opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
+    opts = _Options(
+        columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors, sheet
+    )
     return _read("orders", source, opts, "read_orders").frame
 
 
@@ -167,8 +179,11 @@ def read_surveys(
     dayfirst: bool | None = None,
     date_format: str | None = None,
     errors: Errors = "raise",
+    sheet: str | int | None = None,
 ) -> pd.DataFrame:
-    opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
+    opts = _Options(
+        columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors, sheet
+    )
     return _read("surveys", source, opts, "read_surveys").frame
 
 
@@ -200,8 +215,11 @@ def read_events(
     dayfirst: bool | None = None,
     date_format: str | None = None,
     errors: Errors = "raise",
+    sheet: str | int | None = None,
 ) -> pd.DataFrame:
-    opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
+    opts = _Options(
+        columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors, sheet
+    )
     return _read("events", source, opts, "read_events").frame
 
 
@@ -227,8 +245,11 @@ def read_spend(
     dayfirst: bool | None = None,
     date_format: str | None = None,
     errors: Errors = "raise",
+    sheet: str | int | None = None,
 ) -> pd.DataFrame:
-    opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
+    opts = _Options(
+        columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors, sheet
+    )
     return _read("spend", source, opts, "read_spend").frame
 
 
@@ -260,8 +281,11 @@ def read_customers(
     dayfirst: bool | None = None,
     date_format: str | None = None,
     errors: Errors = "raise",
+    sheet: str | int | None = None,
 ) -> pd.DataFrame:
-    opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
+    opts = _Options(
+        columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors, sheet
+    )
     return _read("customers", source, opts, "read_customers").frame
 
 
@@ -287,6 +311,7 @@ def read_table_result(
     dayfirst: bool | None = None,
     date_format: str | None = None,
     errors: Errors = "raise",
+    sheet: str | int | None = None,
 ) -> ReadResult:
     """Read one table and return its frame and read report side by side.
 
@@ -331,5 +356,7 @@ def read_table_result(
     """
     if table not in READERS:
         raise _param_error("read_table_result", "table", f"one of {sorted(READERS)}", table)
-    opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
+    opts = _Options(
+        columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors, sheet
+    )
     return _read(table, source, opts, "read_table_result")
