@@ -103,6 +103,7 @@ MODEL_SECTIONS = (
     "GammaGammaModel",
     "predictive_clv",
     "clv_breakdown",
+    "flag_clv_above_history",
     "calibration_holdout",
     "evaluate",
 )

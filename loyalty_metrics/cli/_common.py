@@ -76,6 +76,18 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def cancellations_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--link-cancellations SPAN`` (default: ``[cancellations] within`` in loyalty.toml)."""
+    return click.option(
+        "--link-cancellations",
+        "link_cancellations",
+        metavar="SPAN",
+        help="Move each cancellation line (negative amount) into the purchase it reverses: same "
+        "customer and product, at most SPAN earlier (e.g. 30D). Default: [cancellations] "
+        "within in loyalty.toml, else off.",
+    )(func)
+
+
 def strict_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add ``--strict``: stop at the first bad row (exit 1) instead of setting bad rows aside."""
     return click.option(
@@ -228,11 +240,13 @@ def load_inputs(
     config: Path | None = None,
     strict: bool = False,
     quiet: bool = False,
+    link_cancellations: str | None = None,
 ) -> Inputs:
     """Read DATA_DIR and/or the per-table files, with the config, as every command does.
 
     Lenient by default: bad rows are left out and counted (a warning line per file says how
-    many); with ``strict`` the first bad file raises (exit 1).
+    many); with ``strict`` the first bad file raises (exit 1). Cancellation lines are linked
+    to the orders they reverse when ``link_cancellations`` or ``[cancellations]`` asks.
     """
     from ..config import load_config
     from ..io import read_folder, read_report
@@ -266,7 +280,34 @@ def load_inputs(
                 quiet=quiet,
             )
     warn_caveats(id_match_caveats(frames), quiet=quiet)
+    frames["orders"] = apply_cancellations(frames["orders"], cfg, link_cancellations, quiet=quiet)
     return Inputs(frames=frames, reports=reports, config=cfg, config_path=config_path)
+
+
+def apply_cancellations(
+    orders: pd.DataFrame, cfg: dict[str, Any], within: str | None, *, quiet: bool = False
+) -> pd.DataFrame:
+    """``link_cancellations`` with the option or ``[cancellations]``; a note says what moved."""
+    from ..cancellations import link_cancellations
+
+    settings = cfg.get("cancellations", {})
+    within = within or settings.get("within")
+    if within is None:
+        return orders
+    by = settings.get("by", ["customer_id", "product_id"])
+    try:
+        linked = link_cancellations(orders, within=within, by=by)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    moved = int(linked["cancels"].notna().sum())
+    negative = int((orders["amount"] < 0).sum())
+    if not quiet:
+        click.echo(
+            f"Note: {moved:,} of {negative:,} cancellation lines linked to the purchase they "
+            f"reverse (within {within}, same {' and '.join(by)}).",
+            err=True,
+        )
+    return linked
 
 
 def mapping_notice(report: Any) -> str:

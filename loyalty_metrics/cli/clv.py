@@ -9,6 +9,7 @@ import click
 
 from ._common import (
     EXIT_CODES_HELP,
+    cancellations_option,
     emit,
     handle_errors,
     input_options,
@@ -16,6 +17,7 @@ from ._common import (
     output_option,
     progress,
     strict_option,
+    warn,
     warn_caveats,
 )
 
@@ -104,6 +106,7 @@ def _clv_csv(frame: pd.DataFrame) -> str:
 )
 @output_option("Write the per-customer CSV here (default: stdout, parameters then go to stderr).")
 @strict_option
+@cancellations_option
 @handle_errors
 def command(
     data_dir: Path | None,
@@ -119,6 +122,7 @@ def command(
     time_unit: str,
     output: Path | None,
     strict: bool,
+    link_cancellations: str | None,
     **files: Path | None,
 ) -> None:
     """Predictive CLV: who is still active, what they will buy, what they are worth.
@@ -127,8 +131,9 @@ def command(
     model on the customers' purchase histories up to the end date, prints their parameters
     with standard errors and 95% intervals, and writes one CSV row per customer:
     frequency (repeat purchase days), recency_days, T_days, monetary_value, p_alive,
-    expected_purchases (over the horizon), expected_average_value (per purchase) and clv
-    (discounted at the yearly rate, times the margin).
+    expected_purchases (over the horizon), expected_average_value (per purchase), clv
+    (discounted at the yearly rate, times the margin), net_history (net revenue so far) and
+    far_above_history (clv over 5x the net history and above the median: check it).
 
     \b
     Examples:
@@ -139,7 +144,14 @@ def command(
     from .. import caveats, models
     from ..summary import customer_summary
 
-    inputs = load_inputs(data_dir, files, config=config, strict=strict, quiet=quiet)
+    inputs = load_inputs(
+        data_dir,
+        files,
+        config=config,
+        strict=strict,
+        quiet=quiet,
+        link_cancellations=link_cancellations,
+    )
     metrics_cfg = inputs.config.get("metrics", {})
     rate = (
         discount_rate
@@ -163,6 +175,17 @@ def command(
         annual_discount_rate=rate,
         margin=share,
     )
+    table = models.flag_clv_above_history(table, summary)
+    flagged = table[table["far_above_history"]].sort_values("clv", ascending=False)
+    if len(flagged):
+        top = flagged.index[0]
+        warn(
+            f"{len(flagged):,} customer(s) have a predicted value far above their net history "
+            f"(e.g. {top}: CLV {flagged.loc[top, 'clv']:,.2f}, net so far "
+            f"{flagged.loc[top, 'net_history']:,.2f}); a purchase cancelled on another "
+            "invoice? try --link-cancellations 30D. Column far_above_history marks them.",
+            quiet=quiet,
+        )
     frame = summary[["frequency", "recency", "T", "monetary_value"]].rename(
         columns={"recency": "recency_days", "T": "T_days"}
     )

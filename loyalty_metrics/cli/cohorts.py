@@ -9,6 +9,7 @@ import click
 
 from ._common import (
     EXIT_CODES_HELP,
+    cancellations_option,
     emit,
     handle_errors,
     input_options,
@@ -80,6 +81,7 @@ def cohort_text(table: pd.DataFrame, values: str, currency: str | None = None) -
     "Write the heatmap (.png, .svg) or the table (.csv, .txt); default: text on stdout."
 )
 @strict_option
+@cancellations_option
 @handle_errors
 def command(
     data_dir: Path | None,
@@ -93,6 +95,7 @@ def command(
     mode: str,
     output: Path | None,
     strict: bool,
+    link_cancellations: str | None,
     **files: Path | None,
 ) -> None:
     """Acquisition cohorts: customers by the period of their first purchase, over time.
@@ -116,7 +119,14 @@ def command(
             raise click.UsageError(
                 f"cannot tell the format from {output.name!r}: use .png, .svg, .csv or .txt."
             )
-    inputs = load_inputs(data_dir, files, config=config, strict=strict, quiet=quiet)
+    inputs = load_inputs(
+        data_dir,
+        files,
+        config=config,
+        strict=strict,
+        quiet=quiet,
+        link_cancellations=link_cancellations,
+    )
     progress("Computing the cohorts...", quiet=quiet)
     window = {"period": period, "start": start, "end": end}
     from .. import caveats

@@ -26,7 +26,16 @@ from ..errors import (
     LockTimeoutError,
     LoyaltyMetricsError,
 )
-from ._common import EXIT_DATA, EXIT_IO, EXIT_USAGE, TABLE_OPTIONS, handle_errors, input_options
+from ._common import (
+    EXIT_DATA,
+    EXIT_IO,
+    EXIT_USAGE,
+    TABLE_OPTIONS,
+    apply_cancellations,
+    cancellations_option,
+    handle_errors,
+    input_options,
+)
 
 #: Exit code of a lock timeout: alerting may retry it rather than page someone.
 EXIT_LOCK = 4
@@ -135,6 +144,7 @@ def _load_inputs(
     files: dict[str, Path | None],
     config: Path | None,
     errors: str | None,
+    link_cancellations: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Read the input tables and the config's settings.
 
@@ -158,6 +168,10 @@ def _load_inputs(
         report = read_report(frame)
         if report.rows_rejected:
             _log_rejects(name, report)
+    # quiet: cron mails any output; the linking is reproducible from the config
+    frames["orders"] = apply_cancellations(
+        frames["orders"], settings, link_cancellations, quiet=True
+    )
     return frames, settings
 
 
@@ -234,6 +248,7 @@ def _kpi_options(settings: dict[str, Any]) -> dict[str, Any]:
     "loyalty.toml); reject: leave bad rows out, log their count per reason, export the rest "
     "(guest-checkout lines without a customer id then count as guest_revenue).",
 )
+@cancellations_option
 @click.option("--table", help="SQLite table (default: [export] table in loyalty.toml, or kpis).")
 @click.option(
     "--lock-timeout",
@@ -267,6 +282,7 @@ def command(
     since: str | None,
     window: str,
     errors: str | None,
+    link_cancellations: str | None,
     table: str | None,
     lock_timeout: float | None,
     log_format: str,
@@ -297,7 +313,8 @@ def command(
                 {"orders": orders, "surveys": surveys, "events": events, "spend": spend,
                  "customers": customers},
                 config=config, start=start, end=end, target=target, freq=freq, since=since,
-                window=window, errors=errors, table=table, lock_timeout=lock_timeout,
+                window=window, errors=errors, link_cancellations=link_cancellations,
+                table=table, lock_timeout=lock_timeout,
             )  # fmt: skip
         except click.UsageError as exc:
             if log_format != "json":
@@ -331,6 +348,7 @@ def _run(
     since: str | None,
     window: str,
     errors: str | None,
+    link_cancellations: str | None,
     table: str | None,
     lock_timeout: float | None,
 ) -> None:
@@ -343,7 +361,7 @@ def _run(
         _check_date(click.get_current_context(), None, start)  # type: ignore[arg-type]
     if table is not None and _parse_target(target, "export").format != "sqlite":
         raise click.UsageError("--table applies to SQLite targets (--to sqlite:///...) only.")
-    frames, settings = _load_inputs(data_dir, files, config, errors)
+    frames, settings = _load_inputs(data_dir, files, config, errors, link_cancellations)
     options = settings.get("export", {})
     result = export_kpis(
         *(frames.get(name) for name in TABLE_OPTIONS),

@@ -10,6 +10,7 @@ import click
 
 from ._common import (
     EXIT_CODES_HELP,
+    cancellations_option,
     emit,
     handle_errors,
     input_options,
@@ -182,6 +183,7 @@ def render_kpis(result: pd.Series | pd.DataFrame, fmt: str, currency: str | None
 )
 @output_option("Write here (.csv, .json or .txt) instead of stdout.")
 @strict_option
+@cancellations_option
 @handle_errors
 def command(
     data_dir: Path | None,
@@ -196,6 +198,7 @@ def command(
     keys: tuple[str, ...],
     output: Path | None,
     strict: bool,
+    link_cancellations: str | None,
     **files: Path | None,
 ) -> None:
     """The KPI snapshot over the window, or its time series with --freq.
@@ -213,7 +216,14 @@ def command(
     from ..config import metric_options
 
     fmt = _format(fmt, output)
-    inputs = load_inputs(data_dir, files, config=config, strict=strict, quiet=quiet)
+    inputs = load_inputs(
+        data_dir,
+        files,
+        config=config,
+        strict=strict,
+        quiet=quiet,
+        link_cancellations=link_cancellations,
+    )
     unknown = [k for k in keys if k not in KPI_KEYS]
     if unknown:
         import difflib
