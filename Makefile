@@ -32,8 +32,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-docs: $(STAMP)  ## Regenerate docs/cli.md from the click commands.
+docs: $(STAMP)  ## Regenerate docs/cli.md (click commands) and docs/config.md (config schema).
 	$(BIN)/python -m loyalty_metrics.cli._docs > docs/cli.md
+	$(BIN)/python -m loyalty_metrics._config_reference > docs/config.md
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache .hypothesis

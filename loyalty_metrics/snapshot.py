@@ -30,6 +30,7 @@ from .metrics._common import (
     new_customer_mask,
     parse_span,
     periods,
+    require_order_lines,
     total_revenue,
 )
 from .metrics.engagement import active_scores, known_id_parts
@@ -428,6 +429,7 @@ def kpis(
     >>> list(k.index) == list(KPI_KEYS)
     True
     """
+    require_order_lines(orders, func="kpis")
     options = _options(
         "kpis",
         churn_period=churn_period,
@@ -526,6 +528,7 @@ def kpis_by_period(
     2024-03-15        2.0     60.0                  50.0
     """
     func = "kpis_by_period"
+    require_order_lines(orders, func=func)
     check_freq(freq, func=func)
     trailing = None
     if not (isinstance(window, str) and window in ("expanding", "period")):

@@ -171,6 +171,34 @@ def require_orders(orders: pd.DataFrame, *, func: str, why: str) -> None:
         raise ConfigError(f"{func} needs the orders frame, not a customer summary: {why}.")
 
 
+def require_order_lines(orders: Any, *, func: str) -> None:
+    """Say what was passed and what is expected when ``orders`` is not an orders frame.
+
+    Examples
+    --------
+    >>> require_order_lines(pd.DataFrame({"customer_id": ["a"], "amount": [1.0]}), func="kpis")
+    Traceback (most recent call last):
+    ...
+    loyalty_metrics.errors.ConfigError: kpis needs the order lines (columns customer_id, order_date, amount, as read_orders returns); the frame given lacks 'order_date' (its columns: 'customer_id', 'amount'). Read the file with read_orders, or map the column with columns= ([orders.columns] in loyalty.toml).
+    """
+    expected = "the order lines (columns customer_id, order_date, amount, as read_orders returns)"
+    if not isinstance(orders, pd.DataFrame):
+        raise TypeError(f"{func} needs {expected}; got {type(orders).__name__}.")
+    if is_customer_summary(orders):
+        raise ConfigError(
+            f"{func} needs {expected}, not a customer summary: it nets the orders and measures "
+            f"churn and new customers from the lines. Pass the frame you gave customer_summary."
+        )
+    missing = [c for c in ("customer_id", "order_date", "amount") if c not in orders.columns]
+    if missing:
+        found = ", ".join(repr(str(c)) for c in orders.columns[:12]) or "none"
+        raise ConfigError(
+            f"{func} needs {expected}; the frame given lacks "
+            f"{', '.join(map(repr, missing))} (its columns: {found}). Read the file with "
+            "read_orders, or map the column with columns= ([orders.columns] in loyalty.toml)."
+        )
+
+
 def orders_window(orders: pd.DataFrame, start: DateLike | None, end: DateLike | None) -> Window:
     """The window of an orders frame or a summary."""
     if is_customer_summary(orders):
