@@ -7,6 +7,7 @@ Internally the window is ``start <= t < end + 1 day``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -123,3 +124,36 @@ def resolve_window(
     if not pd.isna(start_day) and not pd.isna(end_day) and start_day > end_day:
         raise ValueError(f"start ({start_day.date()}) is after end ({end_day.date()}).")
     return Window(start=start_day, end=end_day)
+
+
+def period_status(
+    ends: pd.DatetimeIndex | Sequence[DateLike],
+    freq: str,
+    *,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+) -> list[str]:
+    """``"complete"`` or ``"partial"`` for each period, given by a day inside it (its end).
+
+    A period is partial when the window ``start``..``end`` does not hold all of its calendar
+    days: the period holding ``end`` (a 9-day final month), or the one holding a ``start``
+    that is not its first day. A partial period's figures are not comparable with the others'
+    (a revenue "collapse" in a 9-day month): reports, tables and exports mark them.
+
+    Examples
+    --------
+    >>> ends = pd.to_datetime(["2024-01-31", "2024-02-29", "2024-03-09"])
+    >>> period_status(ends, "M", start="2024-01-01", end="2024-03-09")
+    ['complete', 'complete', 'partial']
+    >>> period_status(ends, "M", start="2024-01-15", end="2024-03-31")
+    ['partial', 'complete', 'complete']
+    """
+    periods = pd.DatetimeIndex(pd.to_datetime(list(ends))).to_period(freq)
+    first_day, last_day = to_day(start, name="start"), to_day(end, name="end")
+    out = []
+    for period in periods:
+        partial = (last_day is not None and period.end_time.normalize() > last_day) or (
+            first_day is not None and period.start_time.normalize() < first_day
+        )
+        out.append("partial" if partial else "complete")
+    return out

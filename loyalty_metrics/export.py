@@ -67,7 +67,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from ._window import DateLike, resolve_window, to_day
+from ._window import DateLike, period_status, resolve_window, to_day
 from .errors import DataValidationError, ExportError, LockTimeoutError
 
 __all__ = [
@@ -225,7 +225,10 @@ def export_kpis(
     ExportResult
         What was written. The rows (``result.frame``) have the columns ``period`` (ISO date of
         the calendar end of the period, the upsert key), ``freq``, ``as_of`` (ISO date),
-        ``loyalty_metrics_version``, ``input_hash`` (see :func:`input_hash`), then the KPI keys
+        ``loyalty_metrics_version``, ``input_hash`` (see :func:`input_hash`), ``period_end``
+        (the last day the row covers: ``kpis_by_period``'s label, ``as_of`` for the current
+        period), ``status`` (``"complete"``, or ``"partial"`` when the row does not cover the
+        whole calendar period: a current month computed as of its 9th), then the KPI keys
         of :func:`~loyalty_metrics.snapshot.kpis` as float columns (NaN where undefined), then
         ``guest_revenue`` and ``total_revenue`` when ``guests`` is given.
 
@@ -302,6 +305,17 @@ def export_kpis(
               "customers": customers, "guests": guests}  # fmt: skip
     rows = kpi_rows(
         frame, freq=freq, as_of=as_of_day, input_hash=input_hash(frames, options=options)
+    )
+    # The key stays the calendar end (one row per period across runs); period_end is the
+    # last day the row was computed to, as kpis_by_period labels it, and status says whether
+    # that covers the whole period.
+    computed_to = pd.DatetimeIndex(frame.index)
+    rows.insert(len(STAMP_COLUMNS), "period_end", list(computed_to.strftime("%Y-%m-%d")))
+    first = data_window.start if window == "period" else None
+    rows.insert(
+        len(STAMP_COLUMNS) + 1,
+        "status",
+        period_status(computed_to, freq, start=first, end=as_of_day),
     )
     if window == "period":
         rows["freq"] = f"{freq}/period"

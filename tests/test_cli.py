@@ -65,7 +65,10 @@ def test_report_html_file(runner, data_dir, tmp_path):
     result = _run(runner, "report", data_dir, "-o", out)
     assert result.exit_code == 0, result.output
     assert result.stdout == ""  # the report went to the file
-    assert result.stderr == ""  # no progress: stderr is not a terminal
+    # no progress (stderr is not a terminal), only the analyst's caveats on the figures
+    caveats = result.stderr.splitlines()
+    assert caveats and all(line.startswith("Warning: ") for line in caveats)
+    assert any(line.startswith("Warning: new_customers equals customers") for line in caveats)
     parser = _Sections()
     parser.feed(out.read_text(encoding="utf-8"))
     assert parser.sections[:2] == ["kpis", "nps"] and "data_quality" in parser.sections
@@ -290,19 +293,26 @@ def test_kpis_by_period(runner, data_dir):
     )
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "period_end,revenue,nps"
+    assert lines[0] == "period_end,status,revenue,nps"
     tables = lm.read_folder(data_dir)
     expected = lm.kpis_by_period(tables["orders"], tables["surveys"], freq="Q", window="period")
     assert len(lines) == len(expected) + 1
     first = lines[1].split(",")
     assert first[0] == expected.index[0].strftime("%Y-%m-%d")
-    assert float(first[1]) == pytest.approx(expected["revenue"].iloc[0], rel=1e-14)
+    assert float(first[2]) == pytest.approx(expected["revenue"].iloc[0], rel=1e-14)
+    # the last quarter ends after the as-of date: partial, like the first when the data
+    # begin after its first day
+    last_end = expected.index[-1]
+    assert lines[-1].split(",")[1] == (
+        "partial" if pd.Period(last_end, "Q").end_time.normalize() > last_end else "complete"
+    )
     rows = json.loads(_run(runner, "kpis", data_dir, "--freq", "M", "--format", "json").stdout)
     monthly = lm.kpis_by_period(tables["orders"], tables["surveys"], freq="M", window="period")
     assert [r["period_end"] for r in rows] == [d.strftime("%Y-%m-%d") for d in monthly.index]
-    assert set(rows[0]) == {"period_end", *lm.KPI_KEYS}
+    assert set(rows[0]) == {"period_end", "status", *lm.KPI_KEYS}
+    assert {r["status"] for r in rows} <= {"complete", "partial"}
     table = _run(runner, "kpis", data_dir, "--freq", "Y")
-    assert table.stdout.splitlines()[0].split()[:3] == ["period_end", "customers", "new_customers"]
+    assert table.stdout.splitlines()[0].split()[:3] == ["period_end", "status", "customers"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,6 +332,12 @@ def test_cohorts_outputs(runner, data_dir, tmp_path):
     assert _run(runner, "cohorts", data_dir, "--values", "customers", "-o", csv).exit_code == 0
     frame = pd.read_csv(csv, index_col="cohort")
     orders = lm.read_folder(data_dir)["orders"]
+    # each cohort's partial cell is the period holding the as-of date: k = months from the
+    # cohort's month to the as-of month
+    as_of = pd.Period(orders["order_date"].max(), "M")
+    months = [(as_of - pd.Period(c, "M")).n for c in frame.index]
+    assert frame.pop("partial_period").tolist() == months
+    assert "* partial: the period holding the as-of date" in text.stdout
     expected = lm.cohort_table(orders, values="customers")
     pd.testing.assert_frame_equal(
         frame,

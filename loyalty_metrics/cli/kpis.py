@@ -113,7 +113,10 @@ def _trend_table(frame: pd.DataFrame, currency: str | None) -> str:
         rows.append(
             [
                 _period_label(period),
-                *(fmt(v, _unit(k), currency=currency) for k, v in values.items()),
+                *(
+                    v if k == "status" else fmt(v, _unit(k), currency=currency)
+                    for k, v in values.items()
+                ),
             ]
         )
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
@@ -137,7 +140,10 @@ def render_kpis(result: pd.Series | pd.DataFrame, fmt: str, currency: str | None
             data: Any = {k: _number(v) for k, v in result.items()}
         else:
             data = [
-                {"period_end": _number(period), **{k: _number(v) for k, v in row.items()}}
+                {
+                    "period_end": _number(period),
+                    **{k: v if k == "status" else _number(v) for k, v in row.items()},
+                }
                 for period, row in result.iterrows()
             ]
         return json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
@@ -213,6 +219,7 @@ def command(
       loyalty kpis sample_data/ --as-of 2024-06-30 --kpi nps --kpi churn_rate --format json
     """
     from .. import KPI_KEYS, caveats, kpis, kpis_by_period
+    from .._window import period_status, resolve_window
     from ..config import metric_options
 
     fmt = _format(fmt, output)
@@ -265,5 +272,15 @@ def command(
         result = result[list(keys)]
     elif freq is not None and fmt == "table":
         result = result[[k for k in TREND_DEFAULT if k in result.columns]]
+    if freq is not None:
+        # partial periods (a final month holding 9 days) are marked, not shown as real
+        first = resolve_window(inputs.orders["order_date"], start, end).start
+        status = period_status(
+            result.index,
+            freq,
+            start=first if window == "period" else None,
+            end=end or result.index.max(),
+        )
+        result.insert(0, "status", status)
     currency = inputs.config.get("metrics", {}).get("currency")
     emit(render_kpis(result, fmt, currency), output, quiet=quiet)

@@ -18,6 +18,7 @@ from ._common import (
     progress,
     stdout_is_terminal,
     strict_option,
+    warn,
 )
 
 FORMAT_CHOICES = ("html", "md", "json", "text")
@@ -115,6 +116,8 @@ def command(
         freq=freq,  # type: ignore[arg-type]  # click checked the choice
         strict=debug,
     )
+    for caveat in content.get("caveats", []):
+        warn(caveat["message"], quiet=quiet)
     if fmt == "html":
         progress("Drawing the charts...", quiet=quiet)
     emit(render(content, fmt), output, quiet=quiet)
