@@ -132,6 +132,10 @@ def _guest_stats(ctx: _Context, values: pd.Series) -> list[dict[str, Any]]:
     return cards
 
 
+#: Categories listed one by one in the category table; the rest share one "other" line.
+TOP_CATEGORIES = 15
+
+
 def _category_mix(ctx: _Context) -> dict[str, Any] | None:
     """Net revenue and buyers by product category in the window (context for upsell)."""
     orders = ctx.frames["orders"]
@@ -146,9 +150,24 @@ def _category_mix(ctx: _Context) -> dict[str, Any] | None:
     )
     mix["revenue_share"] = 100 * mix["revenue"] / mix["revenue"].sum()
     mix = mix.sort_values("revenue", ascending=False, kind="stable")
+    title = "Revenue by category"
+    if len(mix) > TOP_CATEGORIES:
+        # thousands of product codes: the top ones and one line for the rest
+        rest = mix.index[TOP_CATEGORIES:]
+        others = lines[lines["category"].isin(rest)]
+        other = pd.DataFrame(
+            {
+                "revenue": [others["amount"].sum()],
+                "buyers": [others["customer_id"].nunique()],
+                "revenue_share": [mix.loc[rest, "revenue_share"].sum()],
+            },
+            index=[f"other ({len(rest):,} categories)"],
+        )
+        mix = pd.concat([mix.head(TOP_CATEGORIES), other])
+        title = f"Revenue by category (top {TOP_CATEGORIES} of {len(rest) + TOP_CATEGORIES:,})"
     return _table(
         "categories",
-        "Revenue by category",
+        title,
         mix.rename_axis("category").reset_index(),
         [
             _column("category", "Category"),
