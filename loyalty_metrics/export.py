@@ -74,6 +74,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from ._csv import FORMULA_START, neutralise
 from ._window import DateLike, resolve_window, to_day
 from .errors import DataValidationError, ExportError, LockTimeoutError
 
@@ -120,8 +121,6 @@ _SQLITE_URL = "sqlite:///"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _TMP_SUFFIX = ".tmp"
 _TMP_TOKEN_BYTES = 6
-# Spreadsheet formula triggers (OWASP CSV injection): = + - @ tab CR.
-_FORMULA_START = r"[=+\-@\t\r]"
 _PARQUET_MARKER = b"loyalty_metrics.export"
 
 Kind = Literal["number", "bool", "text", "empty"]
@@ -710,7 +709,7 @@ def _typed_from_text(
             return None, None
     # text: undo the formula-injection quote this module adds
     text = column.astype(object)
-    quoted = column.str.match("'" + _FORMULA_START).to_numpy()
+    quoted = column.str.match("'" + FORMULA_START).to_numpy()
     text = text.where(~quoted, column.str.slice(1))
     return text.where(present.to_numpy(), None), "text"
 
@@ -725,7 +724,7 @@ def _read_csv(raw: bytes, new_kinds: Mapping[str, Kind], dest: _Target, key: str
         raise _not_ours(dest, f"not readable as CSV: {str(exc).splitlines()[0]}") from None
     if any(str(c).startswith("Unnamed: ") for c in text.columns):
         raise _not_ours(dest, "its header has blank column names")
-    text.columns = [c[1:] if re.match("'" + _FORMULA_START, c) else c for c in text.columns]
+    text.columns = [c[1:] if re.match("'" + FORMULA_START, c) else c for c in text.columns]
     _check_ours(dest, list(text.columns), {}, {}, key)
     out, kinds = {}, {}
     for column in text.columns:
@@ -890,18 +889,11 @@ def _csv_cells(values: pd.Series, kind: Kind) -> pd.Series:
     if kind == "empty":
         return pd.Series([""] * len(values), dtype=object)
     text = pd.Series(np.where(present, values.to_numpy(dtype=object), ""), dtype=object)
-    return _neutralise(text)
-
-
-def _neutralise(text: pd.Series) -> pd.Series:
-    """Prefix text that a spreadsheet would run as a formula with a single quote."""
-    s = text.astype(str)
-    risky = s.str.match(_FORMULA_START).to_numpy()
-    return text.where(~risky, "'" + s)
+    return neutralise(text)
 
 
 def _render_csv(frame: pd.DataFrame, kinds: Mapping[str, Kind], handle: IO[bytes]) -> None:
-    header = _quote_csv(_neutralise(pd.Series([str(c) for c in frame.columns], dtype=object)))
+    header = _quote_csv(neutralise(pd.Series([str(c) for c in frame.columns], dtype=object)))
     handle.write((",".join(header) + "\n").encode("utf-8"))
     if not len(frame):
         return
