@@ -79,3 +79,116 @@ def test_a_dataframe_with_a_repeated_column_label_is_refused():
                       columns=["customer_id", "order_date", "amount", "amount"])  # fmt: skip
     with pytest.raises(DataValidationError, match="'amount', 'amount' would all be read as"):
         lm.read_orders(df)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stray and unclosed quotes: records reconcile with physical lines. A quoted value spanning
+# lines in a column that cannot hold one is a rejected row (an error with errors="raise"); a
+# quote never closed is an error.
+
+STRAY_QUOTE = (
+    "customer_id,order_date,amount,category\n"
+    "a,2024-01-01,10,tv\n"
+    'b,2024-01-02,3,"12 inch tv\n'
+    "c,2024-01-03,100,radio\n"
+    "d,2024-01-04,200,radio\n"
+    'e,2024-01-05,1000,hi-fi"\n'
+    "f,2024-01-06,10,z\n"
+)
+
+
+def test_a_stray_quote_swallowing_lines_is_rejected_not_read_as_one_row():
+    # Found by the adversarial run: validate said Valid and revenue was 23.00, not 1,323.00.
+    with pytest.raises(DataValidationError, match="line 3: a quoted value spans several lines"):
+        lm.read_orders(io.StringIO(STRAY_QUOTE))
+    orders = lm.read_orders(io.StringIO(STRAY_QUOTE), errors="reject")
+    report = lm.read_report(orders)
+    assert orders["customer_id"].tolist() == ["a", "f"]
+    assert (report.rows_read, report.rows_kept, report.rows_rejected) == (3, 2, 1)
+    rejected = report.rejected.iloc[0]
+    assert rejected["line"] == 3 and "d,2024-01-04,200,radio" in rejected["category"]
+
+
+def test_an_unclosed_quote_at_the_end_is_an_error_in_both_modes():
+    text = 'customer_id,order_date,amount,category\na,2024-01-01,10,tv\nb,2024-01-02,3,"tv\n'
+    text += "c,2024-01-03,100,radio\n"
+    for errors in ("raise", "reject"):
+        with pytest.raises(DataValidationError, match="line 3: a quoted value is never closed"):
+            lm.read_orders(io.StringIO(text), errors=errors)
+    # also in free text, where a closed multi-line value is valid
+    surveys = 'score,comment\n9,"one\ntwo"\n7,"never closed\n3,lost\n'
+    with pytest.raises(DataValidationError, match="line 4: a quoted value is never closed"):
+        lm.read_surveys(io.StringIO(surveys), errors="reject")
+    assert lm.read_surveys(io.StringIO('score,comment\n9,"one\ntwo"\n'))["comment"][0] == (
+        "one\ntwo"
+    )
+
+
+_safe_text = (
+    st.text(alphabet="abcxyz 0123456789-", min_size=1, max_size=8).map(str.strip).filter(bool)
+)
+_rows = st.lists(
+    st.tuples(_safe_text, st.dates(min_value=pd.Timestamp("2020-01-01").date(),
+                                   max_value=pd.Timestamp("2024-12-31").date()),
+              st.integers(-500, 5000), _safe_text),
+    min_size=2, max_size=12,
+)  # fmt: skip
+
+
+def _csv_of(rows) -> list[str]:
+    return [f"c{i}-{r[0]},{r[1].isoformat()},{r[2]},{r[3]}" for i, r in enumerate(rows)]
+
+
+@given(rows=_rows, data=st.data())
+@settings(max_examples=60, deadline=None)
+def test_stray_quotes_never_lose_lines_silently(rows, data):
+    lines = _csv_of(rows)
+    first = data.draw(st.integers(0, len(lines) - 1))
+    last = data.draw(st.integers(first, len(lines) - 1))
+    closed = data.draw(st.booleans())  # a second stray quote closes the first one
+
+    def at_field_start(line: str, after: int = -1) -> tuple[str, int]:
+        starts = [i for i in [0] + [i + 1 for i, ch in enumerate(line) if ch == ","] if i > after]
+        cut = data.draw(st.sampled_from(starts))
+        return line[:cut] + '"' + line[cut:], cut
+
+    lines[first], opened = at_field_start(lines[first])
+    if first == last and "," not in lines[first][opened:]:
+        closed = False  # no later field to close it in: a value quoted to the line end is valid
+    if closed:
+        lines[last], _ = at_field_start(lines[last], after=opened if first == last else -1)
+    text = "customer_id,order_date,amount,category\n" + "\n".join(lines) + "\n"
+    with pytest.raises(DataValidationError):
+        lm.read_orders(io.StringIO(text))
+    if not closed and first < len(lines) - 1:
+        with pytest.raises(DataValidationError, match="never closed"):
+            lm.read_orders(io.StringIO(text), errors="reject")
+        return
+    try:
+        orders = lm.read_orders(io.StringIO(text), errors="reject")
+    except DataValidationError as err:  # the closing quote ended the file's last value
+        assert "never closed" in str(err)
+        return
+    report = lm.read_report(orders)
+    assert report.rows_read == report.rows_kept + report.rows_rejected
+    untouched = {f"c{i}-{r[0]}" for i, r in enumerate(rows) if not first <= i <= last}
+    assert set(orders["customer_id"]) <= untouched | {f"c{first}-{rows[first][0]}"}
+    assert untouched <= set(orders["customer_id"])  # every other line is read as it was
+
+
+@given(rows=_rows, quoted=st.lists(st.booleans(), min_size=4, max_size=4))
+@settings(max_examples=60, deadline=None)
+def test_properly_quoted_values_round_trip(rows, quoted):
+    # Quoting is not a problem in itself: RFC 4180 quotes (doubled inside) read back exactly.
+    def cell(value: str, k: int) -> str:
+        return '"' + value.replace('"', '""') + '"' if quoted[k] else value
+
+    body = "".join(
+        ",".join(cell(v, k) for k, v in enumerate(line.split(",")[:3] + [f'{r[3]} "x"'])) + "\n"
+        for line, r in zip(_csv_of(rows), rows, strict=True)
+    )
+    if not quoted[3]:  # an unquoted cell cannot hold a quote in RFC 4180
+        body = body.replace(' "x"', "")
+    orders = lm.read_orders(io.StringIO("customer_id,order_date,amount,category\n" + body))
+    assert len(orders) == len(rows)
+    assert orders["amount"].tolist() == [float(r[2]) for r in rows]

@@ -40,6 +40,7 @@ class _Raw:
     n_malformed: int = 0
     csv_sep: str | None = None
     width: int = 0  # fields of the CSV header
+    multiline: bool = False  # quoted values may span lines (the parser allowed it)
 
 
 @dataclass
@@ -200,9 +201,12 @@ def _raw_from_csv(data: Any, source: str, schema: TableSchema, opts: _Options) -
         for c, p in matched.items()
     }
     malformed: list[tuple[int, int]] = []  # (line or -1 when unknown, fields found)
+    last_malformed: list[str] = []  # the text of the last one, if it spans lines
 
     def on_invalid(row: Any) -> str:
         malformed.append((-1 if row.number is None else row.number, row.actual_columns))
+        if "\n" in row.text or "\r" in row.text:
+            last_malformed[:] = [row.text]
         return "skip"
 
     # Quoted values spanning lines cost the parser ~30%: allow them when the sample has a
@@ -254,6 +258,8 @@ def _raw_from_csv(data: Any, source: str, schema: TableSchema, opts: _Options) -
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         hint = "; pass encoding=" if "utf" in str(exc).lower() or "codec" in str(exc) else ""
         raise _structural(source, schema.name, f"cannot parse as CSV ({exc}){hint}") from None
+    if multiline:
+        _check_last_quote_closed(table, last_malformed, data, encoding, source, schema.name)
     arrays = {c: table.column(names[p]) for c, p in matched.items()}
     settings = {
         "format": "csv.gz" if _is_gzip(data) else "csv",
@@ -284,7 +290,68 @@ def _raw_from_csv(data: Any, source: str, schema: TableSchema, opts: _Options) -
         n_malformed=n_malformed,
         csv_sep=sep,
         width=width,
+        multiline=multiline,
     )
+
+
+def _check_last_quote_closed(
+    table: pa.Table,
+    last_malformed: list[str],
+    data: Any,
+    encoding: str,
+    source: str,
+    name: str,
+) -> None:
+    """Refuse an input whose last quoted value is never closed.
+
+    The parser then reads every line after the quote into that one value and says nothing:
+    the lines are lost. It shows as a last record holding a line break that runs to the end
+    of the file: a value of the last row (a closed one is followed by its closing quote), or
+    the text of a record with the wrong number of fields that ends inside quotes.
+    """
+    last = [table.column(i)[-1].as_py() for i in range(table.num_columns)] if len(table) else []
+    # as written in the file: a quote inside a quoted value is doubled
+    spanning = [
+        v.replace('"', '""') for v in last if isinstance(v, str) and ("\n" in v or "\r" in v)
+    ]
+    spanning += [t for t in last_malformed if _ends_inside_quotes(t)]
+    if not spanning:
+        return
+    longest = max(len(v.encode(encoding, errors="replace")) for v in spanning)
+    tail, newlines = _tail_and_newlines(data, 2 * longest + 64)
+    end = tail.decode(encoding, errors="replace").rstrip("\r\n")
+    for written in spanning:
+        if end.endswith(written.rstrip("\r\n")):
+            lines = newlines + (not tail.endswith(b"\n"))  # a last line without a newline
+            line = lines - written.rstrip("\r\n").count("\n")
+            raise _structural(
+                source,
+                name,
+                f"line {line}: a quoted value is never closed, so every line after it would be "
+                'read into that one value; close the quote ("") or remove the stray one',
+            )
+
+
+def _ends_inside_quotes(text: str) -> bool:
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
+def _tail_and_newlines(data: Any, size: int) -> tuple[bytes, int]:
+    """The last ``size`` bytes of the (decompressed) input and its number of newlines."""
+    if isinstance(data, bytes):
+        data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+        return data[-size:], data.count(b"\n")
+    tail, newlines = b"", 0
+    with _open_stream(data) as stream:
+        while chunk := stream.read(1 << 24):
+            newlines += chunk.count(b"\n")
+            tail = (tail + chunk)[-size:]
+    return tail, newlines
 
 
 def _is_gzip(data: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,9 @@ from ._raw_input import _Lines, _Raw, _raw_input, _structural
 from ._result import REPORT_ATTR, ReadReport
 
 _MAX_LINES_SHOWN = 10
+_SPANS_LINES = (
+    "a quoted value spans several lines (a stray quote took the lines after it into this row)"
+)
 _NUMERIC_KINDS = ("money", "number", "duration", "nps_score", "csat_score")
 
 
@@ -91,6 +95,9 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> pd.DataFrame:
         elif kind == "text":
             text = _as_text(raw.arrays[c])
             columns[c], blanks[c] = text, _np_bool(pc.is_null(text))
+    if raw.multiline:
+        for c, kind in kinds.items():
+            problems.add(c, _SPANS_LINES, _swallowed_lines(raw, kind, raw.arrays[c]))
     for c in kinds:
         col = schema.columns[c]
         if table == "surveys" and c == "score":
@@ -109,6 +116,25 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> pd.DataFrame:
     # the next step (the customer summary) starts from what the frame really holds.
     pa.default_memory_pool().release_unused()
     return result
+
+
+def _swallowed_lines(raw: _Raw, kind: str, values: pa.ChunkedArray) -> np.ndarray:
+    """Rows where a stray quote took the following lines into this column's value.
+
+    Ids, dates, numbers and booleans cannot hold a line break: any one there is a quoted
+    value spanning lines. Categories and free text may (a quoted ``"two\nline"`` label), so
+    there it is a line holding a whole record's worth of delimiters that gives it away.
+    """
+    if kind == "text":
+        return np.zeros(len(values), dtype=bool)
+    if kind != "category":
+        pattern = "[\r\n]"
+    elif raw.width >= 2 and raw.csv_sep:
+        sep = re.escape(raw.csv_sep)
+        pattern = f"[\r\n][^\r\n]*(?:{sep}[^\r\n]*){{{raw.width - 1}}}"
+    else:
+        return np.zeros(len(values), dtype=bool)
+    return _np_bool(pc.match_substring_regex(_as_text(values), pattern))
 
 
 def _frame(schema: TableSchema, columns: dict[str, Any], n: int) -> pd.DataFrame:
