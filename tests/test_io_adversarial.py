@@ -192,3 +192,55 @@ def test_properly_quoted_values_round_trip(rows, quoted):
     orders = lm.read_orders(io.StringIO("customer_id,order_date,amount,category\n" + body))
     assert len(orders) == len(rows)
     assert orders["amount"].tolist() == [float(r[2]) for r in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Encodings: rows decoded correctly are never decoded again another way. A file that holds
+# UTF-8 text and bytes that are not UTF-8 is refused naming the line and the byte.
+
+_accented = st.text(alphabet="abcxyz0123éüëöñ", min_size=1, max_size=6)  # no cp1252 pair is UTF-8
+
+
+@given(ids=st.lists(_accented, min_size=2, max_size=8, unique=True), data=st.data(),
+       filler=st.sampled_from([0, 5000]))  # fmt: skip
+@settings(max_examples=40, deadline=None)
+def test_a_late_non_utf8_byte_never_re_decodes_earlier_rows(ids, data, filler):
+    split = data.draw(st.integers(1, len(ids) - 1))
+    padding = "".join(f"p{i},2024-01-01,1\n" for i in range(filler))  # past the 64 KB sample
+    head = "customer_id,order_date,amount\n" + "".join(f"{i},2024-01-02,2\n" for i in ids[:split])
+    tail = "".join(f"{i},2024-01-03,3\n" for i in ids[split:])
+    raw = (head + padding).encode("utf-8") + tail.encode("cp1252")
+    utf8_text = any(ord(ch) > 127 for i in ids[:split] for ch in i)
+    cp1252_text = any(ord(ch) > 127 for i in ids[split:] for ch in i)
+    if utf8_text and cp1252_text:
+        first_bad = (
+            2
+            + split
+            + filler
+            + next(k for k, i in enumerate(ids[split:]) if any(ord(ch) > 127 for ch in i))
+        )
+        with pytest.raises(DataValidationError, match=f"line {first_bad}: byte 0x.. is not UTF-8"):
+            lm.read_orders(io.BytesIO(raw), errors="reject")
+        return
+    orders = lm.read_orders(io.BytesIO(raw))
+    read = [i for i in orders["customer_id"] if not i.startswith("p")]
+    assert read == ids  # every id exactly as written, whichever encoding was chosen
+
+
+def test_cafe_before_64_kb_and_a_cp1252_byte_after():
+    # Found by the adversarial run: every earlier "café" came out as "cafÃ©".
+    filler = "".join(f"c{i},2024-01-01,1.00\n" for i in range(5000))
+    raw = ("customer_id,order_date,amount\ncafé,2024-01-01,1\n" + filler).encode()
+    raw += "Zoë,2024-01-02,2.00\n".encode("cp1252")
+    with pytest.raises(DataValidationError, match="line 5003: byte 0xEB is not UTF-8, yet line 2"):
+        lm.read_orders(io.BytesIO(raw))
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_asks_for_encoding(codec):
+    raw = "customer_id,order_date,amount\na,2024-01-01,1\n".encode(codec)
+    with pytest.raises(DataValidationError, match=f"UTF-16 without a byte-order mark.*{codec}"):
+        lm.read_orders(io.BytesIO(raw))
+    assert lm.read_orders(io.BytesIO(raw), encoding=codec)["customer_id"].tolist() == ["a"]
+    with_bom = "\ufeffcustomer_id,order_date,amount\na,2024-01-01,1\n".encode(codec)
+    assert lm.read_orders(io.BytesIO(with_bom))["customer_id"].tolist() == ["a"]

@@ -10,6 +10,7 @@ import csv
 import gzip
 import io
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,12 +118,20 @@ def _raw_from_parquet(
     )
 
 
-def _detect_encoding(sample: bytes) -> str:
+def _detect_encoding(sample: bytes, source: str, name: str) -> str:
     """UTF-8 (with or without BOM) when the sample decodes as UTF-8, else cp1252/latin-1."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    if sample.count(0) * 4 >= len(sample):  # text has no NUL bytes; UTF-16 every other one
+        guess = "utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"
+        raise _structural(
+            source,
+            name,
+            "the file looks like UTF-16 without a byte-order mark (every other byte is 0); "
+            f"pass encoding={guess!r}",
+        )
     try:
         sample.decode("utf-8")
         return "utf-8"
@@ -135,6 +144,74 @@ def _detect_encoding(sample: bytes) -> str:
         return "cp1252"
     except UnicodeDecodeError:
         return "latin-1"
+
+
+# A valid UTF-8 sequence of 2-4 bytes; with the second pattern, also a byte >= 0x80 that is
+# not part of one (group 2).
+_UTF8_SEQUENCE = (
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+_UTF8 = re.compile(_UTF8_SEQUENCE)
+_UTF8_OR_STRAY = re.compile(rb"(" + _UTF8_SEQUENCE + rb")|([\x80-\xff])")
+
+
+def _refuse_mixed_encodings(data: Any, source: str, name: str) -> None:
+    """Raise when the input holds UTF-8 text and bytes that are not UTF-8.
+
+    Such a file is read with one encoding for all of its rows: cp1252 would turn every
+    ``café`` of the UTF-8 rows into ``cafÃ©`` (and accented ids would stop joining), UTF-8
+    cannot read the others. Decoding it as cp1252 is only safe when no UTF-8 text exists.
+    """
+    utf8_line = stray_line = stray_byte = None
+    lines = 1
+    for buf in _whole_line_chunks(data):
+        if utf8_line is None and (found := _UTF8.search(buf)):
+            utf8_line = lines + buf.count(b"\n", 0, found.start())
+        if stray_line is None:
+            for match in _UTF8_OR_STRAY.finditer(buf):
+                if match.group(2):
+                    stray_line = lines + buf.count(b"\n", 0, match.start())
+                    stray_byte = match.group(2)[0]
+                    break
+        if utf8_line is not None and stray_line is not None:
+            raise _structural(
+                source,
+                name,
+                f"line {stray_line}: byte 0x{stray_byte:02X} is not UTF-8, yet line "
+                f"{utf8_line} holds UTF-8 text: the file mixes encodings, and reading it as "
+                f"one would change the other rows; fix line {stray_line} (or pass encoding= "
+                "when the whole file is in one encoding)",
+            )
+        lines += buf.count(b"\n")
+
+
+def _whole_line_chunks(data: Any) -> Any:
+    """The (decompressed) input in blocks of about 16 MB that end at a line end."""
+    carry = b""
+    for chunk in _chunks(data):
+        buf = carry + chunk
+        cut = buf.rfind(b"\n") + 1
+        if cut == 0:
+            carry = buf
+            continue
+        carry = buf[cut:]
+        yield buf[:cut]
+    if carry:
+        yield carry
+
+
+def _chunks(data: Any) -> Any:
+    """The (decompressed) input in blocks of 16 MB."""
+    if isinstance(data, bytes):
+        data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+        for start in range(0, len(data), 1 << 24):
+            yield data[start : start + (1 << 24)]
+        return
+    with _open_stream(data) as stream:
+        while chunk := stream.read(1 << 24):
+            yield chunk
 
 
 def _sniff_sep(text: str, schema: TableSchema, mapping: Mapping[str, str] | None) -> str:
@@ -186,7 +263,9 @@ def _raw_from_csv(data: Any, source: str, schema: TableSchema, opts: _Options) -
     if not complete:  # sniff whole lines only
         cut = head.rfind(b"\n")
         head = head[: cut + 1] if cut > 0 else head
-    encoding = opts.encoding or _detect_encoding(head)
+    encoding = opts.encoding or _detect_encoding(head, source, schema.name)
+    if opts.encoding is None and encoding == "cp1252":
+        _refuse_mixed_encodings(data, source, schema.name)
     text = head.decode(encoding, errors="replace")
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -246,8 +325,10 @@ def _raw_from_csv(data: Any, source: str, schema: TableSchema, opts: _Options) -
         try:
             table = read(encoding)
         except pa.ArrowInvalid as exc:
-            # the sample was UTF-8 but a later byte is not: the file is cp1252 after all
+            # the sample was UTF-8 but a later byte is not: the file is cp1252 after all,
+            # unless it holds UTF-8 text too (re-decoding that would change those rows)
             if opts.encoding is None and encoding == "utf-8" and "utf8" in str(exc).lower():
+                _refuse_mixed_encodings(data, source, schema.name)
                 encoding = "cp1252"
                 table = read(encoding)
             else:
