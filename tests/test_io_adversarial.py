@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 import loyalty_metrics as lm
 from loyalty_metrics.errors import DataValidationError
+from loyalty_metrics.io._dates import TWO_DIGIT_YEARS
+from loyalty_metrics.schema import DATE_RANGE
 
 # ---------------------------------------------------------------------------------------------
 # Two columns that normalise to the same canonical name are refused, naming both, unless
@@ -244,3 +246,89 @@ def test_utf16_without_a_bom_asks_for_encoding(codec):
     assert lm.read_orders(io.BytesIO(raw), encoding=codec)["customer_id"].tolist() == ["a"]
     with_bom = "\ufeffcustomer_id,order_date,amount\na,2024-01-01,1\n".encode(codec)
     assert lm.read_orders(io.BytesIO(with_bom))["customer_id"].tolist() == ["a"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates: UTC offsets beyond +-14:00 rejected; dates kept only inside schema.DATE_RANGE; the
+# two-digit-year rule recorded and dates after today (or far after the rest) warned about.
+
+
+def _events(stamps: list[str]) -> str:
+    return "customer_id,timestamp,event_type\n" + "".join(
+        f"c{i},{s},login\n" for i, s in enumerate(stamps)
+    )
+
+
+@given(sign=st.sampled_from("+-"), hours=st.integers(0, 99), minutes=st.integers(0, 99),
+       colon=st.booleans(), others=st.integers(0, 3))  # fmt: skip
+@settings(max_examples=80, deadline=None)
+def test_utc_offsets_beyond_14_hours_are_rejected(sign, hours, minutes, colon, others):
+    offset = f"{sign}{hours:02d}{':' if colon else ''}{minutes:02d}"
+    # valid offsets beside it too: the fast path (one Arrow cast) must not take it either
+    stamps = ["2024-03-05T10:00:00+01:00"] * others + [f"2024-03-05T10:00:00{offset}"]
+    events = lm.read_events(io.StringIO(_events(stamps)), errors="reject")
+    valid = minutes < 60 and hours * 60 + minutes <= 14 * 60
+    assert len(events) == others + valid
+    if valid:
+        shift = pd.Timedelta(hours=hours, minutes=minutes) * (1 if sign == "+" else -1)
+        assert events["timestamp"].iloc[-1] == pd.Timestamp("2024-03-05 10:00") - shift
+    else:
+        assert lm.rejected_rows(events)["line"].tolist() == [others + 2]
+
+
+@given(year=st.integers(1678, 2261), iso=st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_dates_are_kept_only_inside_the_range_the_computations_handle(year, iso):
+    text = f"{year}-06-15" if iso else f"15/06/{year}"
+    orders = lm.read_orders(
+        io.StringIO(f"customer_id,order_date,amount\na,2024-01-05,1\nb,{text},2\n"),
+        errors="reject",
+    )
+    low, high = (int(d[:4]) for d in DATE_RANGE)
+    assert (len(orders) == 2) is (low <= year <= high)
+    if not low <= year <= high:
+        assert lm.rejected_rows(orders)["reason"].tolist() == [
+            "order_date: date outside 1700-01-01..2200-12-31"
+        ]
+
+
+@given(yy=st.integers(0, 99), fixed_width=st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_two_digit_years_follow_the_documented_rule_and_are_recorded(yy, fixed_width):
+    month = "01" if fixed_width else "1"  # 17/1/68 is not fixed-width: the regular-expression path
+    rows = "".join(f"c{i},17/{month}/{yy:02d},1\n" for i in range(3))
+    orders = lm.read_orders(io.StringIO("customer_id,order_date,amount\n" + rows))
+    expected = 2000 + yy if yy <= 68 else 1900 + yy  # TWO_DIGIT_YEARS
+    assert orders["order_date"].dt.year.unique().tolist() == [expected]
+    report = lm.read_report(orders)
+    assert report.settings["two_digit_years"] == {"order_date": TWO_DIGIT_YEARS}
+    after_today = pd.Timestamp(f"{expected}-01-17") > pd.Timestamp.now()
+    assert any("after today" in w for w in report.warnings) is after_today
+    if after_today:
+        assert "two-digit years are read 00-68 -> 2000-2068" in report.warnings[0]
+
+
+def test_one_two_digit_year_in_the_wrong_century_is_warned_about_in_cli_and_report(tmp_path):
+    # Found by the adversarial run: 17/01/68 became 2068 and moved the as-of date 40 years.
+    from click.testing import CliRunner
+
+    from loyalty_metrics.cli import cli
+
+    rows = "".join(f"c{i},1{i % 9}/01/24,1\n" for i in range(20)) + "z,17/01/68,5\n"
+    (tmp_path / "orders.csv").write_text("customer_id,order_date,amount\n" + rows)
+    result = CliRunner().invoke(cli, ["kpis", str(tmp_path), "--strict"])
+    assert "Warning: " in result.stderr and "line 22: '17/01/68' read as 2068-01-17" in (
+        result.stderr
+    )
+    out = tmp_path / "report.json"
+    CliRunner().invoke(cli, ["report", str(tmp_path), "-o", str(out)])
+    assert "'17/01/68' read as 2068-01-17" in out.read_text()
+
+
+def test_a_date_far_after_the_rest_of_its_column_is_warned_about():
+    rows = "".join(f"c{i},2010-01-{i + 1:02d},1\n" for i in range(20)) + "z,2019-05-01,5\n"
+    orders = lm.read_orders(io.StringIO("customer_id,order_date,amount\n" + rows))
+    (warning,) = lm.read_report(orders).warnings
+    # 21 dates: the lower 90% quantile is the 19th smallest (0.9 x 20 = 18), 2010-01-19
+    assert "1 date more than 2 years after 90% of the column (up to 2010-01-19)" in warning
+    assert "line 22: '2019-05-01'" in warning

@@ -313,6 +313,8 @@ def load_inputs(
                 "left out (see 'loyalty validate' for the reasons; --strict to stop instead).",
                 quiet=quiet,
             )
+        for message in getattr(report, "warnings", ()):
+            warn(message, quiet=quiet)
     return Inputs(frames=frames, reports=reports, config=cfg, config_path=config_path)
 
 

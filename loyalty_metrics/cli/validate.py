@@ -128,6 +128,8 @@ def command(
                 f"  ... {len(problems) - len(shown):,} more problems "
                 "(--max-problems 0 prints all; --rejects DIR writes every rejected row)"
             )
+        for message in report.warnings:
+            click.echo(f"  warning: {message}")
         if rejects is not None:
             target = rejects / f"{table}.rejected.csv"
             write_output(target, to_csv(report.rejected, index=False))

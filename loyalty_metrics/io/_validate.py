@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import DataValidationError
-from ..schema import TABLES, TableSchema
+from ..schema import DATE_RANGE, TABLES, TableSchema
 from ._arrow_text import _as_text, _np_bool
 from ._convert import _convert_bool, _convert_category, _convert_ids
 from ._dates import _convert_dates
@@ -21,6 +21,12 @@ from ._raw_input import _Lines, _Raw, _raw_input, _structural
 from ._result import REPORT_ATTR, ReadReport
 
 _MAX_LINES_SHOWN = 10
+_FIRST, _AFTER = (np.datetime64(d, "ns") for d in DATE_RANGE)
+_AFTER += np.timedelta64(1, "D")
+_OUTSIDE_RANGE = f"date outside {DATE_RANGE[0]}..{DATE_RANGE[1]}"
+#: A date this long after 90% of its column's dates is flagged (a year read in the wrong
+#: century, a typo).
+_FAR_AFTER = np.timedelta64(2 * 366, "D")
 _SPANS_LINES = (
     "a quoted value spans several lines (a stray quote took the lines after it into this row)"
 )
@@ -82,6 +88,7 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> pd.DataFrame:
         raw.arrays, dates, opts, settings, raw.source, table
     ).items():
         problems.add(c, "unparseable date", bad)
+        problems.add(c, _OUTSIDE_RANGE, ~bad & ~blank & ((values < _FIRST) | (values >= _AFTER)))
         columns[c] = values
         blanks[c] = blank
     for c, kind in kinds.items():
@@ -110,12 +117,51 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> pd.DataFrame:
             problems.add(c, "blank value", blanks[c])
     settings.setdefault("thousands", opts.thousands if opts.thousands is not None else "auto")
     frame = _frame(schema, columns, raw.n_rows)
-    result = _finish(frame, raw, table, problems, rows_read, opts.errors)
+    warnings = _date_warnings(raw, {c: columns[c] for c in dates}, problems)
+    result = _finish(frame, raw, table, problems, rows_read, opts.errors, warnings)
     del raw, columns, blanks
     # Arrow's allocator keeps freed pages for reuse; hand the parse buffers back to the OS so
     # the next step (the customer summary) starts from what the frame really holds.
     pa.default_memory_pool().release_unused()
     return result
+
+
+def _date_warnings(
+    raw: _Raw, dates: dict[str, np.ndarray], problems: _Problems
+) -> tuple[str, ...]:
+    """Kept dates worth a look: after today, or far after the rest of their column."""
+    today = np.datetime64(pd.Timestamp.now().normalize().to_datetime64(), "ns")
+    warnings = []
+    for c, values in dates.items():
+        ok = ~np.isnat(values) & ~problems.mask(c, len(values))
+        if not ok.any():
+            continue
+        future = ok & (values > today + np.timedelta64(1, "D"))
+        usual = np.quantile(values[ok].view(np.int64), 0.9, method="lower").view("M8[ns]")
+        far = ok & ~future & (values > usual + _FAR_AFTER)
+        for mask, what in (
+            (future, f"after today ({str(today)[:10]})"),
+            (far, f"more than 2 years after 90% of the column (up to {str(usual)[:10]})"),
+        ):
+            if mask.any():
+                warnings.append(_date_warning(raw, c, values, mask, what))
+    return tuple(warnings)
+
+
+def _date_warning(raw: _Raw, c: str, values: np.ndarray, mask: np.ndarray, what: str) -> str:
+    pos = int(np.flatnonzero(mask)[0])
+    line = int(raw.locate().rows[pos])
+    noun = "line" if raw.csv_sep is not None else "row"
+    text = _as_text(raw.arrays[c])[pos].as_py()
+    n = int(mask.sum())
+    message = (
+        f"{raw.source}: column {c!r}: {n:,} date{'s' if n > 1 else ''} {what}, e.g. {noun} "
+        f"{line}: {text!r} read as {str(values[pos])[:10]}"
+    )
+    rule = raw.settings.get("two_digit_years", {}).get(c)
+    if rule:
+        message += f" (two-digit years are read {rule}; pass date_format= to read them otherwise)"
+    return message
 
 
 def _swallowed_lines(raw: _Raw, kind: str, values: pa.ChunkedArray) -> np.ndarray:
@@ -167,6 +213,7 @@ def _finish(
     problems: _Problems,
     rows_read: int,
     errors: str,
+    warnings: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     schema_cols = list(raw.arrays)
     empty_problems = pd.DataFrame(
@@ -193,6 +240,7 @@ def _finish(
             empty_problems,
             dict(raw.columns),
             raw.settings,
+            warnings,
         )
         frame.attrs[REPORT_ATTR] = report
         return frame
@@ -269,6 +317,7 @@ def _finish(
         problem_frame,
         dict(raw.columns),
         raw.settings,
+        warnings,
     )
     kept.attrs = {REPORT_ATTR: report}
     return kept
