@@ -332,3 +332,103 @@ def test_a_date_far_after_the_rest_of_its_column_is_warned_about():
     # 21 dates: the lower 90% quantile is the 19th smallest (0.9 x 20 = 18), 2010-01-19
     assert "1 date more than 2 years after 90% of the column (up to 2010-01-19)" in warning
     assert "line 22: '2019-05-01'" in warning
+
+
+# ---------------------------------------------------------------------------------------------
+# Sources: FIFOs and process substitution read once; I/O errors name the file (the CLI exits
+# 3); blank lines before the header; lists in a Parquet column.
+
+ORDERS = "customer_id,order_date,amount\na,2024-01-05,10\nb,2024-02-01,5\n"
+
+
+def test_a_fifo_is_read_once(tmp_path):
+    import os
+    import threading
+
+    fifo = tmp_path / "orders.csv"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text(ORDERS))
+    writer.start()
+    orders = lm.read_orders(fifo, errors="reject")  # a second open would block forever
+    writer.join(5)
+    assert orders["customer_id"].tolist() == ["a", "b"]
+
+
+def test_process_substitution_is_read_once(tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import subprocess, sys\n"
+        "import loyalty_metrics as lm\n"
+        "p = subprocess.Popen(['cat', sys.argv[1]], stdout=subprocess.PIPE)\n"
+        "print(len(lm.read_orders(f'/dev/fd/{p.stdout.fileno()}')))\n"
+    )
+    (tmp_path / "orders.csv").write_text(ORDERS)
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "orders.csv")],
+                         capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    assert out.stdout.strip() == "2"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupt", "not gzip"])
+def test_gzip_damage_is_an_io_error_naming_the_file(tmp_path, damage):
+    import gzip
+
+    from click.testing import CliRunner
+
+    from loyalty_metrics.cli import cli
+
+    rows = "".join(f"c{i},2024-01-01,1\n" for i in range(20000))
+    data = gzip.compress(("customer_id,order_date,amount\n" + rows).encode())
+    if damage == "truncated":
+        data = data[: len(data) // 2]
+    elif damage == "corrupt":
+        middle = len(data) // 2
+        data = data[:middle] + b"x" * 50 + data[middle + 50 :]
+    else:
+        data = b"\x1f\x8b" + b"garbage" * 10
+    path = tmp_path / "orders.csv.gz"
+    path.write_bytes(data)
+    with pytest.raises(OSError) as info:
+        lm.read_orders(path)
+    assert info.value.filename == str(path)
+    result = CliRunner().invoke(cli, ["kpis", "--orders", str(path)])
+    assert result.exit_code == 3
+    assert result.stderr.startswith(f"Error: {path}: ") and result.stderr.count("\n") == 1
+
+
+def test_a_symlink_loop_is_named_as_such(tmp_path):
+    (tmp_path / "a.csv").symlink_to(tmp_path / "b.csv")
+    (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
+    with pytest.raises(OSError, match="symlink loop"):
+        lm.read_orders(tmp_path / "a.csv")
+
+
+@given(blank=st.lists(st.sampled_from(["", " ", "\t", "\r"]), max_size=4),
+       bad_row=st.booleans())  # fmt: skip
+@settings(max_examples=30, deadline=None)
+def test_blank_lines_before_the_header_are_skipped_and_counted(blank, bad_row):
+    text = "".join(b + "\n" for b in blank) + ORDERS + ("c,2024-03-01,x\n" if bad_row else "")
+    orders = lm.read_orders(io.StringIO(text), errors="reject")
+    assert orders["customer_id"].tolist() == ["a", "b"]
+    if bad_row:  # header on line len(blank) + 1, then a, b, c
+        assert lm.rejected_rows(orders)["line"].tolist() == [len(blank) + 4]
+
+
+def test_a_parquet_list_column_is_named(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"customer_id": ["a"], "order_date": ["2024-01-01"], "amount": [[1.0, 2.0]]})
+    pq.write_table(table, tmp_path / "orders.parquet")
+    with pytest.raises(DataValidationError, match="column 'amount' holds list<.*several per row"):
+        lm.read_orders(tmp_path / "orders.parquet")
+
+
+def test_a_closed_multi_line_value_after_the_sample_is_read():
+    # the first read (no quote in the sample) sees it as a malformed row; the second must not
+    # take that for an unclosed quote
+    filler = "".join(f"{i % 11},ok\n" for i in range(20000))
+    text = "score,comment\n" + filler + '9,"' + "x" * 100 + "\nmore" * 3 + '"\n7,y\n'
+    surveys = lm.read_surveys(io.StringIO(text))
+    assert len(surveys) == 20002 and surveys["comment"].iloc[-2].count("\n") == 3

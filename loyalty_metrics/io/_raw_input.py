@@ -7,10 +7,13 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import errno
 import gzip
 import io
 import os
 import re
+import stat
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +86,7 @@ def _raw_from_frame(df: pd.DataFrame, schema: TableSchema, opts: _Options) -> _R
             with contextlib.suppress(pa.ArrowInvalid, pa.ArrowCapacityError):
                 arr = arr.cast(pa.string())
         arrays[canonical] = arr
+    _refuse_nested(arrays, {c: found[p] for c, p in matched.items()}, source, schema.name)
     settings = {"format": "DataFrame", "line_numbers": "row number (first row = 1)"}
     return _Raw(
         source,
@@ -107,6 +111,7 @@ def _raw_from_parquet(
     matched = _match_columns(schema, found, opts.columns, source)
     table = file.read(columns=[found[p] for p in matched.values()])
     arrays = {c: table.column(i) for i, c in enumerate(matched)}
+    _refuse_nested(arrays, {c: found[p] for c, p in matched.items()}, source, schema.name)
     settings = {"format": "parquet", "line_numbers": "row number (first row = 1)"}
     return _Raw(
         source,
@@ -116,6 +121,20 @@ def _raw_from_parquet(
         settings,
         _positional_lines(table.num_rows, offset=1),
     )
+
+
+def _refuse_nested(
+    arrays: Mapping[str, pa.ChunkedArray], names: Mapping[str, str], source: str, table: str
+) -> None:
+    """A column of lists, structs or maps holds several values per row: say so plainly."""
+    for canonical, arr in arrays.items():
+        if pa.types.is_nested(arr.type):
+            raise _structural(
+                source,
+                table,
+                f"column {names[canonical]!r} holds {arr.type} values, several per row; "
+                f"{canonical!r} needs one value per row (flatten or explode it first)",
+            )
 
 
 def _detect_encoding(sample: bytes, source: str, name: str) -> str:
@@ -270,7 +289,11 @@ def _raw_from_csv(data: Any, source: str, schema: TableSchema, opts: _Options) -
     if text.startswith("\ufeff"):
         text = text[1:]
     sep = opts.sep or _sniff_sep(text, schema, opts.columns)
-    header = next(csv.reader([next(iter(text.splitlines()), "")], delimiter=sep), [])
+    # blank lines before the header are skipped (the parser's skip_rows counts them too)
+    lines = text.splitlines()
+    blank_lead = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    header_line = lines[blank_lead] if blank_lead < len(lines) else ""
+    header = next(csv.reader([header_line], delimiter=sep), [])
     found = [h.strip() for h in header]
     matched = _match_columns(schema, found, opts.columns, source)
     names = [f"f{i}" for i in range(len(found))]
@@ -294,12 +317,13 @@ def _raw_from_csv(data: Any, source: str, schema: TableSchema, opts: _Options) -
 
     def read(enc: str, threads: bool = True) -> pa.Table:
         malformed.clear()
+        last_malformed.clear()
         arrow_enc = "utf8" if codecs.lookup(enc).name == "utf-8" else enc
         return pacsv.read_csv(
             _open_stream(data),
             read_options=pacsv.ReadOptions(
                 column_names=names,
-                skip_rows=1,
+                skip_rows=1 + blank_lead,
                 encoding=arrow_enc,
                 block_size=1 << 22,
                 use_threads=threads,
@@ -353,7 +377,7 @@ def _raw_from_csv(data: Any, source: str, schema: TableSchema, opts: _Options) -
     width = len(found)
 
     def locate() -> _Lines:
-        lines = _csv_lines(data, encoding, sep, width, n_rows, n_malformed)
+        lines = _csv_lines(data, encoding, sep, width, n_rows, n_malformed, blank_lead)
         if not lines.exact and n_malformed:
             # a single-threaded parse reports the line of each malformed row
             read(encoding, threads=False)
@@ -443,7 +467,7 @@ def _is_gzip(data: Any) -> bool:
 
 
 def _csv_lines(
-    data: Any, encoding: str, sep: str, width: int, n_rows: int, n_malformed: int
+    data: Any, encoding: str, sep: str, width: int, n_rows: int, n_malformed: int, lead: int = 0
 ) -> _Lines:
     """File line of each row, from one vectorised pass over the bytes (RFC 4180 quoting).
 
@@ -513,6 +537,8 @@ def _csv_lines(
         blank = np.append(blank, False)
     start_lines = np.concatenate(([1], end_lines[:-1] + 1)) if end_lines.size else empty
     start_lines, n_fields = start_lines[~blank], n_fields[~blank]
+    after_lead = start_lines > lead  # the (blank) lines before the header
+    start_lines, n_fields = start_lines[after_lead], n_fields[after_lead]
     start_lines, n_fields = start_lines[1:], n_fields[1:]  # the header
     good = n_fields == width
     if int(good.sum()) != n_rows or int((~good).sum()) != n_malformed:
@@ -528,9 +554,10 @@ def _raw_input(source: Any, schema: TableSchema, opts: _Options) -> _Raw:
         name = str(getattr(source, "name", "<stream>"))
         if isinstance(content, str):
             content = content.encode(opts.encoding or "utf-8")
-        if content[:4] == b"PAR1":
-            return _raw_from_parquet(io.BytesIO(content), name, schema, opts)
-        return _raw_from_csv(content, name, schema, opts)
+        try:
+            return _raw_from_bytes(content, name, schema, opts)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise _io_error(name, exc) from None
     if not isinstance(source, str | os.PathLike):
         raise TypeError(
             f"source must be a file path, a file object or a pandas DataFrame, "
@@ -538,12 +565,41 @@ def _raw_input(source: Any, schema: TableSchema, opts: _Options) -> _Raw:
         )
     path = Path(source)
     name = str(source)
-    if not path.exists():
-        raise FileNotFoundError(f"{name}: no such file")
-    if path.is_dir():
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise _io_error(name, exc) from None  # a symlink loop, a permission...
+    if stat.S_ISDIR(mode):
         raise IsADirectoryError(f"{name}: is a folder, not a file (use read_folder for folders)")
-    with open(path, "rb") as fh:
-        magic = fh.read(4)
-    if magic == b"PAR1" or path.suffix.lower() in (".parquet", ".pq"):
-        return _raw_from_parquet(path, name, schema, opts)
-    return _raw_from_csv(path, name, schema, opts)
+    try:
+        if not stat.S_ISREG(mode):
+            # a FIFO or a process substitution (/dev/fd/63) can be read only once
+            with open(path, "rb") as fh:
+                return _raw_from_bytes(fh.read(), name, schema, opts)
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+        if magic == b"PAR1" or path.suffix.lower() in (".parquet", ".pq"):
+            return _raw_from_parquet(path, name, schema, opts)
+        return _raw_from_csv(path, name, schema, opts)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _io_error(name, exc) from None
+
+
+def _raw_from_bytes(content: bytes, name: str, schema: TableSchema, opts: _Options) -> _Raw:
+    if content[:4] == b"PAR1":
+        return _raw_from_parquet(io.BytesIO(content), name, schema, opts)
+    return _raw_from_csv(content, name, schema, opts)
+
+
+def _io_error(name: str, exc: BaseException) -> OSError:
+    """An I/O failure as an OSError naming the file (the CLI prints it first, exit 3)."""
+    if isinstance(exc, OSError) and exc.errno == errno.ELOOP:
+        reason = "too many levels of symbolic links (a symlink loop)"
+    elif isinstance(exc, OSError) and exc.strerror:
+        reason = exc.strerror
+    else:  # gzip's EOFError / BadGzipFile, zlib.error, Arrow's decompression errors
+        reason = f"cannot read: {exc}"
+    code = exc.errno if isinstance(exc, OSError) and exc.errno else errno.EIO
+    return OSError(code, reason, name)
