@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import DataValidationError
-from ..schema import DATE_RANGE, TABLES, TableSchema
+from ..schema import AMOUNT_LIMIT, DATE_RANGE, SCORE_SCALES, TABLES, TableSchema
 from ._arrow_text import _as_text, _np_bool
 from ._convert import _convert_bool, _convert_category, _convert_ids
 from ._dates import _convert_dates
@@ -24,6 +24,7 @@ _MAX_LINES_SHOWN = 10
 _FIRST, _AFTER = (np.datetime64(d, "ns") for d in DATE_RANGE)
 _AFTER += np.timedelta64(1, "D")
 _OUTSIDE_RANGE = f"date outside {DATE_RANGE[0]}..{DATE_RANGE[1]}"
+_BEYOND_LIMIT = f"amount beyond +-{AMOUNT_LIMIT:g}"
 #: A date this long after 90% of its column's dates is flagged (a year read in the wrong
 #: century, a typo).
 _FAR_AFTER = np.timedelta64(2 * 366, "D")
@@ -72,8 +73,10 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> pd.DataFrame:
         ok = ~bad & ~blank
         if kind == "duration":
             problems.add(c, "negative duration", ok & (values < 0))
-        elif kind in ("nps_score", "csat_score"):
-            low, high, label = (0, 10, "NPS score") if kind == "nps_score" else (1, 5, "CSAT")
+        elif kind == "money":
+            problems.add(c, _BEYOND_LIMIT, ok & (np.abs(values) > AMOUNT_LIMIT))
+        elif kind in SCORE_SCALES:
+            low, high, label = SCORE_SCALES[kind]
             fractional = ok & (values != np.round(values))
             problems.add(c, f"{label} not an integer", fractional)
             problems.add(
