@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # what the lazy table resolves to, spelled out for type check
     from .export import ExportResult, export_kpis, write_export
     from .io import (
         ReadReport,
+        ReadResult,
         read_customers,
         read_events,
         read_folder,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:  # what the lazy table resolves to, spelled out for type check
         read_report,
         read_spend,
         read_surveys,
+        read_table_result,
         rejected_rows,
     )
     from .metrics.engagement import engagement_score, engagement_scores
@@ -84,6 +86,8 @@ _EXPORTS: dict[str, str] = {
     "read_report": "io",
     "rejected_rows": "io",
     "ReadReport": "io",
+    "ReadResult": "io",
+    "read_table_result": "io",
     # summary
     "customer_summary": "summary",
     # survey metrics
@@ -153,6 +157,7 @@ __all__ = [
     "LoyaltyMetricsError",
     "ModelFitError",
     "ReadReport",
+    "ReadResult",
     "average_ticket",
     "cac",
     "cac_payback_months",
@@ -189,6 +194,7 @@ __all__ = [
     "read_report",
     "read_spend",
     "read_surveys",
+    "read_table_result",
     "referral_conversion",
     "rejected_rows",
     "repeat_purchase_rate",

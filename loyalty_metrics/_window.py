@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from .schema import DATE_RANGE
 
-DateLike = str | dt.date | dt.datetime | pd.Timestamp | np.datetime64
+DateLike: TypeAlias = str | dt.date | dt.datetime | pd.Timestamp | np.datetime64
 
 ONE_DAY = pd.Timedelta(days=1)
 DAYS_PER_YEAR = 365.25

@@ -71,6 +71,7 @@ NOT_METRICS = (
     "LoyaltyMetricsError",
     "ModelFitError",
     "ReadReport",
+    "ReadResult",
     "ExportResult",
     "export_kpis",
     "write_export",
@@ -83,6 +84,7 @@ NOT_METRICS = (
     "read_report",
     "read_spend",
     "read_surveys",
+    "read_table_result",
     "rejected_rows",
     "write_sample",
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -42,16 +43,23 @@ class _LazyGroup(click.Group):
             return None
         return importlib.import_module(f"{__name__}.{module}").command
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         """As click's, but a usage error is one line on stderr (cron mails stderr), exit 2.
 
         click prints the usage block and a hint before the error; every other error of the
         tool is one line, so these are too (``--help`` shows the usage).
         """
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
-            result = super().main(*args, standalone_mode=False, **kwargs)
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as exc:
             exc.show()  # bare `loyalty`: the help is the answer
             sys.exit(exc.exit_code)

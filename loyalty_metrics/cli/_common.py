@@ -68,12 +68,12 @@ def _check_window_order(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        start, end = kwargs.get("start"), kwargs.get("end")
-        if start is not None and end is not None:
-            from .._window import to_day
+        from .._window import to_day
 
-            if to_day(start) > to_day(end):
-                raise click.UsageError(f"--start {start} is after --end {end}.")
+        start, end = kwargs.get("start"), kwargs.get("end")
+        first, last = to_day(start), to_day(end)
+        if first is not None and last is not None and first > last:
+            raise click.UsageError(f"--start {start} is after --end {end}.")
         return func(*args, **kwargs)
 
     return wrapper

@@ -18,7 +18,7 @@ from ._dates import _convert_dates
 from ._numbers import _convert_numbers
 from ._options import _check_options, _Options
 from ._raw_input import _Lines, _Raw, _raw_input, _structural
-from ._result import REPORT_ATTR, ReadReport
+from ._result import ReadReport, ReadResult, _attach
 
 _MAX_LINES_SHOWN = 10
 _FIRST, _AFTER = (np.datetime64(d, "ns") for d in DATE_RANGE)
@@ -53,7 +53,7 @@ class _Problems:
         return out
 
 
-def _read(table: str, source: Any, opts: _Options, func: str) -> pd.DataFrame:
+def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
     _check_options(func, opts)
     schema = TABLES[table]
     raw = _raw_input(source, schema, opts)
@@ -217,7 +217,7 @@ def _finish(
     rows_read: int,
     errors: str,
     warnings: tuple[str, ...] = (),
-) -> pd.DataFrame:
+) -> ReadResult:
     schema_cols = list(raw.arrays)
     empty_problems = pd.DataFrame(
         {
@@ -245,8 +245,7 @@ def _finish(
             raw.settings,
             warnings,
         )
-        frame.attrs[REPORT_ATTR] = report
-        return frame
+        return ReadResult(_attach(frame, report), report)
 
     lines = raw.locate()
     if not lines.exact:
@@ -322,8 +321,7 @@ def _finish(
         raw.settings,
         warnings,
     )
-    kept.attrs = {REPORT_ATTR: report}
-    return kept
+    return ReadResult(_attach(kept, report), report)
 
 
 def _rejected_frame(
