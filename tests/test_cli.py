@@ -445,3 +445,29 @@ def test_every_order_row_rejected_is_a_data_error_not_zeros(runner, tmp_path, co
     line = _one_error_line(result)
     assert "orders.csv: all 2 rows rejected (line 2: order_date: unparseable date)" in line
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("errno_name", ["ENOSPC", "EIO"])
+@pytest.mark.parametrize("command", [["report", "-o", "{out}/r.html"], ["demo", "--out", "{out}"],
+                                     ["kpis", "-o", "{out}/k.csv"]])  # fmt: skip
+def test_write_errors_start_with_the_file_name_and_exit_3(runner, data_dir, tmp_path, monkeypatch,
+                                                          errno_name, command):  # fmt: skip
+    import errno
+    import os
+
+    real_fsync = os.fsync
+
+    def full_disk(fd):
+        real_fsync(fd)
+        raise OSError(getattr(errno, errno_name), os.strerror(getattr(errno, errno_name)))
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    out = tmp_path / "out"
+    out.mkdir()
+    args = [a.format(out=out) for a in command]
+    result = _run(runner, args[0], data_dir, *args[1:])
+    assert result.exit_code == 3, result.output
+    line = _one_error_line(result)
+    assert line.startswith(f"Error: {out}/") and result.stderr.count("\n") == 1
+    assert os.strerror(getattr(errno, errno_name)).lower() in line.lower()
+    assert not [p for p in out.rglob("*.tmp")]  # no temporary file left behind
