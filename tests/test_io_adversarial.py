@@ -432,3 +432,14 @@ def test_a_closed_multi_line_value_after_the_sample_is_read():
     text = "score,comment\n" + filler + '9,"' + "x" * 100 + "\nmore" * 3 + '"\n7,y\n'
     surveys = lm.read_surveys(io.StringIO(text))
     assert len(surveys) == 20002 and surveys["comment"].iloc[-2].count("\n") == 3
+
+
+def test_a_value_longer_than_a_parse_block_is_read():
+    # Found by the adversarial run: one field over 4 MB refused the whole file ("straddling
+    # object straddles two block boundaries").
+    comment = "x" * (5 << 20)
+    text = 'score,comment\n9,"quoted"\n' + "".join(f"{i % 11},ok\n" for i in range(1000))
+    text += f'7,"{comment}"\n12,too high\n'
+    surveys = lm.read_surveys(io.StringIO(text), errors="reject")
+    assert len(surveys) == 1002 and surveys["comment"].iloc[-1] == comment
+    assert lm.rejected_rows(surveys)["line"].tolist() == [1004]  # header, 1 + 1000 + 1 rows

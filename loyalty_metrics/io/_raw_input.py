@@ -315,6 +315,9 @@ def _raw_from_csv(data: Any, source: str, schema: TableSchema, opts: _Options) -
     # quote, or when a read without them finds malformed rows (a quoted newline further on).
     multiline = '"' in text
 
+    # Parse blocks of 4 MB; a value longer than a block (a 9 MB comment) needs bigger ones.
+    block_size = 1 << 22
+
     def read(enc: str, threads: bool = True) -> pa.Table:
         malformed.clear()
         last_malformed.clear()
@@ -325,7 +328,7 @@ def _raw_from_csv(data: Any, source: str, schema: TableSchema, opts: _Options) -
                 column_names=names,
                 skip_rows=1 + blank_lead,
                 encoding=arrow_enc,
-                block_size=1 << 22,
+                block_size=block_size,
                 use_threads=threads,
             ),
             parse_options=pacsv.ParseOptions(
@@ -345,21 +348,31 @@ def _raw_from_csv(data: Any, source: str, schema: TableSchema, opts: _Options) -
             ),
         )
 
+    def read_growing(enc: str) -> pa.Table:
+        nonlocal block_size
+        while True:
+            try:
+                return read(enc)
+            except pa.ArrowInvalid as exc:
+                if "straddl" not in str(exc) or block_size >= 1 << 30:
+                    raise
+                block_size *= 8
+
     try:
         try:
-            table = read(encoding)
+            table = read_growing(encoding)
         except pa.ArrowInvalid as exc:
             # the sample was UTF-8 but a later byte is not: the file is cp1252 after all,
             # unless it holds UTF-8 text too (re-decoding that would change those rows)
             if opts.encoding is None and encoding == "utf-8" and "utf8" in str(exc).lower():
                 _refuse_mixed_encodings(data, source, schema.name)
                 encoding = "cp1252"
-                table = read(encoding)
+                table = read_growing(encoding)
             else:
                 raise
         if malformed and not multiline:
             multiline = True
-            table = read(encoding)
+            table = read_growing(encoding)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         hint = "; pass encoding=" if "utf" in str(exc).lower() or "codec" in str(exc) else ""
         raise _structural(source, schema.name, f"cannot parse as CSV ({exc}){hint}") from None
