@@ -270,6 +270,7 @@ def test_the_schema_lists_the_documented_tables():
         "customers",
         "metrics",
         "report",
+        "cancellations",
         "export",
     ]
 

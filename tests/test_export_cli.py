@@ -228,3 +228,13 @@ def test_a_clean_strict_export_has_zero_guest_revenue(data, tmp_path):
     frame = pd.read_csv(tmp_path / "k.csv")
     assert frame["guest_revenue"].tolist() == [0.0, 0.0, 0.0]
     assert frame["total_revenue"].tolist() == frame["revenue"].tolist()
+
+
+def test_a_target_that_is_not_a_regular_file_exits_3_in_one_line(data, tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "kpis.csv").symlink_to(tmp_path / "pipe")
+    result = run(data, "--to", tmp_path / "kpis.csv")
+    assert result.exit_code == 3
+    assert len(result.stderr.splitlines()) == 1 and "not a regular file" in result.stderr

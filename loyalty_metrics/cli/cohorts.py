@@ -170,9 +170,11 @@ def command(
         # periods_since column of the cohort's partial (not yet complete) cell.
         import pandas as pd
 
+        from .._csv import to_csv
+
         frame = table.copy()
         frame["partial_period"] = pd.array(_partial_column(table, status), dtype="Int64")
         frame.index = frame.index.astype("str")
-        emit(frame.to_csv(lineterminator="\n", float_format="%.15g"), output, quiet=quiet)
+        emit(to_csv(frame, float_format="%.15g"), output, quiet=quiet)
     else:
         emit(cohort_text(table, values, currency, status), output, quiet=quiet)

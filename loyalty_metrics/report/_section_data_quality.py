@@ -20,6 +20,7 @@ def _section_data_quality(ctx: _Context, read_reports: Sequence[Any] | None) -> 
         raise _Skip("needs the read reports of the input files.")
     files: list[dict[str, Any]] = []
     reasons: list[dict[str, Any]] = []
+    notes = [str(w) for report in reports for w in getattr(report, "warnings", ())]
     for report in reports:
         source = _source_name(getattr(report, "source", None))
         table = getattr(report, "table", None)
@@ -84,8 +85,7 @@ def _section_data_quality(ctx: _Context, read_reports: Sequence[Any] | None) -> 
                 ],
             )
         )
-    notes = [_mapping_note(report) for report in reports]
-    notes = [n for n in notes if n]
+    notes += [n for n in (_mapping_note(report) for report in reports) if n]
     from ..caveats import id_match_caveats
 
     notes += [f"Warning: {note}" for note in id_match_caveats(ctx.frames)]
