@@ -58,6 +58,7 @@ if TYPE_CHECKING:  # what the lazy table resolves to, spelled out for type check
     from .metrics.index import customer_loyalty_index
     from .metrics.purchase import (
         average_ticket,
+        average_units,
         purchase_frequency,
         repeat_purchase_rate,
         upsell_ratio,
@@ -114,6 +115,7 @@ _EXPORTS: dict[str, str] = {
     "repeat_purchase_rate": "metrics.purchase",
     "purchase_frequency": "metrics.purchase",
     "average_ticket": "metrics.purchase",
+    "average_units": "metrics.purchase",
     "upsell_ratio": "metrics.purchase",
     "upsell_share": "metrics.purchase",
     # value
@@ -176,6 +178,7 @@ __all__ = [
     "ReadResult",
     "WeakFitWarning",
     "average_ticket",
+    "average_units",
     "cac",
     "cac_payback_months",
     "churn_rate",

@@ -29,6 +29,7 @@ METRICS = (
     "repeat_purchase_rate",
     "purchase_frequency",
     "average_ticket",
+    "average_units",
     "upsell_ratio",
     "upsell_share",
     # retention and value

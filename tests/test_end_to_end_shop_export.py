@@ -76,6 +76,8 @@ def test_report_headline_figures(outputs):
     assert stats["revenue"]["label"] == "Revenue, identified customers"
     assert stats["average_ticket"]["value"] == pytest.approx(15.715)
     assert stats["repeat_purchase_rate"]["value"] == 75.0
+    # units: 6 + 6 + 32 + 12 + 2 + 4 + 74215 - 74215 + 1 + 6 = 69 over 8 purchases
+    assert stats["average_units"]["value"] == pytest.approx(69 / 8)
     assert stats["guest_revenue"]["value"] == pytest.approx(97.50)
     assert stats["total_revenue"]["value"] == pytest.approx(223.22)
 

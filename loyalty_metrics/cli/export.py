@@ -161,7 +161,7 @@ def _load_inputs(
     settings = load_config(config) if config is not None else {}
     errors = errors or settings.get("export", {}).get("errors", "raise")
     # read_folder resolves the config's relative file paths itself: pass it the path.
-    frames = read_folder(data_dir, files=given or None, config=config, errors=errors)
+    frames = read_folder(data_dir, files=given or None, config=config, errors=errors)  # type: ignore[arg-type]  # click and the config checked it
     for name, frame in frames.items():
         report = read_report(frame)
         if report.rows_rejected:

@@ -45,6 +45,7 @@ def _section_kpis(ctx: _Context) -> dict[str, Any]:
         stat["previous"] = prev
         stat["change"], stat["change_kind"] = _change(value, prev, unit)
         stats.append(stat)
+    stats.extend(_unit_stats(ctx))
     guests = _guest_stats(ctx, values)
     if guests:
         for stat in stats:
@@ -92,6 +93,26 @@ def _section_kpis(ctx: _Context) -> dict[str, Any]:
                 _chart("kpi_trends", "kpi_trends", "Period over period", table="trend", keys=keys)
             )
     return section
+
+
+def _unit_stats(ctx: _Context) -> list[dict[str, Any]]:
+    """Units per purchase, when the order lines carry a quantity."""
+    from ..metrics.purchase import average_units
+
+    orders = ctx.frames["orders"]
+    if "quantity" not in orders.columns or orders["quantity"].isna().all():
+        return []
+    card = _stat(
+        "average_units",
+        "Units per purchase",
+        _float(average_units(orders, start=ctx.start, end=ctx.end)),
+        "ratio",
+        n=int(ctx.summary()["purchases"].sum()),
+        n_label="purchases",
+        definition="Net units (quantity) of the lines in the window / purchases.",
+    )
+    card.update(previous=None, change=None, change_kind=None)
+    return [card]
 
 
 def _guest_stats(ctx: _Context, values: pd.Series) -> list[dict[str, Any]]:
