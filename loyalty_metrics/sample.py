@@ -38,6 +38,10 @@ from .schema import TABLES
 
 __all__ = ["SAMPLE_FILES", "generate_sample", "write_sample"]
 
+#: Canonical columns the sample leaves out: it gives ``amount`` (so no ``unit_price`` to
+#: compute it from) and its returns reference their order by ``order_id`` (no ``cancels``).
+NOT_GENERATED: dict[str, tuple[str, ...]] = {"orders": ("unit_price", "cancels")}
+
 #: File names :func:`write_sample` writes, by table (the canonical data-folder names).
 SAMPLE_FILES: dict[str, str] = {name: f"{name}.csv" for name in TABLES}
 

@@ -311,14 +311,21 @@ def _refuse_binary(head: bytes, source: str, schema: TableSchema, opts: _Options
         or "16" in (opts.encoding or "")
         or "32" in (opts.encoding or "")
     )
-    if wide or b"\x00" not in head[:4096]:
-        return
+    sample = head[:4096]
+    if wide or b"\x00" not in sample or _looks_utf16(sample):
+        return  # (UTF-16 without a BOM gets its own message from the encoding check)
     what = "a zip archive (unzip it first)" if head[:2] == b"PK" else "a binary file"
     raise _structural(
         source,
         schema.name,
         f"not a CSV text file: {what}; give CSV, Excel (.xlsx, .xls) or Parquet",
     )
+
+
+def _looks_utf16(sample: bytes) -> bool:
+    """UTF-16 text without a BOM: its NUL bytes all sit at even or all at odd positions."""
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    return (even == 0) != (odd == 0) and max(even, odd) >= len(sample) // 4
 
 
 def _csv_bytes_head(source: Any, size: int) -> tuple[bytes, bool]:
