@@ -83,6 +83,15 @@ _EXPORTS: dict[str, str] = {
     # programs
     "program_impact": "programs",
     "referral_conversion": "programs",
+    # points programme, tiers and its economics
+    "points_kpis": "points",
+    "points_flow": "points",
+    "points_rates": "points",
+    "POINTS_KPI_KEYS": "points",
+    "loyalty_tiers": "tiers",
+    "tier_migration": "tiers",
+    "tier_distribution": "tiers",
+    "program_roi": "economics",
     # exports
     "export_kpis": "export",
     "write_export": "export",
