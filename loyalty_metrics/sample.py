@@ -1,4 +1,4 @@
-"""A deterministic, coherent sample data set: customers, orders, surveys, events and spend.
+"""A deterministic, coherent sample data set: customers, orders, surveys, events, spend, points.
 
 The generator simulates a small online shop over ``months`` months. Customers sign up at a
 slowly growing pace through five acquisition channels; some join the loyalty programme and
@@ -8,7 +8,9 @@ beta-distributed probability of dropping out after each purchase, and programme 
 more often once they joined. Survey scores, engagement events and marketing spend are drawn
 from the same customers, so they relate to behaviour: repeat buyers and members score
 higher, customers who stop buying stop logging in, spend follows the new customers of each
-channel.
+channel. Programme members earn a point per currency unit of each purchase; some redeem
+blocks of points, balances expire after twelve months without earning, and a few
+adjustments (refund clawbacks, goodwill credits) complete the ledger.
 
 Everything is vectorised (no Python loop over customers or rows) and driven by one seeded
 :class:`numpy.random.Generator`, so the same arguments always give the same frames and
@@ -18,7 +20,7 @@ Examples
 --------
 >>> tables = generate_sample(200, seed=1)
 >>> sorted(tables)
-['customers', 'events', 'orders', 'spend', 'surveys']
+['customers', 'events', 'orders', 'points', 'spend', 'surveys']
 >>> tables["customers"]["customer_id"].is_unique
 True
 """
@@ -34,12 +36,13 @@ import numpy as np
 import pandas as pd
 
 from ._window import DateLike, to_day
-from .schema import TABLES
+from .schema import POINTS, TABLES
 
 __all__ = ["SAMPLE_FILES", "generate_sample", "write_sample"]
 
+_SCHEMAS = {**TABLES, "points": POINTS}
 #: File names :func:`write_sample` writes, by table (the canonical data-folder names).
-SAMPLE_FILES: dict[str, str] = {name: f"{name}.csv" for name in TABLES}
+SAMPLE_FILES: dict[str, str] = {name: f"{name}.csv" for name in _SCHEMAS}
 
 _NS_PER_DAY = 86_400 * 10**9
 _NS_PER_SECOND = 10**9
@@ -68,6 +71,17 @@ _REGION_SHARES = np.array([0.30, 0.25, 0.25, 0.20])
 _TIERS = np.array(["bronze", "silver", "gold"])
 
 _EVENT_TYPES = np.array(["login", "view", "add_to_cart", "purchase", "review"])
+
+# Points programme: one point per currency unit of a purchase's lines; redeemers (a share of
+# members) take a reward of _REWARD points each time their earnings since their balance last
+# expired pass a multiple of it; a balance expires _EXPIRY_DAYS after the last earning.
+_POINT_TYPES = np.array(["earn", "redeem", "expire", "adjust"])
+_REDEEMER_SHARE = 0.45
+_REWARD = 250
+_EXPIRY_DAYS = 365
+_GOODWILL_SHARE = 0.01  # of members' purchases
+# The points ledger draws from its own stream, so adding it left the other tables unchanged.
+_POINTS_STREAM = 15
 
 # Survey comments by NPS band (detractor, passive, promoter); CSV quoting is exercised on
 # purpose (commas, quotes) and one comment is not ASCII.
@@ -129,8 +143,8 @@ def generate_sample(
     Returns
     -------
     dict of str to pandas.DataFrame
-        The five canonical tables (``orders``, ``surveys``, ``events``, ``spend``,
-        ``customers``) with the canonical column names in schema order and the canonical
+        The six canonical tables (``orders``, ``surveys``, ``events``, ``spend``,
+        ``customers``, ``points``) with the canonical column names in schema order and the canonical
         dtypes: ids ``str``, dates ``datetime64[ns]``, money / quantity / scores / durations
         ``float64``, categories ``category``, ``is_member`` ``boolean``.
 
@@ -151,6 +165,13 @@ def generate_sample(
           per order) and ``review`` events with a ``duration`` in whole seconds.
         - ``spend``: marketing spend per paid channel (search, social, email, referral) and
           month, dated on the first day of the month.
+        - ``points``: the loyalty-programme ledger. Members ``earn`` one point per whole
+          currency unit of each purchase made since they joined (``order_id`` names it);
+          about 45% of members ``redeem`` 250 points on the day a purchase takes their
+          earnings past each multiple of 250; a member's whole balance expires
+          (``expire``) 365 days after their last earning; ``adjust`` rows claw back the points
+          of refunded orders
+          (``note`` "refund R...") and credit a few goodwill bonuses (``note`` "goodwill").
 
     Notes
     -----
@@ -192,12 +213,15 @@ def generate_sample(
     events = _events_table(rng, population, purchases, n_days, origin)
     spend = _spend_table(rng, population, first_day, months)
     customers_table = _customers_table(population, origin)
+    points_rng = np.random.default_rng([seed, _POINTS_STREAM])
+    points = _points_table(points_rng, population, orders, n_days, origin)
     return {
         "orders": orders,
         "surveys": surveys,
         "events": events,
         "spend": spend,
         "customers": customers_table,
+        "points": points,
     }
 
 
@@ -223,7 +247,7 @@ def write_sample(
     -------
     dict of str to pathlib.Path
         Table name -> file written: ``orders.csv``, ``surveys.csv``, ``events.csv``,
-        ``spend.csv``, ``customers.csv``. UTF-8, comma-separated, ``\\n`` line ends, ISO
+        ``spend.csv``, ``customers.csv``, ``points.csv``. UTF-8, comma-separated, ``\\n`` line ends, ISO
         dates (``YYYY-MM-DD``, or ``YYYY-MM-DD HH:MM:SS`` for event timestamps), money in
         the shortest form that reads back exactly (``12.5``), whole numbers without
         decimals, ``is_member`` as true/false, blanks for missing values. The same arguments give byte-identical files.
@@ -235,7 +259,7 @@ def write_sample(
     ...     paths = write_sample(tmp, customers=50, seed=3)
     ...     header = paths["orders"].read_text().splitlines()[0]
     >>> sorted(p.name for p in paths.values())
-    ['customers.csv', 'events.csv', 'orders.csv', 'spend.csv', 'surveys.csv']
+    ['customers.csv', 'events.csv', 'orders.csv', 'points.csv', 'spend.csv', 'surveys.csv']
     >>> header
     'customer_id,order_date,amount,order_id,category,product_id,quantity,cost,channel'
     """
@@ -699,6 +723,119 @@ def _customers_table(pop: _Population, origin: int) -> pd.DataFrame:
     return _observed_categories(frame, ("acquisition_channel", "tier"))
 
 
+def _points_table(
+    rng: np.random.Generator, pop: _Population, orders: pd.DataFrame, n_days: int, origin: int
+) -> pd.DataFrame:
+    """The points ledger of the members, consistent with their orders."""
+    ids = orders["order_id"].to_numpy(dtype=object)
+    is_order = orders["order_id"].str.startswith("O").to_numpy()
+    day = (orders["order_date"].to_numpy(dtype="datetime64[ns]").view("int64") - origin) // (
+        _NS_PER_DAY
+    )
+    owner = pd.Index(np.asarray(pop.ids, dtype=object)).get_indexer(
+        orders["customer_id"].to_numpy(dtype=object)
+    )
+    # One earning per order: its positive lines (partial returns are not clawed back), on
+    # its day, once the customer has joined; orders sorted by customer, day, id.
+    sale = is_order & (orders["amount"].to_numpy() > 0)
+    per_order = pd.DataFrame(
+        {"owner": owner[sale], "day": day[sale], "amount": orders["amount"].to_numpy()[sale]},
+        index=pd.Index(ids[sale], name="order_id"),
+    )
+    per_order = per_order.groupby(level=0, sort=True).agg(
+        owner=("owner", "first"), day=("day", "min"), amount=("amount", "sum")
+    )
+    earned = np.floor(per_order["amount"].to_numpy() + 1e-9).astype("int64")
+    e_owner = per_order["owner"].to_numpy()
+    e_day = per_order["day"].to_numpy()
+    keep = pop.member[e_owner] & (e_day >= pop.member_since[e_owner]) & (earned > 0)
+    sort = np.flatnonzero(keep)[np.lexsort((e_day[keep], e_owner[keep]))]
+    e_owner, e_day, earned = e_owner[sort], e_day[sort], earned[sort]
+    e_order = per_order.index.to_numpy(dtype=object)[sort]
+
+    # Spells of activity: a new one starts after more than a year without earning.
+    first_of_owner = np.diff(e_owner, prepend=-1) != 0
+    new_spell = first_of_owner | (np.diff(e_day, prepend=e_day[:1]) > _EXPIRY_DAYS)
+    spell = np.cumsum(new_spell) - 1
+    total = np.cumsum(earned)
+    within = total - (total - earned)[new_spell][spell]  # spell earnings up to this order
+
+    # Redemptions: a reward each time a redeemer's spell earnings pass a multiple of it.
+    redeemer = rng.random(len(pop.signup)) < _REDEEMER_SHARE
+    crossings = np.where(redeemer[e_owner], within // _REWARD - (within - earned) // _REWARD, 0)
+    redeem = np.repeat(np.arange(len(e_owner)), crossings)
+
+    # Adjustments: a refund (R<n> negates O<n>) claws the order's points back; a few
+    # purchases come with a goodwill credit.
+    refunds = ~is_order
+    refund_day = pd.Series(day[refunds], index=ids[refunds]).groupby(level=0).min()
+    refund_of = pd.Index(np.strings.add("R", np.strings.slice(e_order.astype("str"), 1, None)))
+    clawed = np.flatnonzero(refund_of.isin(refund_day.index))
+    clawed_day = refund_day.reindex(refund_of[clawed]).to_numpy()
+    goodwill = np.flatnonzero(rng.random(len(e_owner)) < _GOODWILL_SHARE)
+    bonus = rng.choice(np.array([100, 250]), size=len(goodwill))
+
+    none = np.array([None], dtype=object)
+    parts = [  # (rows of the earnings, day, points, type, order_id, note)
+        (np.arange(len(e_owner)), e_day, earned, 0, e_order, none),
+        (redeem, e_day[redeem], np.full(len(redeem), -_REWARD), 1, none, none),
+        (
+            clawed,
+            clawed_day,
+            -earned[clawed],
+            3,
+            e_order[clawed],
+            np.strings.add("refund ", refund_of[clawed].to_numpy(dtype="str")).astype(object),
+        ),
+        (goodwill, e_day[goodwill], bonus, 3, none, np.array(["goodwill"], dtype=object)),
+    ]
+    row = np.concatenate([p[0] for p in parts])
+    rows_day = np.concatenate([p[1] for p in parts]).astype("int64")
+    rows_points = np.concatenate([p[2] for p in parts]).astype("float64")
+    rows_kind = np.concatenate([np.full(len(p[0]), p[3]) for p in parts])
+    rows_order = np.concatenate([np.broadcast_to(p[4], len(p[0])) for p in parts])
+    rows_note = np.concatenate([np.broadcast_to(p[5], len(p[0])) for p in parts])
+
+    # Expiry: a spell's balance (with what earlier spells left, a negative balance stays)
+    # expires a year after its last earning, when that falls before the end.
+    n_spells = int(spell[-1]) + 1 if len(spell) else 0
+    spell_owner = e_owner[new_spell]
+    spell_net = np.bincount(spell[row], weights=rows_points, minlength=n_spells)
+    expires = np.zeros(n_spells, dtype="int64")
+    np.maximum.at(expires, spell, e_day + _EXPIRY_DAYS)
+    spell_rank = np.arange(n_spells) - np.searchsorted(spell_owner, spell_owner)
+    carried, expired = np.zeros(n_spells), np.zeros(n_spells)
+    for k in range(int(spell_rank.max(initial=-1)) + 1):  # a handful of spells per member
+        now = np.flatnonzero(spell_rank == k)
+        balance = carried[now] + spell_net[now]
+        expired[now] = np.where(expires[now] < n_days, np.maximum(balance, 0), 0)
+        later = now + 1 < n_spells
+        later[later] = spell_owner[now[later] + 1] == spell_owner[now[later]]
+        carried[now[later] + 1] = (balance - expired[now])[later]
+    gone = np.flatnonzero(expired > 0)
+
+    owner_all = np.concatenate([e_owner[row], spell_owner[gone]])
+    day_all = np.concatenate([rows_day, expires[gone]])
+    kind_all = np.concatenate([rows_kind, np.full(len(gone), 2)])
+    # By day, customer, then earn, redeem, adjust, expire.
+    sel = np.lexsort((np.array([0, 1, 3, 2])[kind_all], owner_all, day_all))
+    frame = pd.DataFrame(
+        {
+            "customer_id": _take(pop.ids, owner_all[sel]),
+            "date": _dates(origin, day_all[sel]),
+            "points": np.concatenate([rows_points, -expired[gone]])[sel],
+            "type": pd.Categorical.from_codes(kind_all[sel], categories=_POINT_TYPES),
+            "order_id": pd.Series(
+                np.concatenate([rows_order, np.full(len(gone), None)])[sel], dtype="str"
+            ),
+            "note": pd.Series(
+                np.concatenate([rows_note, np.full(len(gone), None)])[sel], dtype="str"
+            ),
+        }
+    )
+    return _observed_categories(frame, ("type",))
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -747,7 +884,7 @@ def _observed_categories(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Da
 def _for_csv(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """The frame as it is written: whole numbers as integers, booleans as true/false."""
     out = frame.copy()
-    for column, spec in TABLES[name].columns.items():
+    for column, spec in _SCHEMAS[name].columns.items():
         if column not in out.columns:
             continue
         if spec.kind in ("number", "nps_score", "csat_score", "duration"):
@@ -788,7 +925,7 @@ def _csv_bytes(frame: pd.DataFrame, *, quoted_text: bool) -> bytes:
 
 def _write_csv(name: str, frame: pd.DataFrame, path: Path) -> None:
     """Write atomically: a temporary file in the same folder, then an atomic rename."""
-    has_text = any(spec.kind == "text" for spec in TABLES[name].columns.values())
+    has_text = any(spec.kind == "text" for spec in _SCHEMAS[name].columns.values())
     data = _csv_bytes(_for_csv(name, frame), quoted_text=has_text)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["TABLES", "TABLE_NAMES", "Column", "Kind", "TableSchema"]
+__all__ = ["POINTS", "TABLES", "TABLE_NAMES", "Column", "Kind", "TableSchema"]
 
 #: How a column is parsed and checked.
 #: ``id``: string, whitespace stripped; ``date``: datetime64[ns]; ``money``/``number``: float64;
@@ -117,6 +117,19 @@ TABLES: dict[str, TableSchema] = {
         Column("referred_by", "id"),
     ),
 }
+
+#: The loyalty-programme ledger, one row per movement. ``type`` is earn, redeem, expire or
+#: adjust; ``points`` is signed (earn >= 0, redeem and expire <= 0, adjust either sign).
+#: It joins :data:`TABLES` together with its reader.
+POINTS = _table(
+    "points",
+    Column("customer_id", "id", required=True, nullable=False),
+    Column("date", "date", required=True, nullable=False),
+    Column("points", "number", required=True, nullable=False),
+    Column("type", "category", required=True, nullable=False),
+    Column("order_id", "id"),
+    Column("note", "text"),
+)
 
 #: The canonical table names, which are also the data folder's file stems (``orders.csv``...).
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
