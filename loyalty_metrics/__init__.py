@@ -14,9 +14,56 @@ True
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # what the lazy table resolves to, spelled out for type checkers
+    from .cohorts import (
+        cohort_cell_status,
+        cohort_table,
+        inter_purchase_times,
+        repeat_rate_by_cohort,
+        time_to_second_purchase,
+    )
+    from .config import load_config
+    from .errors import (
+        ConfigError,
+        DataValidationError,
+        ExportError,
+        LockTimeoutError,
+        LoyaltyMetricsError,
+        ModelFitError,
+    )
+    from .export import ExportResult, export_kpis, write_export
+    from .io import (
+        ReadReport,
+        read_customers,
+        read_events,
+        read_folder,
+        read_orders,
+        read_report,
+        read_spend,
+        read_surveys,
+        rejected_rows,
+    )
+    from .metrics.engagement import engagement_score, engagement_scores
+    from .metrics.index import customer_loyalty_index
+    from .metrics.purchase import (
+        average_ticket,
+        purchase_frequency,
+        repeat_purchase_rate,
+        upsell_ratio,
+        upsell_share,
+    )
+    from .metrics.retention import churn_rate, retention_rate
+    from .metrics.survey import csat, nps, nps_breakdown, nps_difference, nps_sample_size
+    from .metrics.value import cac, cac_payback_months, clv, historic_clv, ltv_cac_ratio
+    from .programs import program_impact, referral_conversion
+    from .sample import generate_sample, write_sample
+    from .segments import ladder_transitions, loyalty_ladder, loyalty_loop, rfm_segments
+    from .snapshot import KPI_KEYS, kpis, kpis_by_period
+    from .summary import customer_summary
 
 # public name -> module that defines it (relative to this package)
 _EXPORTS: dict[str, str] = {
@@ -103,7 +150,66 @@ _EXPORTS: dict[str, str] = {
     "write_sample": "sample",
 }
 
-__all__ = sorted(_EXPORTS)
+#: The public names, listed literally for tools that read it statically; equal to the
+#: keys of ``_EXPORTS`` (a test checks).
+__all__ = [
+    "ConfigError",
+    "DataValidationError",
+    "ExportError",
+    "ExportResult",
+    "KPI_KEYS",
+    "LockTimeoutError",
+    "LoyaltyMetricsError",
+    "ModelFitError",
+    "ReadReport",
+    "average_ticket",
+    "cac",
+    "cac_payback_months",
+    "churn_rate",
+    "clv",
+    "cohort_cell_status",
+    "cohort_table",
+    "csat",
+    "customer_loyalty_index",
+    "customer_summary",
+    "engagement_score",
+    "engagement_scores",
+    "export_kpis",
+    "generate_sample",
+    "historic_clv",
+    "inter_purchase_times",
+    "kpis",
+    "kpis_by_period",
+    "ladder_transitions",
+    "load_config",
+    "loyalty_ladder",
+    "loyalty_loop",
+    "ltv_cac_ratio",
+    "nps",
+    "nps_breakdown",
+    "nps_difference",
+    "nps_sample_size",
+    "program_impact",
+    "purchase_frequency",
+    "read_customers",
+    "read_events",
+    "read_folder",
+    "read_orders",
+    "read_report",
+    "read_spend",
+    "read_surveys",
+    "referral_conversion",
+    "rejected_rows",
+    "repeat_purchase_rate",
+    "repeat_rate_by_cohort",
+    "retention_rate",
+    "rfm_segments",
+    "time_to_second_purchase",
+    "upsell_ratio",
+    "upsell_share",
+    "write_export",
+    "write_sample",
+]
 
 
 def __getattr__(name: str) -> Any:
