@@ -19,6 +19,7 @@ window's redemption rate can exceed 100 (points earned earlier are redeemed in i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -28,20 +29,19 @@ from ._window import DateLike, Window, resolve_window
 from .errors import ConfigError
 from .metrics._common import By, check_freq, check_number, flag_low_n, group_key, periods
 from .programs import _boot_label, _check_boot_args, _ratio_figure
+from .schema import POINT_TYPES
 from .summary import customer_summary
 
 __all__ = [
     "POINTS_KPI_KEYS",
     "POINTS_RATE_COLUMNS",
-    "POINT_TYPES",
     "points_flow",
     "points_kpis",
+    "points_kpis_by_period",
     "points_rates",
 ]
 
-#: The movement types of the ledger, in code order.
-POINT_TYPES = ("earn", "redeem", "expire", "adjust")
-EARN, REDEEM, EXPIRE, ADJUST = range(4)
+EARN, REDEEM, EXPIRE, ADJUST = range(4)  # codes of POINT_TYPES, in its order
 
 #: The keys of :func:`points_kpis`, in order (DESIGN section 4).
 POINTS_KPI_KEYS: tuple[str, ...] = (
@@ -102,7 +102,7 @@ def _ledger(points: pd.DataFrame, func: str) -> _Ledger:
             f"missing {', '.join(missing)} (read the file with loyalty_metrics.read_points)."
         )
     types = points["type"].astype("str").str.strip().str.lower()
-    codes = pd.Index(POINT_TYPES).get_indexer(types).astype("int8")
+    codes = pd.Index(list(POINT_TYPES)).get_indexer(types).astype("int8")
     unknown = (codes < 0) & points["type"].notna().to_numpy()
     if unknown.any():
         bad = sorted(set(points["type"].astype("str")[unknown]))[:5]
@@ -269,6 +269,76 @@ def points_kpis(
         "member_share": member_share,
     }
     return pd.Series(values, index=list(POINTS_KPI_KEYS), dtype="float64", name="points_kpis")
+
+
+def points_kpis_by_period(
+    points: pd.DataFrame,
+    customers: pd.DataFrame | None = None,
+    orders: pd.DataFrame | None = None,
+    *,
+    freq: str = "M",
+    window: Literal["expanding", "period"] = "expanding",
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    point_value: float = 1.0,
+) -> pd.DataFrame:
+    """:func:`points_kpis` as of the end of every calendar period.
+
+    Parameters
+    ----------
+    points, customers, orders, point_value
+        As in :func:`points_kpis`.
+    freq : str, default "M"
+        Period alias: ``"W"``, ``"M"``, ``"Q"``, ``"Y"``...
+    window : {"expanding", "period"}, default "expanding"
+        ``"expanding"``: row ``d`` is ``points_kpis(..., start=start, end=d)``; ``"period"``:
+        the period alone (``start=period_start``), as in
+        :func:`loyalty_metrics.kpis_by_period`.
+    start, end : date-like, optional
+        The overall window; default the first and the last ledger date.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`POINTS_KPI_KEYS`, indexed by ``period_end`` (the last day of each
+        period overlapping the window, the last one clipped to ``end``).
+
+    Examples
+    --------
+    >>> points = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b"],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-02-10"]),
+    ...     "points": [100.0, -40.0, 50.0],
+    ...     "type": ["earn", "redeem", "earn"],
+    ... })
+    >>> points_kpis_by_period(points)[["points_issued", "points_outstanding", "redemption_rate"]]
+                points_issued  points_outstanding  redemption_rate
+    period_end
+    2024-01-31          100.0               100.0         0.000000
+    2024-02-10          150.0               110.0        26.666667
+    """
+    func = "points_kpis_by_period"
+    check_freq(freq, func=func)
+    if window not in ("expanding", "period"):
+        raise ConfigError(
+            f"The 'window' parameter of {func} must be one of {{'expanding', 'period'}}. "
+            f"Got {window!r} instead."
+        )
+    overall = resolve_window(points["date"], start, end)
+    rows = {
+        last: points_kpis(
+            points,
+            customers,
+            orders,
+            start=first if window == "period" else overall.start,
+            end=last,
+            point_value=point_value,
+        )
+        for first, last in periods(overall, freq)
+    }
+    frame = pd.DataFrame(list(rows.values()), columns=list(POINTS_KPI_KEYS), dtype="float64")
+    frame.index = pd.DatetimeIndex(list(rows), name="period_end", dtype="datetime64[ns]")
+    return frame
 
 
 # --------------------------------------------------------------------------------------------

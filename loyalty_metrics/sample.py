@@ -36,13 +36,12 @@ import numpy as np
 import pandas as pd
 
 from ._window import DateLike, to_day
-from .schema import POINTS, TABLES
+from .schema import TABLES
 
 __all__ = ["SAMPLE_FILES", "generate_sample", "write_sample"]
 
-_SCHEMAS = {**TABLES, "points": POINTS}
 #: File names :func:`write_sample` writes, by table (the canonical data-folder names).
-SAMPLE_FILES: dict[str, str] = {name: f"{name}.csv" for name in _SCHEMAS}
+SAMPLE_FILES: dict[str, str] = {name: f"{name}.csv" for name in TABLES}
 
 _NS_PER_DAY = 86_400 * 10**9
 _NS_PER_SECOND = 10**9
@@ -884,7 +883,7 @@ def _observed_categories(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Da
 def _for_csv(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """The frame as it is written: whole numbers as integers, booleans as true/false."""
     out = frame.copy()
-    for column, spec in _SCHEMAS[name].columns.items():
+    for column, spec in TABLES[name].columns.items():
         if column not in out.columns:
             continue
         if spec.kind in ("number", "nps_score", "csat_score", "duration"):
@@ -925,7 +924,7 @@ def _csv_bytes(frame: pd.DataFrame, *, quoted_text: bool) -> bytes:
 
 def _write_csv(name: str, frame: pd.DataFrame, path: Path) -> None:
     """Write atomically: a temporary file in the same folder, then an atomic rename."""
-    has_text = any(spec.kind == "text" for spec in _SCHEMAS[name].columns.values())
+    has_text = any(spec.kind == "text" for spec in TABLES[name].columns.values())
     data = _csv_bytes(_for_csv(name, frame), quoted_text=has_text)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

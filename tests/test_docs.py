@@ -61,6 +61,7 @@ METRICS = (
     "referral_conversion",
     # loyalty programme
     "points_kpis",
+    "points_kpis_by_period",
     "points_flow",
     "points_rates",
     "loyalty_tiers",
@@ -89,6 +90,7 @@ NOT_METRICS = (
     "read_events",
     "read_folder",
     "read_orders",
+    "read_points",
     "read_report",
     "read_spend",
     "read_surveys",

@@ -17,7 +17,7 @@ from loyalty_metrics.cli import cli
 from loyalty_metrics.cli._common import EXIT_DATA, EXIT_IO, EXIT_OK, EXIT_USAGE
 from loyalty_metrics.points import points_kpis
 from loyalty_metrics.sample import SAMPLE_FILES, generate_sample, write_sample
-from loyalty_metrics.schema import POINTS, TABLES
+from loyalty_metrics.schema import TABLES
 from loyalty_metrics.summary import customer_summary
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
@@ -77,13 +77,10 @@ _KIND_DTYPE = {
 }
 
 
-_SCHEMAS = {**TABLES, "points": POINTS}
-
-
-@pytest.mark.parametrize("name", list(_SCHEMAS))
+@pytest.mark.parametrize("name", list(TABLES))
 def test_canonical_columns_and_dtypes(tables: dict[str, pd.DataFrame], name: str) -> None:
     frame = tables[name]
-    schema = _SCHEMAS[name]
+    schema = TABLES[name]
     assert list(frame.columns) == list(schema.columns)
     for column, spec in schema.columns.items():
         dtype = frame[column].dtype
@@ -104,9 +101,8 @@ def test_written_files_read_back_as_the_generated_frames(tmp_path: Path) -> None
     write_sample(tmp_path, customers=400, seed=9)
     read = read_folder(tmp_path, errors="raise")
     generated = generate_sample(400, seed=9)
-    assert sorted(read) == sorted(TABLES)  # the points ledger has no reader yet
-    assert sorted(generated) == sorted([*TABLES, "points"])
-    for name in read:
+    assert sorted(read) == sorted(generated)
+    for name in generated:
         pd.testing.assert_frame_equal(read[name], generated[name])
 
 

@@ -27,7 +27,15 @@ Examples
 from ._options import READ_OPTIONS, Errors
 from ._result import REPORT_ATTR, ReadReport, read_report, rejected_rows
 from .folder import FOLDER_EXTENSIONS, find_table_files, read_folder
-from .readers import READERS, read_customers, read_events, read_orders, read_spend, read_surveys
+from .readers import (
+    READERS,
+    read_customers,
+    read_events,
+    read_orders,
+    read_points,
+    read_spend,
+    read_surveys,
+)
 
 __all__ = [
     "FOLDER_EXTENSIONS",
@@ -41,6 +49,7 @@ __all__ = [
     "read_events",
     "read_folder",
     "read_orders",
+    "read_points",
     "read_report",
     "read_spend",
     "read_surveys",
