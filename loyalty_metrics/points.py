@@ -26,7 +26,7 @@ import pandas as pd
 
 from ._stats import wilson_interval
 from ._window import DateLike, Window, resolve_window
-from .errors import ConfigError
+from .errors import ConfigError, DataValidationError
 from .metrics._common import By, check_freq, check_number, flag_low_n, group_key, periods
 from .programs import _boot_label, _check_boot_args, _ratio_figure
 from .schema import POINT_TYPES
@@ -97,18 +97,20 @@ class _Ledger:
 def _ledger(points: pd.DataFrame, func: str) -> _Ledger:
     missing = [c for c in ("customer_id", "date", "points", "type") if c not in points.columns]
     if missing:
-        raise ConfigError(
+        raise DataValidationError(
             f"{func} needs a points ledger with the columns customer_id, date, points and type; "
-            f"missing {', '.join(missing)} (read the file with loyalty_metrics.read_points)."
+            f"missing {', '.join(missing)} (read the file with loyalty_metrics.read_points).",
+            table="points",
         )
     types = points["type"].astype("str").str.strip().str.lower()
     codes = pd.Index(list(POINT_TYPES)).get_indexer(types).astype("int8")
     unknown = (codes < 0) & points["type"].notna().to_numpy()
     if unknown.any():
         bad = sorted(set(points["type"].astype("str")[unknown]))[:5]
-        raise ConfigError(
+        raise DataValidationError(
             f"{func}: the points ledger's type must be one of earn, redeem, expire, adjust; "
-            f"got {', '.join(repr(b) for b in bad)} (read_points rejects such rows)."
+            f"got {', '.join(repr(b) for b in bad)} (read_points rejects such rows).",
+            table="points",
         )
     return _Ledger(
         customer_id=points["customer_id"].astype("str").to_numpy(dtype=object),

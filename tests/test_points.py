@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loyalty_metrics.errors import ConfigError
+from loyalty_metrics.errors import ConfigError, DataValidationError
 from loyalty_metrics.points import (
     POINTS_KPI_KEYS,
     POINTS_RATE_COLUMNS,
@@ -146,9 +146,9 @@ def test_empty_ledger():
 
 
 def test_bad_inputs():
-    with pytest.raises(ConfigError, match="missing type"):
+    with pytest.raises(DataValidationError, match="missing type"):
         points_kpis(LEDGER.drop(columns="type"))
-    with pytest.raises(ConfigError, match="'bonus'"):
+    with pytest.raises(DataValidationError, match="'bonus'"):
         points_kpis(LEDGER.assign(type="bonus"))
     with pytest.raises(ConfigError, match="'point_value' parameter of points_kpis"):
         points_kpis(LEDGER, point_value=-1)
