@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # what the lazy table resolves to, spelled out for type check
     from .export import ExportResult, export_kpis, write_export
     from .io import (
         ReadReport,
+        ReadResult,
         read_customers,
         read_events,
         read_folder,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:  # what the lazy table resolves to, spelled out for type check
         read_report,
         read_spend,
         read_surveys,
+        read_table_result,
         rejected_rows,
     )
     from .metrics.engagement import engagement_score, engagement_scores
@@ -95,6 +97,8 @@ _EXPORTS: dict[str, str] = {
     "read_report": "io",
     "rejected_rows": "io",
     "ReadReport": "io",
+    "ReadResult": "io",
+    "read_table_result": "io",
     # summary
     "customer_summary": "summary",
     # survey metrics
@@ -175,6 +179,7 @@ __all__ = [
     "ModelFitError",
     "POINTS_KPI_KEYS",
     "ReadReport",
+    "ReadResult",
     "average_ticket",
     "cac",
     "cac_payback_months",
@@ -218,6 +223,7 @@ __all__ = [
     "read_report",
     "read_spend",
     "read_surveys",
+    "read_table_result",
     "referral_conversion",
     "rejected_rows",
     "repeat_purchase_rate",

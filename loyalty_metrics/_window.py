@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 
-DateLike = str | dt.date | dt.datetime | pd.Timestamp | np.datetime64
+DateLike: TypeAlias = str | dt.date | dt.datetime | pd.Timestamp | np.datetime64
 
 ONE_DAY = pd.Timedelta(days=1)
 DAYS_PER_YEAR = 365.25

@@ -455,11 +455,11 @@ def nps_distribution(
     [2.0, 1.0]
     """
     fig, ax = _axes(ax, (6.0, 2.8))
-    counts = (
+    per_score = (
         pd.Series(scores).reindex(range(11), fill_value=0) if counts else _score_counts(scores)
     )
     colours = [_DETRACTOR] * 7 + [_PASSIVE] * 2 + [_PROMOTER] * 2
-    ax.bar(counts.index, counts.to_numpy(dtype="float64"), color=colours, width=0.8)
+    ax.bar(per_score.index, per_score.to_numpy(dtype="float64"), color=colours, width=0.8)
     ax.set_xticks(range(11))
     ax.set_xlabel("Answer to “How likely are you to recommend us?” (0–10)")
     ax.set_ylabel("Responses")

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -733,7 +733,8 @@ def repeat_rate_by_cohort(
         k = np.bincount(rows[repeated], minlength=n_rows)
         parts.append((label, n, k))
     index_cohorts = list(_period_index(cohorts, period))
-    records_idx, cols = [], {"customers": [], "n": [], "repeaters": []}
+    records_idx: list[Any] = []
+    cols: dict[str, list[Any]] = {"customers": [], "n": [], "repeaters": []}
     for r in range(n_rows):  # one row per (cohort, window): a handful of periods
         for label, n, k in parts:
             records_idx.append((index_cohorts[r], label))

@@ -388,7 +388,7 @@ def metric_options(config: Mapping[str, Any] | None, func: Callable[..., Any]) -
     """
     import inspect
 
-    metrics = dict((config or {}).get("metrics", {}))
+    metrics: dict[str, Any] = dict((config or {}).get("metrics", {}))
     metrics.pop("currency", None)
     try:
         params = inspect.signature(func).parameters

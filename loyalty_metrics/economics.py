@@ -8,6 +8,8 @@ not what the programme caused, and :func:`program_roi` says so in its output.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -203,7 +205,7 @@ def program_roi(
         end=end,
     )
     win = resolve_window(orders["order_date"], start, end)
-    out = dict.fromkeys(ROI_KEYS, np.nan)
+    out: dict[str, Any] = dict.fromkeys(ROI_KEYS, np.nan)
     if win.empty:
         out.update(basis="none", causality="no orders in the window", interval="none")
         return pd.Series(out, index=list(ROI_KEYS), dtype=object, name=func)

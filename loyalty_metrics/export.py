@@ -339,7 +339,7 @@ def kpi_rows(frame: pd.DataFrame, *, freq: Freq, as_of: DateLike, input_hash: st
         {
             "period": pd.Series(_period_key(index, freq), index=kpis.index, dtype="str"),
             "freq": freq,
-            "as_of": as_of_day.strftime("%Y-%m-%d"),
+            "as_of": as_of_day.strftime("%Y-%m-%d"),  # type: ignore[union-attr]  # as_of is given
             "loyalty_metrics_version": __version__,
             "input_hash": input_hash,
         },
@@ -508,6 +508,7 @@ def _check_table_name(table: Any) -> None:
 
 def _parse_target(target: Any, func: str) -> _Target:
     """Recognise the format of ``target``; the path is resolved through symlinks."""
+    fmt: Format | None
     if isinstance(target, str) and target.startswith("sqlite:"):
         if not target.startswith(_SQLITE_URL) or len(target) == len(_SQLITE_URL):
             raise ValueError(

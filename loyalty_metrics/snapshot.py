@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -90,7 +90,7 @@ class _Options:
     cli_nps_scale: str
 
 
-def _options(func: str, **given: object) -> _Options:
+def _options(func: str, **given: Any) -> _Options:
     from .metrics.engagement import _options as engagement_options
 
     key_actions, span, weights, half_life = engagement_options(
@@ -244,7 +244,7 @@ def _snapshot(
         out["repeat_purchase_rate"],
         out["upsell_share"],
         weights=dict(zip(CLI_INPUTS, options.cli_weights, strict=True)),
-        nps_scale=options.cli_nps_scale,
+        nps_scale=options.cli_nps_scale,  # type: ignore[arg-type]  # checked by _options
     )
     if spend is not None and not window.empty:
         spent = float(spend.loc[window.contains(spend["date"]), "amount"].sum())
@@ -317,7 +317,7 @@ def _side_figures(
             counts["detractors"],
             responses,
             level=options.level,
-            method=options.nps_method,
+            method=options.nps_method,  # type: ignore[arg-type]  # checked by _options
         )
         out.update(
             nps=100 * (counts["promoters"] - counts["detractors"]) / responses

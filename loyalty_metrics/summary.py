@@ -115,6 +115,7 @@ def customer_summary(
 
     # Order level: net amount and earliest date per order.
     if has_order_ids:
+        assert raw_order_codes is not None  # _id_codes gives codes when there are order ids
         order_codes = _order_codes(customer_codes, raw_order_codes)
         del raw_order_codes
         n_orders = int(order_codes.max()) + 1 if len(order_codes) else 0

@@ -81,6 +81,7 @@ NOT_METRICS = (
     "LoyaltyMetricsError",
     "ModelFitError",
     "ReadReport",
+    "ReadResult",
     "ExportResult",
     "export_kpis",
     "write_export",
@@ -94,6 +95,7 @@ NOT_METRICS = (
     "read_report",
     "read_spend",
     "read_surveys",
+    "read_table_result",
     "rejected_rows",
     "write_sample",
 )

@@ -231,13 +231,17 @@ def command(
     if freq is None:
         func = kpis
         result = func(
-            inputs.orders, **tables, start=start, end=end, **metric_options(inputs.config, func)
+            inputs.orders,
+            **tables,  # type: ignore[arg-type]  # options checked by the library
+            start=start,
+            end=end,
+            **metric_options(inputs.config, func),
         )
     else:
         func = kpis_by_period
         result = func(
             inputs.orders,
-            **tables,
+            **tables,  # type: ignore[arg-type]  # options checked by the library
             freq=freq,
             window=window,
             start=start,

@@ -4,7 +4,14 @@ Every reader maps the input's columns onto the canonical ones of :data:`schema.T
 parses each column by its kind, checks the table's rules on every row at once (vectorised)
 and either raises one :class:`~loyalty_metrics.errors.DataValidationError` naming every
 problem (``errors="raise"``) or keeps the good rows and records the rejected ones
-(``errors="reject"``) in a :class:`ReadReport` stored on the returned frame.
+(``errors="reject"``) in a :class:`ReadReport` (``read_report(df)``; or
+:func:`read_table_result`, which returns the frame and its report side by side).
+
+The modules: ``_options`` (the keywords), ``_raw_input`` (encoding, delimiter, CSV / gzip /
+Parquet / DataFrame sources), ``_columns`` (header matching), ``_numbers``, ``_dates`` and
+``_convert`` (ids, categories, booleans) parse columns, ``_validate`` applies the table's
+rules and builds the result, ``_result`` holds the report, ``readers`` and ``folder`` are
+the public entry points.
 
 Reading is built on the pyarrow CSV engine: every column is read as text in one
 multi-threaded pass, then converted with vectorised pyarrow/numpy kernels. A clean column
@@ -25,7 +32,7 @@ Examples
 """
 
 from ._options import READ_OPTIONS, Errors
-from ._result import REPORT_ATTR, ReadReport, read_report, rejected_rows
+from ._result import REPORT_ATTR, ReadReport, ReadResult, read_report, rejected_rows
 from .folder import FOLDER_EXTENSIONS, find_table_files, read_folder
 from .readers import (
     READERS,
@@ -35,6 +42,7 @@ from .readers import (
     read_points,
     read_spend,
     read_surveys,
+    read_table_result,
 )
 
 __all__ = [
@@ -44,6 +52,7 @@ __all__ = [
     "REPORT_ATTR",
     "Errors",
     "ReadReport",
+    "ReadResult",
     "find_table_files",
     "read_customers",
     "read_events",
@@ -53,5 +62,6 @@ __all__ = [
     "read_report",
     "read_spend",
     "read_surveys",
+    "read_table_result",
     "rejected_rows",
 ]

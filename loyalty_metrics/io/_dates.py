@@ -310,7 +310,7 @@ def _convert_dates(
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     order: dict[str, bool | None] = {}
-    pending: dict[str, _DateParts] = {}
+    pending: dict[str, _TextDates] = {}
     for c in names:
         arr = _decoded(raw[c])
         if pa.types.is_timestamp(arr.type) or pa.types.is_date(arr.type):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -134,7 +135,7 @@ def _numeric(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _convert_numbers(
     raw: dict[str, pa.ChunkedArray],
-    kinds: dict[str, str],
+    kinds: Mapping[str, str],
     opts: _Options,
     settings: dict[str, Any],
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:

@@ -1,19 +1,28 @@
-"""The read report: what a reader read, kept and rejected, and how to get it back."""
+"""The read report and the read result: what a reader read, kept and rejected.
+
+A reader returns a plain DataFrame. Its report travels in ``df.attrs[REPORT_ATTR]`` as a
+:class:`_ReportKey`: a ``str`` (a one-line summary of the read, so ``attrs`` stay JSON-able
+and ``to_parquet``, ``merge`` and ``concat`` work) that also holds the :class:`ReadReport`,
+so frames pandas derives from the read frame (filtered, copied, concatenated with itself)
+keep the report for as long as any of them lives. :func:`read_table_result` returns the
+frame and its report side by side as a :class:`ReadResult`, with no ``attrs`` involved.
+"""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-#: Key of ``DataFrame.attrs`` under which a reader stores its :class:`ReadReport`.
+#: Key of ``DataFrame.attrs`` under which a reader stores its read summary (a ``str``).
 REPORT_ATTR = "loyalty_metrics.read_report"
 
 
 @dataclass(frozen=True, eq=False)
 class ReadReport:
-    """What a reader read, kept and rejected; stored in ``df.attrs[REPORT_ATTR]``.
+    """What a reader read, kept and rejected.
 
     Get it with :func:`read_report` (``lm.read_report(df)``); :func:`rejected_rows` is a
     shortcut for ``read_report(df).rejected``. ``rows_read == rows_kept + rows_rejected``
@@ -42,11 +51,10 @@ class ReadReport:
 
     Notes
     -----
-    Equality is identity and copying returns the same object, so that pandas, which
-    deep-copies and compares ``attrs`` when it derives or concatenates frames, never
-    copies the rejected rows nor fails comparing them. A frame derived from a read frame
-    (filtered, concatenated with a frame of the same read...) carries the report of the
-    original read.
+    Equality is identity and copying returns the same object. A frame derived from a read
+    frame (filtered, copied, concatenated with a frame of the same read...) carries the
+    report of the original read; a frame written to a file and read back carries only the
+    one-line summary (see :data:`REPORT_ATTR`).
 
     Examples
     --------
@@ -87,6 +95,45 @@ class ReadReport:
         )
 
 
+class _ReportKey(str):
+    """``df.attrs[REPORT_ATTR]``: a one-line summary of the read that also holds its report.
+
+    pandas sees a plain string (JSON-able: ``to_parquet`` writes the text, ``concat``
+    compares it, and each read's text is unique); deep copies, which pandas makes when it
+    derives a frame, return the same object, so derived frames share the report.
+    """
+
+    report: ReadReport
+
+    def __new__(cls, report: ReadReport) -> _ReportKey:
+        # a random tag keeps the text unique across processes too (frames may be pickled)
+        key = super().__new__(cls, f"read {uuid.uuid4().hex[:12]}: {report}")
+        key.report = report
+        return key
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _ReportKey:
+        return self
+
+    def __copy__(self) -> _ReportKey:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild_key, (str(self), self.report)
+
+
+def _rebuild_key(text: str, report: ReadReport) -> _ReportKey:
+    """Unpickle a key: the same text and report (a fresh key would get a new tag)."""
+    key = str.__new__(_ReportKey, text)
+    key.report = report
+    return key
+
+
+def _attach(frame: pd.DataFrame, report: ReadReport) -> pd.DataFrame:
+    """``frame`` with ``report`` in its attrs (replacing any attrs it had)."""
+    frame.attrs = {REPORT_ATTR: _ReportKey(report)}
+    return frame
+
+
 def read_report(df: pd.DataFrame) -> ReadReport:
     """The :class:`ReadReport` of a frame returned by a reader.
 
@@ -105,7 +152,12 @@ def read_report(df: pd.DataFrame) -> ReadReport:
     Raises
     ------
     ValueError
-        When ``df`` carries no report (not produced by a reader, or ``attrs`` dropped).
+        When ``df`` carries no report (not produced by a reader, ``attrs`` dropped, or
+        written to a file and read back: only the one-line summary survives that).
+
+    See Also
+    --------
+    read_table_result : the frame and its report side by side, without ``attrs``.
 
     Examples
     --------
@@ -115,11 +167,15 @@ def read_report(df: pd.DataFrame) -> ReadReport:
     >>> read_report(df).rows_kept
     1
     """
-    report = df.attrs.get(REPORT_ATTR) if isinstance(df, pd.DataFrame) else None
+    key = df.attrs.get(REPORT_ATTR) if isinstance(df, pd.DataFrame) else None
+    report = getattr(key, "report", None)
     if not isinstance(report, ReadReport):
+        summary = f" (only its summary: {key!r})" if isinstance(key, str) else ""
         raise ValueError(
-            "this frame carries no read report: it was not returned by a loyalty_metrics "
-            "reader (read_orders, read_surveys, ...) or its attrs were dropped"
+            f"this frame carries no read report{summary}: it was not returned by a "
+            "loyalty_metrics reader (read_orders, read_surveys, ...), its attrs were dropped "
+            "or it was read back from a file; use read_table_result to keep the report "
+            "beside the frame"
         )
     return report
 
@@ -148,3 +204,63 @@ def rejected_rows(df: pd.DataFrame) -> pd.DataFrame:
     0     2    11  score: NPS score outside 0-10
     """
     return read_report(df).rejected
+
+
+@dataclass(frozen=True, eq=False)
+class ReadResult:
+    """A reader's frame and its :class:`ReadReport`, side by side (no ``attrs`` needed).
+
+    Returned by :func:`read_table_result`; :meth:`from_frame` builds one from a frame a
+    reader returned.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The validated frame, exactly as ``read_orders`` & co return it.
+    report : ReadReport
+        What was read, kept and rejected; ``rejected``, ``problems``, ``rows_read``,
+        ``rows_kept`` and ``rows_rejected`` are shortcuts to it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from loyalty_metrics import read_surveys
+    >>> result = ReadResult.from_frame(
+    ...     read_surveys(pd.DataFrame({"score": ["9", "11"]}), errors="reject")
+    ... )
+    >>> result.rows_read, result.rows_kept, result.rejected["reason"].tolist()
+    (2, 1, ['score: NPS score outside 0-10'])
+    """
+
+    frame: pd.DataFrame
+    report: ReadReport
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame) -> ReadResult:
+        """The result of the read ``df`` came from (:func:`read_report` raises as there)."""
+        return cls(df, read_report(df))
+
+    @property
+    def rejected(self) -> pd.DataFrame:
+        """One row per rejected input row (see :attr:`ReadReport.rejected`)."""
+        return self.report.rejected
+
+    @property
+    def problems(self) -> pd.DataFrame:
+        """One row per offending cell (see :attr:`ReadReport.problems`)."""
+        return self.report.problems
+
+    @property
+    def rows_read(self) -> int:
+        return self.report.rows_read
+
+    @property
+    def rows_kept(self) -> int:
+        return self.report.rows_kept
+
+    @property
+    def rows_rejected(self) -> int:
+        return self.report.rows_rejected
+
+    def __str__(self) -> str:
+        return str(self.report)

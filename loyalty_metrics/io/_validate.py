@@ -17,7 +17,7 @@ from ._dates import _convert_dates
 from ._numbers import _convert_numbers
 from ._options import _check_options, _Options
 from ._raw_input import _Lines, _Raw, _raw_input, _structural
-from ._result import REPORT_ATTR, ReadReport
+from ._result import ReadReport, ReadResult, _attach
 
 _MAX_LINES_SHOWN = 10
 _NUMERIC_KINDS = ("money", "number", "duration", "nps_score", "csat_score")
@@ -42,7 +42,7 @@ class _Problems:
         return out
 
 
-def _read(table: str, source: Any, opts: _Options, func: str) -> pd.DataFrame:
+def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
     _check_options(func, opts)
     schema = TABLES[table]
     raw = _raw_input(source, schema, opts)
@@ -178,7 +178,7 @@ def _finish(
     problems: _Problems,
     rows_read: int,
     errors: str,
-) -> pd.DataFrame:
+) -> ReadResult:
     schema_cols = list(raw.arrays)
     empty_problems = pd.DataFrame(
         {
@@ -205,8 +205,7 @@ def _finish(
             dict(raw.columns),
             raw.settings,
         )
-        frame.attrs[REPORT_ATTR] = report
-        return frame
+        return ReadResult(_attach(frame, report), report)
 
     lines = raw.locate()
     if not lines.exact:
@@ -281,8 +280,7 @@ def _finish(
         dict(raw.columns),
         raw.settings,
     )
-    kept.attrs = {REPORT_ATTR: report}
-    return kept
+    return ReadResult(_attach(kept, report), report)
 
 
 def _rejected_frame(

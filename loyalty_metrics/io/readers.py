@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from ._options import Errors, _Options
+from ._options import Errors, _Options, _param_error
+from ._result import ReadResult
 from ._validate import _read
 
 _COMMON_DOC = """
@@ -56,8 +57,8 @@ _COMMON_DOC = """
         values as text and ``reason`` (every problem of the row, ``"column: reason"``
         joined with ``"; "``); ``lm.read_report(df)`` also gives ``rows_read``,
         ``rows_kept``, ``rows_rejected`` (always ``rows_read == rows_kept +
-        rows_rejected``) and the sniffed settings. The report lives in
-        ``df.attrs["loyalty_metrics.read_report"]``. Structural problems (file missing or
+        rows_rejected``) and the sniffed settings (:func:`read_table_result` returns the
+        frame and this report side by side). Structural problems (file missing or
         unreadable, no header, no data rows, a required column missing, undecidable
         day/month order) raise in both modes.
 
@@ -69,6 +70,8 @@ _COMMON_DOC = """
         ``datetime64[ns]`` (offsets converted to UTC, then naive), money and other numbers
         as ``float64``, scores as integer-valued ``float64``, categories as ``category``
         (trimmed, sorted), ``is_member`` as ``boolean``. Missing values are NaN/NaT/<NA>.
+        ``attrs`` hold only a one-line summary of the read (a ``str``, so ``to_parquet``,
+        ``merge`` and ``concat`` work); :func:`read_report` gets the full report.
 
     Raises
     ------
@@ -131,7 +134,7 @@ def read_orders(
     errors: Errors = "raise",
 ) -> pd.DataFrame:
     opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
-    return _read("orders", source, opts, "read_orders")
+    return _read("orders", source, opts, "read_orders").frame
 
 
 @_doc(
@@ -166,7 +169,7 @@ def read_surveys(
     errors: Errors = "raise",
 ) -> pd.DataFrame:
     opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
-    return _read("surveys", source, opts, "read_surveys")
+    return _read("surveys", source, opts, "read_surveys").frame
 
 
 @_doc(
@@ -199,7 +202,7 @@ def read_events(
     errors: Errors = "raise",
 ) -> pd.DataFrame:
     opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
-    return _read("events", source, opts, "read_events")
+    return _read("events", source, opts, "read_events").frame
 
 
 @_doc(
@@ -226,7 +229,7 @@ def read_spend(
     errors: Errors = "raise",
 ) -> pd.DataFrame:
     opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
-    return _read("spend", source, opts, "read_spend")
+    return _read("spend", source, opts, "read_spend").frame
 
 
 @_doc(
@@ -259,7 +262,7 @@ def read_customers(
     errors: Errors = "raise",
 ) -> pd.DataFrame:
     opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
-    return _read("customers", source, opts, "read_customers")
+    return _read("customers", source, opts, "read_customers").frame
 
 
 @_doc(
@@ -296,7 +299,7 @@ def read_points(
     errors: Errors = "raise",
 ) -> pd.DataFrame:
     opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
-    return _read("points", source, opts, "read_points")
+    return _read("points", source, opts, "read_points").frame
 
 
 #: Table name -> its reader.
@@ -308,3 +311,63 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
     "customers": read_customers,
     "points": read_points,
 }
+
+
+def read_table_result(
+    table: str,
+    source: Any,
+    *,
+    columns: Mapping[str, str] | None = None,
+    sep: str | None = None,
+    decimal: Literal[".", ","] | None = None,
+    thousands: str | None = None,
+    encoding: str | None = None,
+    dayfirst: bool | None = None,
+    date_format: str | None = None,
+    errors: Errors = "raise",
+) -> ReadResult:
+    """Read one table and return its frame and read report side by side.
+
+    The explicit form of ``read_orders(...)`` followed by ``read_report(df)``: the
+    :class:`ReadResult` holds the report itself, so nothing depends on the frame's
+    ``attrs`` surviving later pandas operations.
+
+    Parameters
+    ----------
+    table : {"orders", "surveys", "events", "spend", "customers", "points"}
+        Which reader's rules apply.
+    source, columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors
+        As for :func:`read_orders`.
+
+    Returns
+    -------
+    ReadResult
+        ``.frame`` (identical to what the table's reader returns), ``.report``, and the
+        shortcuts ``.rejected``, ``.problems``, ``.rows_read``, ``.rows_kept``,
+        ``.rows_rejected``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown ``table`` or an invalid option.
+    DataValidationError, FileNotFoundError
+        As the readers.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"date": ["2024-01-31", "2024-02-30"], "amount": ["100", "80"]})
+    >>> result = read_table_result("spend", raw, errors="reject")
+    >>> result.frame
+            date  amount
+    0 2024-01-31   100.0
+    >>> result.rejected[["line", "reason"]]
+       line                    reason
+    0     2  date: unparseable date
+    >>> print(result)
+    <DataFrame> (spend): 2 rows read, 1 kept, 1 rejected
+    """
+    if table not in READERS:
+        raise _param_error("read_table_result", "table", f"one of {sorted(READERS)}", table)
+    opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
+    return _read(table, source, opts, "read_table_result")

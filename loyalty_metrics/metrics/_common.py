@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -22,8 +22,8 @@ MAX_HALF_WIDTH = 10.0
 
 RATE_COLUMNS = ("n", "successes", "ci_low", "ci_high", "low_n")
 
-Span = pd.Timedelta | pd.DateOffset
-By = str | pd.Series | None
+Span: TypeAlias = pd.Timedelta | pd.DateOffset
+By: TypeAlias = str | pd.Series | None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -103,7 +103,9 @@ def _categories(scores: pd.Series | np.ndarray) -> pd.DataFrame:
     )
 
 
-def _nps_value(promoters: np.ndarray, detractors: np.ndarray, n: np.ndarray) -> np.ndarray:
+def _nps_value(
+    promoters: np.ndarray | float, detractors: np.ndarray | float, n: np.ndarray | float
+) -> np.ndarray:
     p, d, m = (np.asarray(x, dtype="float64") for x in (promoters, detractors, n))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(m > 0, 100 * (p - d) / np.where(m > 0, m, 1), np.nan)

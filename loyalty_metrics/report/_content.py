@@ -107,20 +107,21 @@ def build_report(
             f"The 'freq' parameter of build_report must be one of {{'W', 'M', 'Q', 'Y'}}. "
             f"Got {freq!r} instead."
         )
-    frames = {name: frame for name, frame in frames.items() if frame is not None}
-    config = {k: dict(v) for k, v in (config or {}).items()}
-    window = _report_window(frames, start, end)
-    ctx = _Context(frames=frames, window=window, config=config, freq=freq, level=level)
+    present = {name: frame for name, frame in frames.items() if frame is not None}
+    settings = {k: dict(v) for k, v in (config or {}).items()}
+    window = _report_window(present, start, end)
+    ctx = _Context(frames=present, window=window, config=settings, freq=freq, level=level)
 
     sections = []
     for section_id, make in _SECTIONS.items():
-        sections.append(_run(section_id, lambda make=make: make(ctx), strict))
+        # mypy cannot infer the type of a lambda with a default argument
+        sections.append(_run(section_id, lambda make=make: make(ctx), strict))  # type: ignore[misc]
     sections.append(_run("data_quality", lambda: _section_data_quality(ctx, read_reports), strict))
     # Shown sections first in their order, then the notes of the others (same order).
     sections = [s for s in sections if s["shown"]] + [s for s in sections if not s["shown"]]
 
     comparison = ctx.comparison() if ctx.has("orders") else None
-    title = config.get("report", {}).get("title") or "Customer loyalty report"
+    title = settings.get("report", {}).get("title") or "Customer loyalty report"
     content = {
         "schema_version": SCHEMA_VERSION,
         "title": title,
@@ -139,7 +140,7 @@ def build_report(
             "days": None if window.empty else (window.end - window.start).days + 1,
         },
         "comparison": comparison,
-        "inputs": {name: len(frame) for name, frame in sorted(frames.items())},
+        "inputs": {name: len(frame) for name, frame in sorted(present.items())},
         "sections": sections,
         "definitions": _definitions(ctx, comparison),
     }

@@ -18,8 +18,8 @@ def _section_data_quality(ctx: _Context, read_reports: Sequence[Any] | None) -> 
         reports = _reports_from_frames(ctx.frames)
     if not reports:
         raise _Skip("needs the read reports of the input files.")
-    files = []
-    reasons = []
+    files: list[dict[str, Any]] = []
+    reasons: list[dict[str, Any]] = []
     for report in reports:
         source = _source_name(getattr(report, "source", None))
         table = getattr(report, "table", None)

@@ -44,7 +44,7 @@ def _section_kpis(ctx: _Context) -> dict[str, Any]:
         stat["previous"] = prev
         stat["change"], stat["change_kind"] = _change(value, prev, unit)
         stats.append(stat)
-    section = {
+    section: dict[str, Any] = {
         "stats": stats,
         "values": {k: _float(v) for k, v in values.items()},
         "comparison": comparison,

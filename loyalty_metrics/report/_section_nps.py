@@ -40,9 +40,11 @@ def _section_nps(ctx: _Context) -> dict[str, Any]:
     for group in ("promoters", "passives", "detractors"):
         count = _float(row[group])
         share = _float(row.get(f"{group}_share", None))
-        if share is None and n:
+        if share is None and n and count is not None:
             share = 100 * count / n
-        low, high = wilson_interval(count, n, level=ctx.level) if n else (None, None)
+        low, high = (
+            wilson_interval(count, n, level=ctx.level) if n and count is not None else (None, None)
+        )
         stats.append(
             _stat(
                 group,
