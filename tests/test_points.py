@@ -304,3 +304,27 @@ def test_as_of_equals_truncated_data(ledger, end):
     full = points_kpis(ledger, _PEOPLE, end=end, point_value=0.1)
     cut = points_kpis(truncated, _PEOPLE, end=end, point_value=0.1)
     pd.testing.assert_series_equal(full, cut)
+
+
+_BUYERS = pd.DataFrame(
+    {
+        "customer_id": ["a", "b", "x"],
+        "order_date": pd.to_datetime(["2024-01-10", "2024-03-01", "2024-02-01"]),
+        "amount": [10.0, 5.0, 7.0],
+    }
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(ledgers())
+def test_rates_agree_with_kpis_and_stay_in_range(ledger):
+    if len(ledger) == 0:
+        return
+    k = points_kpis(ledger, _PEOPLE, _BUYERS)
+    rates = points_rates(ledger, _PEOPLE, _BUYERS, n_boot=50)
+    for metric, row in rates.set_index("metric").iterrows():
+        assert row["value"] == pytest.approx(k[metric], nan_ok=True), metric
+        if not np.isnan(row["ci_low"]):
+            assert 0 <= row["ci_low"] <= row["ci_high"], metric
+            if metric != "redemption_rate":  # points earned earlier can be redeemed now
+                assert row["ci_high"] <= 100, metric

@@ -116,3 +116,32 @@ def test_tier_migration_heatmap_annotates_counts():
     assert [t.get_text() for t in ax.texts] == ["2", "0", "1", "3"]
     assert ax.images[0].get_array().tolist() == [[100.0, 0.0], [25.0, 75.0]]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["new", "base"]
+
+
+def test_cli_report_and_export_pick_up_the_ledger_and_the_config(tmp_path):
+    from click.testing import CliRunner
+
+    from loyalty_metrics.cli import cli
+
+    folder = tmp_path / "data"
+    lm.write_sample(folder, customers=400, seed=5, months=14)
+    (folder / "loyalty.toml").write_text(
+        "[metrics]\npoint_value = 0.02\ntier_thresholds = { silver = 200, gold = 800 }\n"
+    )
+    runner = CliRunner()
+    result = runner.invoke(cli, ["report", str(folder), "-o", str(tmp_path / "r.json"), "-q"])
+    assert result.exit_code == 0, result.output
+    section = _points(json.loads((tmp_path / "r.json").read_text()))
+    assert {t["id"] for t in section["tables"]} >= {"flow", "tiers", "migration"}
+    tables = lm.read_folder(folder)
+    dates = tables["orders"]["order_date"]  # the report's and the export's window
+    expected = lm.points_kpis(tables["points"], tables["customers"], tables["orders"],
+                              point_value=0.02, start=dates.min(), end=dates.max())  # fmt: skip
+    assert section["values"]["points_liability"] == pytest.approx(expected["points_liability"])
+
+    target = tmp_path / "kpis.csv"
+    result = runner.invoke(cli, ["export", str(folder), "--to", str(target), "--quiet"])
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(target)
+    assert list(rows.columns[-len(lm.POINTS_KPI_KEYS) :]) == list(lm.POINTS_KPI_KEYS)
+    assert rows["points_liability"].iloc[-1] == pytest.approx(expected["points_liability"])
