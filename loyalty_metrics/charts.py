@@ -44,6 +44,7 @@ __all__ = [
     "nps_distribution",
     "nps_trend",
     "points_flow_chart",
+    "tier_distribution_chart",
     "tier_migration_heatmap",
 ]
 
@@ -1094,7 +1095,8 @@ def points_flow_chart(flow: pd.DataFrame, *, ax: Axes | None = None) -> Figure:
 
     fig, ax = _axes(ax, (7.5, 3.4))
     x = _dates(flow.index)
-    width = np.timedelta64(20 if len(x) < 2 else max(1, int(0.7 * np.diff(x).min() / np.timedelta64(1, "D"))), "D")  # fmt: skip
+    days = np.diff(x).min() / np.timedelta64(1, "D") if len(x) > 1 else 30
+    width = np.timedelta64(max(1, int(0.7 * days)), "D")
     issued = flow["issued"].to_numpy(dtype="float64", na_value=np.nan)
     redeemed = flow["redeemed"].to_numpy(dtype="float64", na_value=np.nan)
     expired = flow["expired"].to_numpy(dtype="float64", na_value=np.nan)
@@ -1181,4 +1183,49 @@ def tier_migration_heatmap(matrix: pd.DataFrame, *, ax: Axes | None = None) -> F
             dark = 0.2126 * red + 0.7152 * green + 0.0722 * blue > 0.45 or np.isnan(share)
             ax.text(c, r, _fmt(counts[r, c]), ha="center", va="center",
                     color="black" if dark else "white")  # fmt: skip
+    return fig
+
+
+@_styled
+def tier_distribution_chart(distribution: pd.DataFrame, *, ax: Axes | None = None) -> Figure:
+    """Customers per tier at each period's end, as stacked bars (lowest tier at the bottom).
+
+    Parameters
+    ----------
+    distribution : pandas.DataFrame
+        :func:`loyalty_metrics.tier_distribution`: indexed by period end, one column per tier
+        from the lowest to the highest.
+    ax : matplotlib.axes.Axes, optional
+        Draw here instead of on a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``axes[0].containers`` hold one bar series per tier, in column order.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"base": [5, 6], "gold": [1, 2]},
+    ...                  index=pd.to_datetime(["2024-01-31", "2024-02-29"]))
+    >>> fig = tier_distribution_chart(d)
+    >>> [[float(b.get_height()) for b in c] for c in fig.axes[0].containers]
+    [[5.0, 6.0], [1.0, 2.0]]
+    """
+    from matplotlib.ticker import FuncFormatter
+
+    fig, ax = _axes(ax, (7.5, 3.0))
+    x = _dates(distribution.index)
+    days = np.diff(x).min() / np.timedelta64(1, "D") if len(x) > 1 else 30
+    width = np.timedelta64(max(1, int(0.7 * days)), "D")
+    bottom = np.zeros(len(distribution))
+    for i, tier in enumerate(distribution.columns):
+        values = distribution[tier].to_numpy(dtype="float64", na_value=0.0)
+        ax.bar(x, values, width=width, bottom=bottom, label=str(tier),
+               color=OKABE_ITO[i % len(OKABE_ITO)])  # fmt: skip
+        bottom += values
+    ax.set_ylabel("Customers")
+    ax.yaxis.set_major_formatter(FuncFormatter(_tick))
+    ax.grid(axis="y")
+    ax.legend(loc="upper left", ncols=len(distribution.columns), title=None)
+    _format_date_axis(ax)
     return fig

@@ -1,7 +1,7 @@
 """``loyalty.toml``: column mappings, reader options and metric options, loaded and checked.
 
 A config file has one table per input (``[orders]``, ``[surveys]``, ``[events]``, ``[spend]``,
-``[customers]``) and the tables ``[metrics]``, ``[report]`` and ``[export]``::
+``[customers]``, ``[points]``) and the tables ``[metrics]``, ``[report]`` and ``[export]``::
 
     [orders]
     file = "exports/orders_2024.csv"      # relative to the config file's folder

@@ -64,7 +64,7 @@ def test_tables_and_charts_with_tier_thresholds(report):
     section = _points(report)
     tables = {t["id"]: t for t in section["tables"]}
     assert {"flow", "redemption_by_tier", "tiers", "migration"} <= set(tables)
-    assert {c["id"] for c in section["charts"]} == {"flow", "migration"}
+    assert {c["id"] for c in section["charts"]} == {"flow", "tiers", "migration"}
     flow = pd.DataFrame(tables["flow"]["rows"])
     steps = flow["outstanding"].diff().iloc[1:].to_numpy()
     assert steps == pytest.approx(flow["net_change"].iloc[1:].to_numpy())
@@ -75,7 +75,7 @@ def test_tables_and_charts_with_tier_thresholds(report):
     # the last row of the distribution and the migration's columns count the same customers
     assert tiers[["base", "silver", "gold"]].iloc[-1].tolist() == migration.sum().tolist()
     images = chart_images(report)
-    assert {"points/flow", "points/migration"} <= set(images)
+    assert {"points/flow", "points/tiers", "points/migration"} <= set(images)
 
 
 def test_without_thresholds_tiers_are_a_note(frames):

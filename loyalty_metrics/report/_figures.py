@@ -163,6 +163,18 @@ def _points_flow(section: dict[str, Any], spec: dict[str, Any], currency: str | 
     return charts.points_flow_chart(data)
 
 
+def _tier_distribution(section: dict[str, Any], spec: dict[str, Any], currency: str | None) -> Any:
+    from .. import charts
+
+    frame = _frame(section, spec["table"])
+    if frame is None:
+        return None
+    index = pd.DatetimeIndex(pd.to_datetime(frame["period"]), name="period_end")
+    tiers = [c for c in frame.columns if c != "period"]
+    data = pd.DataFrame({t: _numbers(frame, t).to_numpy() for t in tiers}, index=index)
+    return charts.tier_distribution_chart(data)
+
+
 def _tier_migration(section: dict[str, Any], spec: dict[str, Any], currency: str | None) -> Any:
     from .. import charts
 
@@ -184,6 +196,7 @@ _BUILDERS: dict[str, Callable[[dict[str, Any], dict[str, Any], str | None], Any]
     "engagement_distribution": _engagement,
     "calibration_vs_holdout": _calibration,
     "points_flow": _points_flow,
+    "tier_distribution": _tier_distribution,
     "tier_migration": _tier_migration,
 }
 

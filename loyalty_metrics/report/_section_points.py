@@ -142,13 +142,14 @@ def _tier_tables(ctx: _Context, charts: list[dict[str, Any]], notes: list[str]) 
     tiers = list(distribution.columns)
     migration = moves.reset_index().rename(columns={"from": "tier_at_start"})
     migration["tier_at_start"] = migration["tier_at_start"].astype("str")
+    charts.append(_chart("tiers", "tier_distribution", "Customers per tier", table="tiers"))
     charts.append(
         _chart(
             "migration",
             "tier_migration",
-            f"Tier moves, {ctx.start.date()} to {ctx.end.date()}",
+            f"Tier moves, {since.date()} to {ctx.end.date()}",
             table="migration",
-        )  # fmt: skip
+        )
     )
     return [
         _table(
@@ -160,7 +161,8 @@ def _tier_tables(ctx: _Context, charts: list[dict[str, Any]], notes: list[str]) 
         ),
         _table(
             "migration",
-            "Tier migration (rows: tier at the start, columns: tier at the end)",
+            f"Tier migration, {since.date()} to {ctx.end.date()} (rows: tier at the start, "
+            "columns: tier at the end)",
             migration,
             [_column("tier_at_start", "From"), *(_column(t, t, "count") for t in tiers)],
         ),
