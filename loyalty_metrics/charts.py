@@ -6,6 +6,11 @@ nothing is shown or kept in global state; they display in Jupyter and save with
 ``fig.savefig("chart.png")`` or :func:`figure_bytes`. Colours are colour-blind safe: Okabe-Ito
 for categories and lines, viridis / cividis for heatmaps.
 
+Every text is drawn verbatim: labels come from the data (a channel named ``$x^$``, a segment
+``Save $5 or $10``), so mathtext and TeX are off, control characters are removed and labels
+longer than 80 characters end in ``…``. Matplotlib's warnings while drawing (a glyph missing
+from the font) go to the ``loyalty_metrics.charts`` logger, never to stderr.
+
 Examples
 --------
 >>> import pandas as pd
@@ -17,9 +22,13 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
-from collections.abc import Callable, Sequence
+import logging
+import re
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -83,6 +92,15 @@ _STYLE = {
     "svg.hashsalt": "loyalty_metrics",  # stable ids: the same figure gives the same SVG
 }
 
+# Drawn verbatim: no mathtext ($...$) nor TeX, whatever the caller's matplotlibrc says.
+_VERBATIM = {"text.parse_math": False, "text.usetex": False}
+_STYLE.update(_VERBATIM)
+_LABEL_LIMIT = 80
+# Control characters (C0 but newline, DEL, C1): invisible or drawn as boxes; tab is a space.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+logger = logging.getLogger(__name__)
+
 _PERIOD_WORDS = {"D": "days", "W": "weeks", "M": "months", "Q": "quarters", "Y": "years"}
 _STAGES = ("lead", "buyer", "repeat", "advocate")
 
@@ -94,12 +112,47 @@ def _styled(func: Callable[..., Figure]) -> Callable[..., Figure]:
     def wrapper(*args: Any, **kwargs: Any) -> Figure:
         import matplotlib as mpl
         from cycler import cycler
+        from matplotlib.text import Text
 
+        given = kwargs.get("ax")
+        before = set(given.figure.findobj(Text)) if given is not None else set()
         style = dict(_STYLE, **{"axes.prop_cycle": cycler(color=OKABE_ITO)})
-        with mpl.rc_context(style):
-            return func(*args, **kwargs)
+        with mpl.rc_context(style), _warnings_logged():
+            fig = func(*args, **kwargs)
+        for text in fig.findobj(Text):
+            if text not in before:  # the caller's own texts on a shared figure stay theirs
+                text.set_parse_math(False)
+                text.set_usetex(False)
+                text.set_text(_verbatim(text.get_text()))
+        return fig
 
     return wrapper
+
+
+def _verbatim(text: str) -> str:
+    """``text`` as it can be drawn as is: no control characters, at most 80 characters.
+
+    Examples
+    --------
+    >>> _verbatim("Save $5\x07 or $10")
+    'Save $5 or $10'
+    >>> len(_verbatim("x" * 500))
+    80
+    """
+    text = _CONTROL.sub("", str(text).replace("\t", " "))
+    if len(text) > _LABEL_LIMIT:
+        text = text[: _LABEL_LIMIT - 1] + "…"
+    return text
+
+
+@contextlib.contextmanager
+def _warnings_logged() -> Iterator[None]:
+    """Send the warnings raised inside to the logger (cron mails whatever reaches stderr)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for warning in caught:
+        logger.info("matplotlib: %s", warning.message)
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -128,7 +181,7 @@ def figure_bytes(fig: Figure, format: Literal["png", "svg"] = "png", *, dpi: int
 
     buffer = io.BytesIO()
     metadata = {"Software": None} if format == "png" else {"Date": None, "Creator": None}
-    with mpl.rc_context({"svg.hashsalt": "loyalty_metrics"}):
+    with mpl.rc_context({"svg.hashsalt": "loyalty_metrics", **_VERBATIM}), _warnings_logged():
         fig.savefig(buffer, format=format, dpi=dpi, metadata=metadata)
     return buffer.getvalue()
 
@@ -281,8 +334,8 @@ def cohort_heatmap(
     colorbar.set_label(label)
     colorbar.outline.set_visible(False)
 
-    ax.set_xticks(range(n_cols), [str(c) for c in table.columns])
-    ax.set_yticks(range(n_rows), _period_labels(table.index))
+    ax.set_xticks(range(n_cols), [_verbatim(c) for c in table.columns])
+    ax.set_yticks(range(n_rows), [_verbatim(c) for c in _period_labels(table.index)])
     ax.tick_params(length=0)
     for side in ("left", "bottom"):
         ax.spines[side].set_visible(False)
@@ -558,7 +611,9 @@ def ladder_funnel(ladder: pd.Series | pd.DataFrame, *, ax: Axes | None = None) -
                 color=_GREY,
             )
     ax.set_xlim(0, widest * 1.75 if widest else 1.0)
-    ax.set_yticks(positions, [_RUNG_LABELS.get(str(s), str(s).capitalize()) for s in counts.index])
+    ax.set_yticks(
+        positions, [_verbatim(_RUNG_LABELS.get(str(s), str(s).capitalize())) for s in counts.index]
+    )
     ax.set_ylim(len(counts) - 0.5, -0.5)
     ax.set_xticks([])
     for side in ("bottom", "left"):
@@ -853,7 +908,7 @@ def bar_chart(
             text += "  low n"
         ax.text(max(end, 0) + span * 0.015, yi, text, va="center", fontsize=8)
     ax.set_xlim(min(0.0, float(np.nanmin(ends)) if ends.size else 0.0), span * 1.15)
-    ax.set_yticks(y, [str(v) for v in values.index])
+    ax.set_yticks(y, [_verbatim(v) for v in values.index])  # tick labels are not Text yet
     ax.set_ylim(len(values) - 0.5, -0.5)
     ax.tick_params(axis="y", length=0)
     ax.set_xlabel(xlabel)
@@ -1034,7 +1089,7 @@ def calibration_vs_holdout(
         labels = [
             f"{label}\nn={_fmt(n)}" for label, n in zip(labels, grouped["customers"], strict=True)
         ]
-    ax.set_xticks(x, labels)
+    ax.set_xticks(x, [_verbatim(label) for label in labels])
     ax.set_xlabel(f"Repeat purchases in the calibration {time_unit}")
     ax.set_ylabel("Mean purchases in the holdout")
     ax.grid(axis="y")

@@ -137,3 +137,18 @@ TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
 
 #: Tolerance for "net amount >= 0": sums of decimal amounts are inexact in floating point.
 AMOUNT_TOLERANCE = 1e-6
+
+#: The dates the computations handle (inclusive, ISO). pandas timestamps end at 1677-09-21 and
+#: 2262-04-11; look-backs (churn, cohorts) and horizons (CLV) need decades of room on both
+#: sides, so a date outside this range is refused (a reader rejects it, an option exits 2).
+DATE_RANGE: tuple[str, str] = ("1700-01-01", "2200-12-31")
+
+#: The largest amount of money (in absolute value) a row may hold. Sums of amounts near the
+#: float limit (1e308) overflow to infinity; no real order line comes near a quadrillion.
+AMOUNT_LIMIT = 1e15
+
+#: Score scales: kind -> (lowest, highest, label in messages). Scores are integers.
+SCORE_SCALES: dict[str, tuple[int, int, str]] = {
+    "nps_score": (0, 10, "NPS score"),
+    "csat_score": (1, 5, "CSAT"),
+}

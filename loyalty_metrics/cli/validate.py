@@ -14,6 +14,7 @@ from ._common import (
     handle_errors,
     input_options,
     progress,
+    write_output,
 )
 
 
@@ -85,6 +86,7 @@ def command(
     rejects: Path | None,
     max_problems: int,
 ) -> None:
+    from .._csv import to_csv
     from ..errors import DataValidationError
     from ..io import FOLDER_EXTENSIONS, READERS, find_table_files, read_report
 
@@ -130,9 +132,11 @@ def command(
                 f"  ... {len(problems) - len(shown):,} more problems "
                 "(--max-problems 0 prints all; --rejects DIR writes every rejected row)"
             )
+        for message in report.warnings:
+            click.echo(f"  warning: {message}")
         if rejects is not None:
             target = rejects / f"{table}.rejected.csv"
-            report.rejected.to_csv(target, index=False)
+            write_output(target, to_csv(report.rejected, index=False))
             click.echo(f"  rejected rows written to {target}")
         if report.rows_rejected:
             failed_tables += 1
