@@ -174,7 +174,7 @@ def _swallowed_lines(raw: _Raw, kind: str, values: pa.ChunkedArray) -> np.ndarra
     value spanning lines. Categories and free text may (a quoted ``"two\nline"`` label), so
     there it is a line holding a whole record's worth of delimiters that gives it away.
     """
-    if kind == "text":
+    if kind == "text" or not _any_line_break(values):
         return np.zeros(len(values), dtype=bool)
     if kind != "category":
         pattern = "[\r\n]"
@@ -184,6 +184,20 @@ def _swallowed_lines(raw: _Raw, kind: str, values: pa.ChunkedArray) -> np.ndarra
     else:
         return np.zeros(len(values), dtype=bool)
     return _np_bool(pc.match_substring_regex(_as_text(values), pattern))
+
+
+def _any_line_break(values: pa.ChunkedArray) -> bool:
+    """Whether a CR or LF occurs in the column's text: one scan of its data buffers."""
+    for chunk in values.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            chunk = chunk.dictionary
+        data = chunk.buffers()[-1] if chunk.type in (pa.string(), pa.large_string()) else None
+        if data is None:
+            continue
+        raw = np.frombuffer(data, dtype=np.uint8)
+        if (raw == 10).any() or (raw == 13).any():
+            return True
+    return False
 
 
 def _frame(schema: TableSchema, columns: dict[str, Any], n: int) -> pd.DataFrame:
