@@ -443,3 +443,25 @@ def test_a_value_longer_than_a_parse_block_is_read():
     surveys = lm.read_surveys(io.StringIO(text), errors="reject")
     assert len(surveys) == 1002 and surveys["comment"].iloc[-1] == comment
     assert lm.rejected_rows(surveys)["line"].tolist() == [1004]  # header, 1 + 1000 + 1 rows
+
+
+def test_a_read_error_names_the_file_and_exits_3(tmp_path, monkeypatch):
+    import errno
+
+    from click.testing import CliRunner
+
+    from loyalty_metrics.cli import cli
+    from loyalty_metrics.io import _raw_input
+
+    def failing_disk(*args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error")  # as os.read raises it: no file name
+
+    path = tmp_path / "orders.csv"
+    path.write_text(ORDERS)
+    monkeypatch.setattr(_raw_input, "_raw_from_csv", failing_disk)
+    with pytest.raises(OSError) as info:
+        lm.read_orders(path)
+    assert info.value.filename == str(path) and info.value.errno == errno.EIO
+    result = CliRunner().invoke(cli, ["kpis", "--orders", str(path)])
+    assert result.exit_code == 3
+    assert result.stderr == f"Error: {path}: input/output error\n"
