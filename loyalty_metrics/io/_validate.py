@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from ..errors import DataValidationError
 from ..schema import AMOUNT_LIMIT, DATE_RANGE, SCORE_SCALES, TABLES, TableSchema
-from ._arrow_text import _as_text, _np_bool
+from ._arrow_text import _as_text, _decoded, _is_text, _np_bool
 from ._convert import _convert_bool, _convert_category, _convert_ids
 from ._dates import _convert_dates
 from ._numbers import _convert_numbers
@@ -25,6 +25,7 @@ _FIRST, _AFTER = (np.datetime64(d, "ns") for d in DATE_RANGE)
 _AFTER += np.timedelta64(1, "D")
 _OUTSIDE_RANGE = f"date outside {DATE_RANGE[0]}..{DATE_RANGE[1]}"
 _BEYOND_LIMIT = f"amount beyond +-{AMOUNT_LIMIT:g}"
+_BAD_OFFSET = "UTC offset beyond +-14:00"
 #: A date this long after 90% of its column's dates is flagged (a year read in the wrong
 #: century, a typo).
 _FAR_AFTER = np.timedelta64(2 * 366, "D")
@@ -90,7 +91,9 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
     for c, (values, bad, blank) in _convert_dates(
         raw.arrays, dates, opts, settings, raw.source, table
     ).items():
-        problems.add(c, "unparseable date", bad)
+        offset = _impossible_offsets(raw.arrays[c], bad)
+        problems.add(c, "unparseable date", bad & ~offset)
+        problems.add(c, _BAD_OFFSET, offset)
         problems.add(c, _OUTSIDE_RANGE, ~bad & ~blank & ((values < _FIRST) | (values >= _AFTER)))
         columns[c] = values
         blanks[c] = blank
@@ -127,6 +130,26 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
     # the next step (the customer summary) starts from what the frame really holds.
     pa.default_memory_pool().release_unused()
     return result
+
+
+def _impossible_offsets(values: pa.ChunkedArray, bad: np.ndarray) -> np.ndarray:
+    """Among the unparseable dates, those whose fault is a UTC offset beyond +-14:00."""
+    out = np.zeros(len(bad), dtype=bool)
+    if not bad.any() or not _is_text(_decoded(values).type):
+        return out
+    pos = np.flatnonzero(bad)
+    text = pc.utf8_trim_whitespace(_as_text(values).take(pa.array(pos)))
+    # an offset after a time (a date's "-15" is its day, not an offset)
+    parts = pc.extract_regex(
+        text, r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*[+-](?P<h>\d{2}):?(?P<m>\d{2})?$"
+    )
+    found = _np_bool(pc.is_valid(parts))
+    hours = pc.fill_null(pc.struct_field(parts, "h"), "0").cast(pa.int64()).to_numpy()
+    minutes_text = pc.if_else(pc.equal(pc.struct_field(parts, "m"), ""), "0",
+                              pc.struct_field(parts, "m"))  # fmt: skip
+    minutes = pc.fill_null(minutes_text, "0").cast(pa.int64()).to_numpy()
+    out[pos] = found & ((hours * 60 + minutes > 14 * 60) | (minutes >= 60))
+    return out
 
 
 def _date_warnings(
