@@ -91,10 +91,11 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
     for c, (values, bad, blank) in _convert_dates(
         raw.arrays, dates, opts, settings, raw.source, table
     ).items():
-        offset = _impossible_offsets(raw.arrays[c], bad)
-        problems.add(c, "unparseable date", bad & ~offset)
+        offset, year = _date_faults(raw.arrays[c], bad)
+        problems.add(c, "unparseable date", bad & ~offset & ~year)
         problems.add(c, _BAD_OFFSET, offset)
-        problems.add(c, _OUTSIDE_RANGE, ~bad & ~blank & ((values < _FIRST) | (values >= _AFTER)))
+        outside = year | (~bad & ~blank & ((values < _FIRST) | (values >= _AFTER)))
+        problems.add(c, _OUTSIDE_RANGE, outside)
         columns[c] = values
         blanks[c] = blank
     for c, kind in kinds.items():
@@ -132,24 +133,34 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
     return result
 
 
-def _impossible_offsets(values: pa.ChunkedArray, bad: np.ndarray) -> np.ndarray:
-    """Among the unparseable dates, those whose fault is a UTC offset beyond +-14:00."""
-    out = np.zeros(len(bad), dtype=bool)
+def _date_faults(values: pa.ChunkedArray, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Among the unparseable dates: a UTC offset beyond +-14:00; a year no timestamp holds.
+
+    Only the bad rows are looked at again, so a clean column costs nothing.
+    """
+    offset = np.zeros(len(bad), dtype=bool)
+    year = np.zeros(len(bad), dtype=bool)
     if not bad.any() or not _is_text(_decoded(values).type):
-        return out
+        return offset, year
     pos = np.flatnonzero(bad)
     text = pc.utf8_trim_whitespace(_as_text(values).take(pa.array(pos)))
     # an offset after a time (a date's "-15" is its day, not an offset)
     parts = pc.extract_regex(
         text, r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*[+-](?P<h>\d{2}):?(?P<m>\d{2})?$"
     )
-    found = _np_bool(pc.is_valid(parts))
     hours = pc.fill_null(pc.struct_field(parts, "h"), "0").cast(pa.int64()).to_numpy()
     minutes_text = pc.if_else(pc.equal(pc.struct_field(parts, "m"), ""), "0",
                               pc.struct_field(parts, "m"))  # fmt: skip
     minutes = pc.fill_null(minutes_text, "0").cast(pa.int64()).to_numpy()
-    out[pos] = found & ((hours * 60 + minutes > 14 * 60) | (minutes >= 60))
-    return out
+    offset[pos] = _np_bool(pc.is_valid(parts)) & (
+        (hours * 60 + minutes > 14 * 60) | (minutes >= 60)
+    )
+    # a four-digit year beyond what a timestamp holds (1650, 9999): outside the range
+    years = pc.extract_regex(text, r"(?:^|\D)(?P<y>\d{4})(?:\D|$)")
+    y = pc.fill_null(pc.struct_field(years, "y"), "2000").cast(pa.int64()).to_numpy()
+    first, last = (int(d[:4]) for d in DATE_RANGE)
+    year[pos] = _np_bool(pc.is_valid(years)) & ((y < first) | (y > last)) & ~offset[pos]
+    return offset, year
 
 
 def _date_warnings(
