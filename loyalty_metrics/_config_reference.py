@@ -91,6 +91,16 @@ KEY_HELP: dict[str, dict[str, tuple[str, str]]] = {
             'NPS in the index on its own -100..100 scale (`"points"`) or rescaled to 0..100 '
             '(`"percent"`).',
         ),
+        "point_value": ("0.01", "Money value of one loyalty point (points liability). Default 1."),
+        "tier_thresholds": (
+            "{ silver = 500, gold = 2000 }",
+            "Tier name = minimum net revenue over the tier look-back (distinct minimums).",
+        ),
+        "tier_lookback": ('"365D"', "Look-back of the tier thresholds. Default 365D."),
+        "cost_channel": (
+            '"loyalty"',
+            "The spend channel that is the loyalty programme's cost. Default `loyalty`.",
+        ),
     },
     "report": {"title": ('"Loyalty, week 12"', "Title of the HTML/Markdown report.")},
     "cancellations": {

@@ -23,31 +23,37 @@ _REPORT_ATTR = "loyalty_metrics.read_report"  # = io.REPORT_ATTR (io imports thi
 _FIRST, _AFTER = pd.Timestamp(DATE_RANGE[0]), pd.Timestamp(DATE_RANGE[1]) + pd.Timedelta(days=1)
 
 
+def _prefix(func: str | None) -> str:
+    return f"{func}: " if func else ""
+
+
 def _validated(frame: Any) -> bool:
     return isinstance(frame, pd.DataFrame) and _REPORT_ATTR in frame.attrs
 
 
-def _fail(func: str, table: str, column: str, mask: np.ndarray, reason: str, values: Any) -> None:
+def _fail(
+    func: str | None, table: str, column: str, mask: np.ndarray, reason: str, values: Any
+) -> None:
     rows = np.flatnonzero(mask)
     shown = ", ".join(str(r + 1) for r in rows[:10])
     more = f" (+{len(rows) - 10} more)" if len(rows) > 10 else ""
     found = pd.Series(np.asarray(values, dtype=object)[rows]).dropna().unique()[:3]
     examples = f" (e.g. {', '.join(repr(v) for v in found)})" if len(found) else ""
     raise DataValidationError(
-        f"{func}: {table}: column {column!r}: row{'s' if len(rows) > 1 else ''} {shown}{more}: "
+        f"{_prefix(func)}{table}: column {column!r}: row{'s' if len(rows) > 1 else ''} {shown}{more}: "
         f"{reason}{examples}; read the data with lm.read_{table}() to set such rows aside",
         source="<DataFrame>",
         table=table,
     )
 
 
-def _check_columns(frame: pd.DataFrame, table: str, func: str) -> None:
+def _check_columns(frame: pd.DataFrame, table: str, func: str | None) -> None:
     missing = [c for c in TABLES[table].required if c not in frame.columns]
     if missing:
         found = ", ".join(repr(str(c)) for c in frame.columns) or "none"
         names = ", ".join(repr(c) for c in missing)
         raise DataValidationError(
-            f"{func}: {table}: missing required column{'s' if len(missing) > 1 else ''} "
+            f"{_prefix(func)}{table}: missing required column{'s' if len(missing) > 1 else ''} "
             f"{names} (columns found: {found}); rename the column or read the data with "
             f"lm.read_{table}(df, columns=...)",
             source="<DataFrame>",
@@ -55,18 +61,18 @@ def _check_columns(frame: pd.DataFrame, table: str, func: str) -> None:
         )
 
 
-def _check_dates(frame: pd.DataFrame, column: str, table: str, func: str) -> None:
+def _check_dates(frame: pd.DataFrame, column: str, table: str, func: str | None) -> None:
     values = frame[column]
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         raise DataValidationError(
-            f"{func}: {table}: column {column!r} holds timezone-aware dates ({values.dtype}); "
+            f"{_prefix(func)}{table}: column {column!r} holds timezone-aware dates ({values.dtype}); "
             f"the readers store naive UTC: use df[{column!r}].dt.tz_convert(None)",
             source="<DataFrame>",
             table=table,
         )
     if not pd.api.types.is_datetime64_dtype(values.dtype):
         raise DataValidationError(
-            f"{func}: {table}: column {column!r} holds {values.dtype} values, not dates; "
+            f"{_prefix(func)}{table}: column {column!r} holds {values.dtype} values, not dates; "
             f"read the data with lm.read_{table}(df) (or convert with pd.to_datetime)",
             source="<DataFrame>",
             table=table,
@@ -78,7 +84,7 @@ def _check_dates(frame: pd.DataFrame, column: str, table: str, func: str) -> Non
         _fail(func, table, column, outside, reason, values)
 
 
-def validate_orders(orders: pd.DataFrame, *, func: str) -> None:
+def validate_orders(orders: pd.DataFrame, *, func: str | None = None) -> None:
     """Raise :class:`DataValidationError` when ``orders`` breaks the orders contract.
 
     Frames from :func:`~loyalty_metrics.read_orders` pass at once.
@@ -112,7 +118,7 @@ def validate_orders(orders: pd.DataFrame, *, func: str) -> None:
         _fail(func, "orders", "amount", beyond, reason, orders["amount"])
 
 
-def validate_surveys(surveys: pd.DataFrame, *, func: str) -> None:
+def validate_surveys(surveys: pd.DataFrame, *, func: str | None) -> None:
     """Raise :class:`DataValidationError` when scores break their scale (integers, 0-10 / 1-5).
 
     Frames from :func:`~loyalty_metrics.read_surveys` pass at once.

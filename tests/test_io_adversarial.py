@@ -273,10 +273,12 @@ def test_utc_offsets_beyond_14_hours_are_rejected(sign, hours, minutes, colon, o
         shift = pd.Timedelta(hours=hours, minutes=minutes) * (1 if sign == "+" else -1)
         assert events["timestamp"].iloc[-1] == pd.Timestamp("2024-03-05 10:00") - shift
     else:
-        assert lm.rejected_rows(events)["line"].tolist() == [others + 2]
+        rejected = lm.rejected_rows(events)
+        assert rejected["line"].tolist() == [others + 2]
+        assert rejected["reason"].tolist() == ["timestamp: UTC offset beyond +-14:00"]
 
 
-@given(year=st.integers(1678, 2261), iso=st.booleans())
+@given(year=st.integers(1000, 9999), iso=st.booleans())
 @settings(max_examples=60, deadline=None)
 def test_dates_are_kept_only_inside_the_range_the_computations_handle(year, iso):
     text = f"{year}-06-15" if iso else f"15/06/{year}"
@@ -443,3 +445,25 @@ def test_a_value_longer_than_a_parse_block_is_read():
     surveys = lm.read_surveys(io.StringIO(text), errors="reject")
     assert len(surveys) == 1002 and surveys["comment"].iloc[-1] == comment
     assert lm.rejected_rows(surveys)["line"].tolist() == [1004]  # header, 1 + 1000 + 1 rows
+
+
+def test_a_read_error_names_the_file_and_exits_3(tmp_path, monkeypatch):
+    import errno
+
+    from click.testing import CliRunner
+
+    from loyalty_metrics.cli import cli
+    from loyalty_metrics.io import _raw_input
+
+    def failing_disk(*args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error")  # as os.read raises it: no file name
+
+    path = tmp_path / "orders.csv"
+    path.write_text(ORDERS)
+    monkeypatch.setattr(_raw_input, "_raw_from_csv", failing_disk)
+    with pytest.raises(OSError) as info:
+        lm.read_orders(path)
+    assert info.value.filename == str(path) and info.value.errno == errno.EIO
+    result = CliRunner().invoke(cli, ["kpis", "--orders", str(path)])
+    assert result.exit_code == 3
+    assert result.stderr == f"Error: {path}: input/output error\n"

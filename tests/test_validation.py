@@ -86,7 +86,12 @@ def _orders(**columns) -> pd.DataFrame:
          "date outside 1700-01-01..2200-12-31"),
     ],
 )  # fmt: skip
-@pytest.mark.parametrize("entry", [lm.customer_summary, lm.kpis, lm.repeat_purchase_rate])
+@pytest.mark.parametrize(
+    "entry",
+    [lm.customer_summary, lm.kpis, lm.kpis_by_period, lm.repeat_purchase_rate, lm.churn_rate,
+     lm.cohort_table, lm.repeat_rate_by_cohort, lm.time_to_second_purchase,
+     lm.inter_purchase_times, lm.loyalty_ladder, lm.rfm_segments, lm.clv],
+)  # fmt: skip
 def test_raw_order_frames_get_the_readers_messages(orders, message, entry):
     with pytest.raises(DataValidationError, match=message):
         entry(orders)

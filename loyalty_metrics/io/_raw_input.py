@@ -543,14 +543,10 @@ def _ends_inside_quotes(text: str) -> bool:
 
 def _tail_and_newlines(data: Any, size: int) -> tuple[bytes, int]:
     """The last ``size`` bytes of the (decompressed) input and its number of newlines."""
-    if isinstance(data, bytes):
-        data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-        return data[-size:], data.count(b"\n")
     tail, newlines = b"", 0
-    with _open_stream(data) as stream:
-        while chunk := stream.read(1 << 24):
-            newlines += chunk.count(b"\n")
-            tail = (tail + chunk)[-size:]
+    for chunk in _chunks(data):
+        newlines += chunk.count(b"\n")
+        tail = (tail + chunk)[-size:]
     return tail, newlines
 
 

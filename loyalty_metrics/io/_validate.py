@@ -11,8 +11,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import DataValidationError
-from ..schema import AMOUNT_LIMIT, DATE_RANGE, DERIVED, SCORE_SCALES, TABLES, TableSchema
-from ._arrow_text import _as_text, _np_bool
+from ..schema import (
+    AMOUNT_LIMIT,
+    DATE_RANGE,
+    DERIVED,
+    POINT_TYPES,
+    SCORE_SCALES,
+    TABLES,
+    TableSchema,
+)
+from ._arrow_text import _as_text, _decoded, _is_text, _np_bool
 from ._columns import _norm
 from ._convert import _convert_bool, _convert_category, _convert_ids
 from ._dates import _convert_dates
@@ -26,6 +34,7 @@ _FIRST, _AFTER = (np.datetime64(d, "ns") for d in DATE_RANGE)
 _AFTER += np.timedelta64(1, "D")
 _OUTSIDE_RANGE = f"date outside {DATE_RANGE[0]}..{DATE_RANGE[1]}"
 _BEYOND_LIMIT = f"amount beyond +-{AMOUNT_LIMIT:g}"
+_BAD_OFFSET = "UTC offset beyond +-14:00"
 #: A date this long after 90% of its column's dates is flagged (a year read in the wrong
 #: century, a typo).
 _FAR_AFTER = np.timedelta64(2 * 366, "D")
@@ -96,8 +105,11 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
     for c, (values, bad, blank) in _convert_dates(
         raw.arrays, dates, opts, settings, raw.source, table
     ).items():
-        problems.add(c, "unparseable date", bad)
-        problems.add(c, _OUTSIDE_RANGE, ~bad & ~blank & ((values < _FIRST) | (values >= _AFTER)))
+        offset, year = _date_faults(raw.arrays[c], bad)
+        problems.add(c, "unparseable date", bad & ~offset & ~year)
+        problems.add(c, _BAD_OFFSET, offset)
+        outside = year | (~bad & ~blank & ((values < _FIRST) | (values >= _AFTER)))
+        problems.add(c, _OUTSIDE_RANGE, outside)
         columns[c] = values
         blanks[c] = blank
     for c, kind in kinds.items():
@@ -125,6 +137,8 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
             problems.add(c, "blank score and no csat answer", blanks[c] & ~answered)
         elif not col.nullable:
             problems.add(c, "blank value", blanks[c])
+    if table == "points":
+        columns["type"] = _point_rules(columns, blanks, problems)
     settings.setdefault("thousands", opts.thousands if opts.thousands is not None else "auto")
     frame = _frame(schema, columns, raw.n_rows)
     warnings = _date_warnings(raw, {c: columns[c] for c in dates}, problems)
@@ -153,6 +167,71 @@ def _derive(
             problems.add(source, f"blank value (needed for {target} = {formula})", blanks[source])
         columns[target] = np.prod([columns[s] for s in sources], axis=0)
         raw.settings[target] = formula
+
+
+def _point_rules(
+    columns: dict[str, Any], blanks: dict[str, np.ndarray], problems: _Problems
+) -> pd.Categorical:
+    """The ledger's ``type`` in lower case, checked, and the sign of ``points`` it demands."""
+    kinds = columns["type"]
+    names = pd.Index(kinds.categories).str.lower()
+    uniq, inverse = np.unique(np.asarray(names, dtype=object), return_inverse=True)
+    codes = np.asarray(kinds.codes)
+    lowered = pd.Categorical.from_codes(
+        np.where(codes >= 0, inverse[np.maximum(codes, 0)], -1),
+        categories=pd.Index(uniq, dtype="str"),
+    )
+    known = ", ".join(POINT_TYPES)
+    problems.add(
+        "type",
+        f"unknown type (expected {known})",
+        ~blanks["type"] & ~np.isin(np.asarray(lowered, dtype=object), list(POINT_TYPES)),
+    )
+    points = columns["points"]
+    usable = ~blanks["points"] & ~problems.mask("points", len(points))
+    for name, sign in POINT_TYPES.items():
+        rows = usable & (np.asarray(lowered == name))
+        if sign > 0:
+            problems.add(
+                "points", f"{name} row with negative points ({name} >= 0)", rows & (points < 0)
+            )
+        elif sign < 0:
+            problems.add(
+                "points",
+                f"{name} row with positive points ({name} <= 0)",
+                rows & (points > 0),
+            )
+    return lowered
+
+
+def _date_faults(values: pa.ChunkedArray, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Among the unparseable dates: a UTC offset beyond +-14:00; a year no timestamp holds.
+
+    Only the bad rows are looked at again, so a clean column costs nothing.
+    """
+    offset = np.zeros(len(bad), dtype=bool)
+    year = np.zeros(len(bad), dtype=bool)
+    if not bad.any() or not _is_text(_decoded(values).type):
+        return offset, year
+    pos = np.flatnonzero(bad)
+    text = pc.utf8_trim_whitespace(_as_text(values).take(pa.array(pos)))
+    # an offset after a time (a date's "-15" is its day, not an offset)
+    parts = pc.extract_regex(
+        text, r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*[+-](?P<h>\d{2}):?(?P<m>\d{2})?$"
+    )
+    hours = pc.fill_null(pc.struct_field(parts, "h"), "0").cast(pa.int64()).to_numpy()
+    minutes_text = pc.if_else(pc.equal(pc.struct_field(parts, "m"), ""), "0",
+                              pc.struct_field(parts, "m"))  # fmt: skip
+    minutes = pc.fill_null(minutes_text, "0").cast(pa.int64()).to_numpy()
+    offset[pos] = _np_bool(pc.is_valid(parts)) & (
+        (hours * 60 + minutes > 14 * 60) | (minutes >= 60)
+    )
+    # a four-digit year beyond what a timestamp holds (1650, 9999): outside the range
+    years = pc.extract_regex(text, r"(?:^|\D)(?P<y>\d{4})(?:\D|$)")
+    y = pc.fill_null(pc.struct_field(years, "y"), "2000").cast(pa.int64()).to_numpy()
+    first, last = (int(d[:4]) for d in DATE_RANGE)
+    year[pos] = _np_bool(pc.is_valid(years)) & ((y < first) | (y > last)) & ~offset[pos]
+    return offset, year
 
 
 def _date_warnings(
@@ -200,7 +279,7 @@ def _swallowed_lines(raw: _Raw, kind: str, values: pa.ChunkedArray) -> np.ndarra
     value spanning lines. Categories and free text may (a quoted ``"two\nline"`` label), so
     there it is a line holding a whole record's worth of delimiters that gives it away.
     """
-    if kind == "text":
+    if kind == "text" or not _any_line_break(values):
         return np.zeros(len(values), dtype=bool)
     if kind != "category":
         pattern = "[\r\n]"
@@ -210,6 +289,20 @@ def _swallowed_lines(raw: _Raw, kind: str, values: pa.ChunkedArray) -> np.ndarra
     else:
         return np.zeros(len(values), dtype=bool)
     return _np_bool(pc.match_substring_regex(_as_text(values), pattern))
+
+
+def _any_line_break(values: pa.ChunkedArray) -> bool:
+    """Whether a CR or LF occurs in the column's text: one scan of its data buffers."""
+    for chunk in values.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            chunk = chunk.dictionary
+        data = chunk.buffers()[-1] if chunk.type in (pa.string(), pa.large_string()) else None
+        if data is None:
+            continue
+        raw = np.frombuffer(data, dtype=np.uint8)
+        if (raw == 10).any() or (raw == 13).any():
+            return True
+    return False
 
 
 def _frame(schema: TableSchema, columns: dict[str, Any], n: int) -> pd.DataFrame:
