@@ -42,25 +42,24 @@ CONFIG_NAME = "loyalty.toml"
 
 
 def check_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """Click callback: a calendar date the computations handle, else a usage error (exit 2)."""
+    """Click callback: a calendar date inside ``schema.DATE_RANGE``, else a usage error (exit 2)."""
     if value is None:
         return None
+    import pandas as pd
+
     from .._window import to_day
-
-    try:
-        to_day(value)
-    except ValueError:
-        low, high = _date_range()
-        raise click.BadParameter(
-            f"{value!r} is not a date: give a calendar day from {low} to {high} (YYYY-MM-DD)."
-        ) from None
-    return value
-
-
-def _date_range() -> tuple[str, str]:
     from ..schema import DATE_RANGE
 
-    return DATE_RANGE
+    low, high = DATE_RANGE
+    try:
+        day = to_day(value)
+    except ValueError:
+        day = None
+    if day is None or not pd.Timestamp(low) <= day <= pd.Timestamp(high):
+        raise click.BadParameter(
+            f"{value!r} is not a date: give a calendar day from {low} to {high} (YYYY-MM-DD)."
+        )
+    return value
 
 
 def _check_window_order(func: Callable[..., Any]) -> Callable[..., Any]:
