@@ -107,7 +107,7 @@ STAMP_COLUMNS: tuple[str, ...] = (
 #: Columns (besides the key) that mark a target as an export of this tool.
 MARKER_COLUMNS: tuple[str, ...] = ("as_of", "loyalty_metrics_version", "input_hash")
 DEFAULT_LOCK_TIMEOUT = 60.0
-INPUT_TABLES: tuple[str, ...] = ("orders", "surveys", "events", "spend", "customers")
+INPUT_TABLES: tuple[str, ...] = ("orders", "surveys", "events", "spend", "customers", "points")
 
 _SUFFIXES: dict[str, Format] = {
     ".csv": "csv",
@@ -179,6 +179,7 @@ def export_kpis(
     events: pd.DataFrame | None = None,
     spend: pd.DataFrame | None = None,
     customers: pd.DataFrame | None = None,
+    points: pd.DataFrame | None = None,
     *,
     target: str | os.PathLike[str],
     freq: Freq = "M",
@@ -193,8 +194,10 @@ def export_kpis(
 
     Parameters
     ----------
-    orders, surveys, events, spend, customers : pandas.DataFrame
-        Validated frames (see :mod:`loyalty_metrics.io`); only ``orders`` is required.
+    orders, surveys, events, spend, customers, points : pandas.DataFrame
+        Validated frames (see :mod:`loyalty_metrics.io`); only ``orders`` is required. With
+        a points ledger every row also carries the :data:`~loyalty_metrics.POINTS_KPI_KEYS`
+        (:func:`~loyalty_metrics.points_kpis_by_period` over the same periods and window).
     target : str or path-like
         ``*.csv``, ``*.jsonl``, ``*.parquet`` or ``sqlite:///path/kpis.db`` (see the module
         docstring for what each guarantees).
@@ -218,8 +221,8 @@ def export_kpis(
     lock_timeout : float, default 60
         Seconds to wait for another export of the same target to finish.
     kpi_options : mapping, optional
-        Keyword options passed on to ``kpis_by_period`` (e.g. ``margin``); part of the input
-        hash.
+        Keyword options passed on to ``kpis_by_period`` (e.g. ``margin``), except
+        ``point_value``, which goes to the points KPIs; part of the input hash.
 
     Returns
     -------
@@ -227,7 +230,9 @@ def export_kpis(
         What was written. The rows (``result.frame``) have the columns ``period`` (ISO date of
         the calendar end of the period, the upsert key), ``freq``, ``as_of`` (ISO date),
         ``loyalty_metrics_version``, ``input_hash`` (see :func:`input_hash`), then the KPI keys
-        of :func:`~loyalty_metrics.snapshot.kpis` as float columns (NaN where undefined).
+        of :func:`~loyalty_metrics.snapshot.kpis` as float columns (NaN where undefined), then
+        the points KPIs when a ledger is given (an older target gains those columns, empty
+        for its rows that are not replaced).
 
     Raises
     ------
@@ -289,14 +294,25 @@ def export_kpis(
         # Whole periods only: a period that starts before `since` is still computed in full.
         start = pd.Period(since_day, freq=freq).start_time
     options = dict(kpi_options or {})
+    kpis_options = {k: v for k, v in options.items() if k != "point_value"}
     # An expanding row is the snapshot from the first order on, whatever `since` says; a
     # per-period row needs nothing before its period (look-backs reach back by themselves).
+    row_start = start if window == "period" else None
     frame = kpis_by_period(
         orders, surveys, events, spend, customers, freq=freq, window=window,
-        start=start if window == "period" else None, end=as_of_day, **options,
+        start=row_start, end=as_of_day, **kpis_options,
     )  # fmt: skip
+    if points is not None:
+        from .points import points_kpis_by_period
+
+        by_period = points_kpis_by_period(
+            points, customers, orders, freq=freq, window=window,
+            start=data_window.start if row_start is None else row_start, end=as_of_day,
+            point_value=options.get("point_value", 1.0),
+        )  # fmt: skip
+        frame = frame.join(by_period.reindex(frame.index))
     frames = {"orders": orders, "surveys": surveys, "events": events, "spend": spend,
-              "customers": customers}  # fmt: skip
+              "customers": customers, "points": points}  # fmt: skip
     rows = kpi_rows(
         frame, freq=freq, as_of=as_of_day, input_hash=input_hash(frames, options=options)
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["TABLES", "TABLE_NAMES", "Column", "Kind", "TableSchema"]
+__all__ = ["POINT_TYPES", "TABLES", "TABLE_NAMES", "Column", "Kind", "TableSchema"]
 
 #: How a column is parsed and checked.
 #: ``id``: string, whitespace stripped; ``date``: datetime64[ns]; ``money``/``number``: float64;
@@ -116,7 +116,21 @@ TABLES: dict[str, TableSchema] = {
         Column("tier", "category"),
         Column("referred_by", "id"),
     ),
+    # The loyalty-programme ledger, one row per movement; type and sign rules: POINT_TYPES.
+    "points": _table(
+        "points",
+        Column("customer_id", "id", required=True, nullable=False),
+        Column("date", "date", required=True, nullable=False),
+        Column("points", "number", required=True, nullable=False),
+        Column("type", "category", required=True, nullable=False),
+        Column("order_id", "id"),
+        Column("note", "text"),
+    ),
 }
+
+#: The movement types of the points ledger (read case-insensitively) and the sign each
+#: type's ``points`` must have: +1 (>= 0), -1 (<= 0) or 0 (either).
+POINT_TYPES: dict[str, int] = {"earn": 1, "redeem": -1, "expire": -1, "adjust": 0}
 
 #: The canonical table names, which are also the data folder's file stems (``orders.csv``...).
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)

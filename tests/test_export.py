@@ -798,6 +798,38 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k.csv", "k.csv.lock"]
 
 
+def test_points_kpis_become_columns_and_an_older_target_gains_them(tmp_path):
+    from loyalty_metrics.points import points_kpis
+
+    tables = loyalty_metrics.generate_sample(150, seed=2, months=6)
+    target = str(tmp_path / "kpis.csv")
+    without = {k: v for k, v in tables.items() if k != "points"}
+    ex.export_kpis(**without, target=target, freq="M")  # an export made before the ledger
+    as_of = tables["orders"]["order_date"].max()
+    last = pd.Period(as_of, freq="M").start_time
+    result = ex.export_kpis(**tables, target=target, freq="M", since=last,
+                            kpi_options={"point_value": 0.01})  # fmt: skip
+    back = read_back(target)
+    assert list(back.columns) == [
+        *ex.STAMP_COLUMNS,
+        *loyalty_metrics.KPI_KEYS,
+        *loyalty_metrics.POINTS_KPI_KEYS,
+    ]
+    # the rows not replaced keep their values and gain empty points columns
+    assert back.iloc[:-1]["points_issued"].isna().all()
+    assert back.iloc[:-1]["customers"].notna().all()
+    # the new row: points_kpis over the same expanding window, point_value passed on
+    first_order = tables["orders"]["order_date"].min()
+    expected = points_kpis(tables["points"], tables["customers"], tables["orders"],
+                           start=first_order, end=as_of, point_value=0.01)  # fmt: skip
+    row = result.frame.iloc[-1]
+    for key in loyalty_metrics.POINTS_KPI_KEYS:
+        assert row[key] == pytest.approx(expected[key], nan_ok=True), key
+    assert row["points_issued"] > 0
+    # the ledger is part of the input hash
+    assert row["input_hash"] == ex.input_hash(tables, options={"point_value": 0.01})
+
+
 # ---------------------------------------------------------------------------------------------
 # damage outside the data: planted lock files, non-regular targets, other people's temp files
 

@@ -35,7 +35,7 @@ EXIT_CODES: dict[int, str] = {
 #: One line for the epilog of every command's --help.
 EXIT_CODES_HELP = "Exit codes: 0 ok, 1 data problem, 2 usage or config error, 3 I/O error."
 
-TABLE_OPTIONS = ("orders", "surveys", "events", "spend", "customers")
+TABLE_OPTIONS = ("orders", "surveys", "events", "spend", "customers", "points")
 
 #: The name of the config file looked for in DATA_DIR.
 CONFIG_NAME = "loyalty.toml"
@@ -79,7 +79,7 @@ def _check_window_order(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add ``[DATA_DIR] --orders --surveys --events --spend --customers --config --start --end``.
+    """Add ``[DATA_DIR] --orders ... --customers --points --config --start --end``.
 
     Paths are not checked for existence here: a missing file or folder (or a folder given for
     a file) is an I/O problem (exit 3, raised when it is read), not a usage error. Dates are

@@ -150,12 +150,12 @@ def _load_inputs(
 
 
 def _kpi_options(settings: dict[str, Any]) -> dict[str, Any]:
-    """The ``[metrics]`` settings that ``kpis_by_period`` takes as keyword options."""
+    """The ``[metrics]`` settings ``kpis_by_period`` takes, and ``point_value`` (points KPIs)."""
     import inspect
 
     from ..snapshot import kpis_by_period
 
-    accepted = inspect.signature(kpis_by_period).parameters
+    accepted = {*inspect.signature(kpis_by_period).parameters, "point_value"}
     metrics = settings.get("metrics", {})
     return {key: value for key, value in metrics.items() if key in accepted}
 
@@ -219,6 +219,7 @@ def command(
     events: Path | None,
     spend: Path | None,
     customers: Path | None,
+    points: Path | None,
     config: Path | None,
     start: str | None,
     end: str | None,
@@ -252,7 +253,7 @@ def command(
             _run(
                 data_dir,
                 {"orders": orders, "surveys": surveys, "events": events, "spend": spend,
-                 "customers": customers},
+                 "customers": customers, "points": points},
                 config=config, start=start, end=end, target=target, freq=freq, since=since,
                 window=window, table=table, lock_timeout=lock_timeout,
             )  # fmt: skip

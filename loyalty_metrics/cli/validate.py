@@ -42,7 +42,7 @@ def _describe(settings: dict[str, Any]) -> str:
     "validate",
     help="""Check every input table and list each row a reader would reject.
 
-Reads orders, surveys, events, spend and customers (from DATA_DIR or the --orders...
+Reads orders, surveys, events, spend, customers and points (from DATA_DIR or the --orders...
 options, with the column mappings and options of loyalty.toml), prints each problem as
 FILE:LINE: COLUMN: REASON and exits with 1 when any row is rejected or a file cannot be
 read, 0 when every row is valid. --start/--end are accepted but ignored: every row is
@@ -77,6 +77,7 @@ def command(
     events: Path | None,
     spend: Path | None,
     customers: Path | None,
+    points: Path | None,
     config: Path | None,
     start: str | None,
     end: str | None,
@@ -89,11 +90,14 @@ def command(
     from ..errors import DataValidationError
     from ..io import FOLDER_EXTENSIONS, READERS, find_table_files, read_report
 
-    given = dict(zip(TABLE_OPTIONS, (orders, surveys, events, spend, customers), strict=True))
+    given = dict(
+        zip(TABLE_OPTIONS, (orders, surveys, events, spend, customers, points), strict=True)
+    )
     files = {table: path for table, path in given.items() if path is not None}
     if data_dir is None and not files:
         raise click.UsageError(
-            "give a DATA_DIR or at least one of --orders/--surveys/--events/--spend/--customers"
+            "give a DATA_DIR or at least one of "
+            "--orders/--surveys/--events/--spend/--customers/--points"
         )
     found, options = find_table_files(data_dir, files=files, config=config)
     if not found:

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import DataValidationError
-from ..schema import AMOUNT_LIMIT, DATE_RANGE, SCORE_SCALES, TABLES, TableSchema
+from ..schema import AMOUNT_LIMIT, DATE_RANGE, POINT_TYPES, SCORE_SCALES, TABLES, TableSchema
 from ._arrow_text import _as_text, _decoded, _is_text, _np_bool
 from ._convert import _convert_bool, _convert_category, _convert_ids
 from ._dates import _convert_dates
@@ -122,6 +122,8 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
             problems.add(c, "blank score and no csat answer", blanks[c] & ~answered)
         elif not col.nullable:
             problems.add(c, "blank value", blanks[c])
+    if table == "points":
+        columns["type"] = _point_rules(columns, blanks, problems)
     settings.setdefault("thousands", opts.thousands if opts.thousands is not None else "auto")
     frame = _frame(schema, columns, raw.n_rows)
     warnings = _date_warnings(raw, {c: columns[c] for c in dates}, problems)
@@ -131,6 +133,41 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
     # the next step (the customer summary) starts from what the frame really holds.
     pa.default_memory_pool().release_unused()
     return result
+
+
+def _point_rules(
+    columns: dict[str, Any], blanks: dict[str, np.ndarray], problems: _Problems
+) -> pd.Categorical:
+    """The ledger's ``type`` in lower case, checked, and the sign of ``points`` it demands."""
+    kinds = columns["type"]
+    names = pd.Index(kinds.categories).str.lower()
+    uniq, inverse = np.unique(np.asarray(names, dtype=object), return_inverse=True)
+    codes = np.asarray(kinds.codes)
+    lowered = pd.Categorical.from_codes(
+        np.where(codes >= 0, inverse[np.maximum(codes, 0)], -1),
+        categories=pd.Index(uniq, dtype="str"),
+    )
+    known = ", ".join(POINT_TYPES)
+    problems.add(
+        "type",
+        f"unknown type (expected {known})",
+        ~blanks["type"] & ~np.isin(np.asarray(lowered, dtype=object), list(POINT_TYPES)),
+    )
+    points = columns["points"]
+    usable = ~blanks["points"] & ~problems.mask("points", len(points))
+    for name, sign in POINT_TYPES.items():
+        rows = usable & (np.asarray(lowered == name))
+        if sign > 0:
+            problems.add(
+                "points", f"{name} row with negative points ({name} >= 0)", rows & (points < 0)
+            )
+        elif sign < 0:
+            problems.add(
+                "points",
+                f"{name} row with positive points ({name} <= 0)",
+                rows & (points > 0),
+            )
+    return lowered
 
 
 def _date_faults(values: pa.ChunkedArray, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,5 +1,5 @@
 """The public readers: ``read_orders``, ``read_surveys``, ``read_events``, ``read_spend``,
-``read_customers``."""
+``read_customers``, ``read_points``."""
 
 from __future__ import annotations
 
@@ -270,6 +270,43 @@ def read_customers(
     return _read("customers", source, opts, "read_customers").frame
 
 
+@_doc(
+    "Read the loyalty-programme points ledger into the canonical points frame.",
+    """    One row per movement. Required columns ``customer_id`` (blank is an error), ``date``,
+    ``points`` (a number, signed), ``type``; optional ``order_id``, ``note``. ``type`` is
+    one of ``earn``, ``redeem``, ``expire``, ``adjust`` in any case (read as lower case);
+    another value is an error. The sign must match the type: ``earn`` >= 0, ``redeem`` and
+    ``expire`` <= 0, ``adjust`` either; a row that breaks this is an error (or a reject)
+    reported on ``points``.""",
+    """    >>> import pandas as pd
+    >>> from loyalty_metrics import rejected_rows
+    >>> raw = pd.DataFrame({"customer_id": ["a", "a", "b"], "date": ["2024-03-05"] * 3,
+    ...                     "points": ["120", "50", "-30"], "type": ["Earn", "REDEEM", "adjust"]})
+    >>> points = read_points(raw, errors="reject")
+    >>> points
+      customer_id       date  points    type
+    0           a 2024-03-05   120.0    earn
+    1           b 2024-03-05   -30.0  adjust
+    >>> rejected_rows(points)["reason"].tolist()
+    ['points: redeem row with positive points (redeem <= 0)']
+""",
+)
+def read_points(
+    source: Any,
+    *,
+    columns: Mapping[str, str] | None = None,
+    sep: str | None = None,
+    decimal: Literal[".", ","] | None = None,
+    thousands: str | None = None,
+    encoding: str | None = None,
+    dayfirst: bool | None = None,
+    date_format: str | None = None,
+    errors: Errors = "raise",
+) -> pd.DataFrame:
+    opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
+    return _read("points", source, opts, "read_points").frame
+
+
 #: Table name -> its reader.
 READERS: dict[str, Callable[..., pd.DataFrame]] = {
     "orders": read_orders,
@@ -277,6 +314,7 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
     "events": read_events,
     "spend": read_spend,
     "customers": read_customers,
+    "points": read_points,
 }
 
 
@@ -301,7 +339,7 @@ def read_table_result(
 
     Parameters
     ----------
-    table : {"orders", "surveys", "events", "spend", "customers"}
+    table : {"orders", "surveys", "events", "spend", "customers", "points"}
         Which reader's rules apply.
     source, columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors
         As for :func:`read_orders`.
