@@ -33,6 +33,7 @@ from ._common import (
     EXIT_USAGE,
     TABLE_OPTIONS,
     check_date,
+    check_output_folder,
     handle_errors,
     input_options,
 )
@@ -114,12 +115,13 @@ def _check_target(ctx: click.Context, param: click.Parameter, value: str) -> str
     from ..export import _parse_target
 
     try:
-        _parse_target(value, "export")
+        dest = _parse_target(value, "export")
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is not a KPI export target: use a path ending in .csv, .jsonl or "
             ".parquet, or a SQLite URL such as sqlite:///kpis.db (sqlite:////abs/path.db)."
         ) from None
+    check_output_folder(Path(dest.path).parent, target=value)
     return value
 
 
