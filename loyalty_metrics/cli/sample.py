@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import handle_errors, progress
+from ._common import handle_errors, make_output_folder, progress
 
 
 @click.command(name="sample")
@@ -39,6 +39,7 @@ from ._common import handle_errors, progress
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
+    callback=make_output_folder,
     help="Folder to write orders.csv, surveys.csv, events.csv, spend.csv, customers.csv, "
     "points.csv to.",
 )
