@@ -22,6 +22,7 @@ import pyarrow.csv as pacsv
 
 from ..errors import DataValidationError
 from ..schema import TableSchema
+from ._arrow_text import _pandas_text
 from ._columns import _match_columns, _norm
 from ._options import _DELIMITERS, _Options
 
@@ -73,7 +74,7 @@ def _raw_from_frame(df: pd.DataFrame, schema: TableSchema, opts: _Options) -> _R
             arr = pa.chunked_array([pa.array(series, from_pandas=True)])
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
             # mixed object columns (numbers and text...): compare them as text
-            text = series.astype("str")
+            text = _pandas_text(series)
             arr = pa.chunked_array([pa.array(text, from_pandas=True)])
         if pa.types.is_large_string(arr.type) or pa.types.is_string_view(arr.type):
             # pandas' str columns arrive as large_string: use the type files are read as
