@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # what the lazy table resolves to, spelled out for type check
         time_to_second_purchase,
     )
     from .config import load_config
+    from .economics import program_roi
     from .errors import (
         ConfigError,
         DataValidationError,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # what the lazy table resolves to, spelled out for type check
         read_events,
         read_folder,
         read_orders,
+        read_points,
         read_report,
         read_spend,
         read_surveys,
@@ -61,11 +63,19 @@ if TYPE_CHECKING:  # what the lazy table resolves to, spelled out for type check
     from .metrics.retention import churn_rate, retention_rate
     from .metrics.survey import csat, nps, nps_breakdown, nps_difference, nps_sample_size
     from .metrics.value import cac, cac_payback_months, clv, historic_clv, ltv_cac_ratio
+    from .points import (
+        POINTS_KPI_KEYS,
+        points_flow,
+        points_kpis,
+        points_kpis_by_period,
+        points_rates,
+    )
     from .programs import program_impact, referral_conversion
     from .sample import generate_sample, write_sample
     from .segments import ladder_transitions, loyalty_ladder, loyalty_loop, rfm_segments
     from .snapshot import KPI_KEYS, kpis, kpis_by_period
     from .summary import customer_summary
+    from .tiers import loyalty_tiers, tier_distribution, tier_migration
 
 # public name -> module that defines it (relative to this package)
 _EXPORTS: dict[str, str] = {
@@ -82,6 +92,7 @@ _EXPORTS: dict[str, str] = {
     "read_events": "io",
     "read_spend": "io",
     "read_customers": "io",
+    "read_points": "io",
     "read_folder": "io",
     "read_report": "io",
     "rejected_rows": "io",
@@ -134,6 +145,16 @@ _EXPORTS: dict[str, str] = {
     # programs
     "program_impact": "programs",
     "referral_conversion": "programs",
+    # points programme, tiers and its economics
+    "points_kpis": "points",
+    "points_kpis_by_period": "points",
+    "points_flow": "points",
+    "points_rates": "points",
+    "POINTS_KPI_KEYS": "points",
+    "loyalty_tiers": "tiers",
+    "tier_migration": "tiers",
+    "tier_distribution": "tiers",
+    "program_roi": "economics",
     # exports
     "export_kpis": "export",
     "write_export": "export",
@@ -156,6 +177,7 @@ __all__ = [
     "LockTimeoutError",
     "LoyaltyMetricsError",
     "ModelFitError",
+    "POINTS_KPI_KEYS",
     "ReadReport",
     "ReadResult",
     "average_ticket",
@@ -180,17 +202,24 @@ __all__ = [
     "load_config",
     "loyalty_ladder",
     "loyalty_loop",
+    "loyalty_tiers",
     "ltv_cac_ratio",
     "nps",
     "nps_breakdown",
     "nps_difference",
     "nps_sample_size",
+    "points_flow",
+    "points_kpis",
+    "points_kpis_by_period",
+    "points_rates",
     "program_impact",
+    "program_roi",
     "purchase_frequency",
     "read_customers",
     "read_events",
     "read_folder",
     "read_orders",
+    "read_points",
     "read_report",
     "read_spend",
     "read_surveys",
@@ -201,6 +230,8 @@ __all__ = [
     "repeat_rate_by_cohort",
     "retention_rate",
     "rfm_segments",
+    "tier_distribution",
+    "tier_migration",
     "time_to_second_purchase",
     "upsell_ratio",
     "upsell_share",

@@ -31,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ._validation import validate_orders
 from ._window import DateLike, Window, resolve_window
 from .errors import ConfigError
 from .schema import AMOUNT_TOLERANCE
@@ -194,6 +195,7 @@ def _orders_up_to_end(
     orders: pd.DataFrame, *, start: DateLike | None = None, end: DateLike | None = None
 ) -> _Orders:
     """Reduce order lines to orders on or before ``end`` (the conventions of customer_summary)."""
+    validate_orders(orders)
     window = resolve_window(orders["order_date"], start, end)
     if window.empty or len(orders) == 0:
         return _empty_orders(window)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ._ids import count_distinct
 from ._stats import nps_interval
+from ._validation import validate_orders
 from ._window import ONE_DAY, DateLike, Window, resolve_window
 from .metrics._common import (
     Span,
@@ -138,6 +139,7 @@ class _Direct:
     """Summaries computed on the orders as given."""
 
     def __init__(self, orders: pd.DataFrame) -> None:
+        validate_orders(orders, func="kpis")
         self.orders = orders
         self._churn: dict[tuple[pd.Timestamp, Span], float] = {}
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ._ids import factorize_ids, first_rows, take_ids
+from ._validation import validate_orders
 from ._window import DateLike, Window, resolve_window
 from .schema import AMOUNT_TOLERANCE
 
@@ -103,6 +104,7 @@ def customer_summary(
     >>> s.attrs["loyalty_metrics.summary"]["unattributed_revenue"]
     -3.0
     """
+    validate_orders(orders, func="customer_summary")
     window = resolve_window(orders["order_date"], start, end)
     lines = _lines_up_to_end(orders, window)
 

@@ -30,6 +30,7 @@ def _with_a_bad_row(table: str) -> pd.DataFrame:
         "events": ("timestamp", "yesterday"),
         "spend": ("amount", "lots"),
         "customers": ("customer_id", ""),
+        "points": ("type", "bonus"),
     }[table]
     bad[first_required[0]] = first_required[1]
     return pd.concat([raw, bad], ignore_index=True)

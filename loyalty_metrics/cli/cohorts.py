@@ -129,9 +129,11 @@ def command(
         write_output(output, figure_bytes(fig, kind))  # type: ignore[arg-type]  # an image kind has an output
         progress(f"Wrote {output}", quiet=quiet)
     elif kind == "csv":
+        from .._csv import to_csv
+
         # Full precision for machines; blank = not observable.
         frame = table.copy()
         frame.index = frame.index.astype("str")
-        emit(frame.to_csv(lineterminator="\n", float_format="%.15g"), output, quiet=quiet)
+        emit(to_csv(frame, float_format="%.15g"), output, quiet=quiet)
     else:
         emit(cohort_text(table, values, currency), output, quiet=quiet)

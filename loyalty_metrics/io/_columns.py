@@ -33,6 +33,22 @@ def _quote_list(names: list[str]) -> str:
     return ", ".join(repr(str(n)) for n in names) if names else "none"
 
 
+def _ambiguous(
+    schema: TableSchema, source: str, canonical: str, names: list[Any], *, mapped: bool
+) -> DataValidationError:
+    """Two input columns would both be read as ``canonical``: never pick one silently."""
+    names = [str(n) for n in names]
+    if mapped or len(set(names)) < len(names):
+        fix = "rename all but one of them"
+    else:
+        fix = f"pick one with columns={{{canonical!r}: {names[0]!r}}}"
+    return DataValidationError(
+        f"{source}: columns {_quote_list(names)} would all be read as {canonical!r}; {fix}",
+        source=source,
+        table=schema.name,
+    )
+
+
 def _match_columns(
     schema: TableSchema, found: list[str], mapping: Mapping[str, str] | None, source: str
 ) -> dict[str, int]:
@@ -55,8 +71,12 @@ def _match_columns(
     used: set[int] = set()
     for canonical, wanted in mapping.items():
         pos = [i for i, f in enumerate(found) if str(f) == wanted]
+        if not pos:  # headers are read stripped
+            pos = [i for i, f in enumerate(found) if str(f).strip() == str(wanted).strip()]
         if not pos:
             pos = [i for i, n in enumerate(normed) if n == _norm(wanted)]
+        if len(pos) > 1:
+            raise _ambiguous(schema, source, canonical, [found[i] for i in pos], mapped=True)
         if not pos:
             close = _closest(wanted, [str(f) for f in found])
             raise DataValidationError(
@@ -75,6 +95,8 @@ def _match_columns(
         if canonical in matched:
             continue
         pos = [i for i, n in enumerate(normed) if n == canonical and i not in used]
+        if len(pos) > 1:
+            raise _ambiguous(schema, source, canonical, [found[i] for i in pos], mapped=False)
         if pos:
             matched[canonical] = pos[0]
             used.add(pos[0])

@@ -15,8 +15,15 @@ from ._options import _Options
 from ._raw_input import _structural
 
 _NS_PER_DAY = 86_400 * 10**9
-# datetime64[ns] spans 1677-09-21 .. 2262-04-11; whole years inside it are accepted.
+# datetime64[ns] spans 1677-09-21 .. 2262-04-11: years inside it are parsed; the reader then
+# rejects dates outside schema.DATE_RANGE, the range the computations handle.
 _MIN_YEAR, _MAX_YEAR = 1678, 2261
+#: UTC offsets in use run from -12:00 to +14:00; anything beyond +-14:00 is a typo that
+#: would shift the time by days.
+_MAX_OFFSET_MINUTES = 14 * 60
+#: Two-digit years, as POSIX strptime reads them: 00-68 are 2000-2068, 69-99 are 1969-1999.
+TWO_DIGIT_YEARS = "00-68 -> 2000-2068, 69-99 -> 1969-1999 (POSIX)"
+_TZ_RE = r"(?P<sign>[+-])(?P<h>\d{2}):?(?P<m>\d{2})?$"
 
 _TIME = (
     r"(?:[T ]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,9}))?)?)?"
@@ -118,8 +125,19 @@ class _TextDates:
             ns = _finish_fixed(self.fixed, dayfirst)
             if ns is not None:
                 return ns, np.zeros(len(ns), dtype=bool), self.blank
-        parts = self.parts if self.parts is not None else _split_dates(self.s, self.blank)
-        return _finish_dates(parts, dayfirst)
+            self.fixed = None
+        if self.parts is None:
+            self.parts = _split_dates(self.s, self.blank)
+        return _finish_dates(self.parts, dayfirst)
+
+    def two_digit_years(self) -> bool:
+        """Whether some value has a two-digit year (read by :data:`TWO_DIGIT_YEARS`)."""
+        if self.fixed is not None:
+            return bool(self.fixed["short_year"])
+        if self.parts is None or not self.parts.dmy_ok.any():
+            return False
+        short = pc.equal(pc.utf8_length(pc.struct_field(self.parts.dmy, "y")), 2)
+        return bool((self.parts.dmy_ok & _np_bool(short)).any())
 
 
 def _text_dates(arr: pa.ChunkedArray) -> _TextDates:
@@ -198,11 +216,11 @@ def _compose_ns(
         frac = _int_field(parts, "f", pad=9)
     tz = pc.struct_field(parts, "tz")
     if pc.any(pc.not_equal(tz, "")).as_py():  # some have a UTC offset
-        tzp = pc.extract_regex(
-            pc.fill_null(tz, ""), r"^(?P<sign>[+-])(?P<h>\d{2}):?(?P<m>\d{2})?$"
-        )
+        tzp = pc.extract_regex(pc.fill_null(tz, ""), "^" + _TZ_RE)
         sign = np.where(_np_bool(pc.equal(pc.struct_field(tzp, "sign"), "-")), -1, 1)
-        offset_min = sign * (_int_field(tzp, "h") * 60 + _int_field(tzp, "m"))
+        tz_minutes = _int_field(tzp, "m")
+        offset_min = sign * (_int_field(tzp, "h") * 60 + tz_minutes)
+        ok = ok & (tz_minutes < 60) & (np.abs(offset_min) <= _MAX_OFFSET_MINUTES)
     ok = (
         ok
         & (y >= _MIN_YEAR)
@@ -264,12 +282,24 @@ def _timestamps(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def _fast_dates(arr: pa.ChunkedArray) -> np.ndarray | None:
-    """ISO text parsed by one Arrow cast (naive, or all with offsets -> UTC); None if not."""
+    """ISO text parsed by one Arrow cast (naive, or all with offsets -> UTC); None if not.
+
+    Arrow takes any offset (``+99:99``): a column with one beyond +-14:00 goes the slow
+    way, which rejects those values.
+    """
     for target in (pa.timestamp("ns"), pa.timestamp("ns", tz="UTC")):
         ns = _cast_numpy(arr, target, np.iinfo(np.int64).min)
         if ns is not None:
+            if target.tz is not None and not _offsets_in_range(arr):
+                return None
             return ns.view("datetime64[ns]")
     return None
+
+
+def _offsets_in_range(arr: pa.ChunkedArray) -> bool:
+    tzp = pc.extract_regex(arr, _TZ_RE)
+    hours, minutes = (_int_field(tzp, k) for k in ("h", "m"))
+    return bool(((minutes < 60) & (hours * 60 + minutes <= _MAX_OFFSET_MINUTES)).all())
 
 
 def _formatted_dates(
@@ -343,6 +373,8 @@ def _convert_dates(
         if dates.has_dmy:
             settings.setdefault("dayfirst", {})[c] = dayfirst
         out[c] = dates.finish(dayfirst)
+        if dates.two_digit_years():
+            settings.setdefault("two_digit_years", {})[c] = TWO_DIGIT_YEARS
     if opts.date_format:
         settings["date_format"] = opts.date_format
     return out

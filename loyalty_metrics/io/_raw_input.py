@@ -7,9 +7,13 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import errno
 import gzip
 import io
 import os
+import re
+import stat
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +45,7 @@ class _Raw:
     n_malformed: int = 0
     csv_sep: str | None = None
     width: int = 0  # fields of the CSV header
+    multiline: bool = False  # quoted values may span lines (the parser allowed it)
 
 
 @dataclass
@@ -82,6 +87,7 @@ def _raw_from_frame(df: pd.DataFrame, schema: TableSchema, opts: _Options) -> _R
             with contextlib.suppress(pa.ArrowInvalid, pa.ArrowCapacityError):
                 arr = arr.cast(pa.string())
         arrays[canonical] = arr
+    _refuse_nested(arrays, {c: found[p] for c, p in matched.items()}, source, schema.name)
     settings = {"format": "DataFrame", "line_numbers": "row number (first row = 1)"}
     return _Raw(
         source,
@@ -106,6 +112,7 @@ def _raw_from_parquet(
     matched = _match_columns(schema, found, opts.columns, source)
     table = file.read(columns=[found[p] for p in matched.values()])
     arrays = {c: table.column(i) for i, c in enumerate(matched)}
+    _refuse_nested(arrays, {c: found[p] for c, p in matched.items()}, source, schema.name)
     settings = {"format": "parquet", "line_numbers": "row number (first row = 1)"}
     return _Raw(
         source,
@@ -117,12 +124,34 @@ def _raw_from_parquet(
     )
 
 
-def _detect_encoding(sample: bytes) -> str:
+def _refuse_nested(
+    arrays: Mapping[str, pa.ChunkedArray], names: Mapping[str, str], source: str, table: str
+) -> None:
+    """A column of lists, structs or maps holds several values per row: say so plainly."""
+    for canonical, arr in arrays.items():
+        if pa.types.is_nested(arr.type):
+            raise _structural(
+                source,
+                table,
+                f"column {names[canonical]!r} holds {arr.type} values, several per row; "
+                f"{canonical!r} needs one value per row (flatten or explode it first)",
+            )
+
+
+def _detect_encoding(sample: bytes, source: str, name: str) -> str:
     """UTF-8 (with or without BOM) when the sample decodes as UTF-8, else cp1252/latin-1."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    if sample.count(0) * 4 >= len(sample):  # text has no NUL bytes; UTF-16 every other one
+        guess = "utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"
+        raise _structural(
+            source,
+            name,
+            "the file looks like UTF-16 without a byte-order mark (every other byte is 0); "
+            f"pass encoding={guess!r}",
+        )
     try:
         sample.decode("utf-8")
         return "utf-8"
@@ -135,6 +164,74 @@ def _detect_encoding(sample: bytes) -> str:
         return "cp1252"
     except UnicodeDecodeError:
         return "latin-1"
+
+
+# A valid UTF-8 sequence of 2-4 bytes; with the second pattern, also a byte >= 0x80 that is
+# not part of one (group 2).
+_UTF8_SEQUENCE = (
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+_UTF8 = re.compile(_UTF8_SEQUENCE)
+_UTF8_OR_STRAY = re.compile(rb"(" + _UTF8_SEQUENCE + rb")|([\x80-\xff])")
+
+
+def _refuse_mixed_encodings(data: Any, source: str, name: str) -> None:
+    """Raise when the input holds UTF-8 text and bytes that are not UTF-8.
+
+    Such a file is read with one encoding for all of its rows: cp1252 would turn every
+    ``café`` of the UTF-8 rows into ``cafÃ©`` (and accented ids would stop joining), UTF-8
+    cannot read the others. Decoding it as cp1252 is only safe when no UTF-8 text exists.
+    """
+    utf8_line = stray_line = stray_byte = None
+    lines = 1
+    for buf in _whole_line_chunks(data):
+        if utf8_line is None and (found := _UTF8.search(buf)):
+            utf8_line = lines + buf.count(b"\n", 0, found.start())
+        if stray_line is None:
+            for match in _UTF8_OR_STRAY.finditer(buf):
+                if match.group(2):
+                    stray_line = lines + buf.count(b"\n", 0, match.start())
+                    stray_byte = match.group(2)[0]
+                    break
+        if utf8_line is not None and stray_line is not None:
+            raise _structural(
+                source,
+                name,
+                f"line {stray_line}: byte 0x{stray_byte:02X} is not UTF-8, yet line "
+                f"{utf8_line} holds UTF-8 text: the file mixes encodings, and reading it as "
+                f"one would change the other rows; fix line {stray_line} (or pass encoding= "
+                "when the whole file is in one encoding)",
+            )
+        lines += buf.count(b"\n")
+
+
+def _whole_line_chunks(data: Any) -> Any:
+    """The (decompressed) input in blocks of about 16 MB that end at a line end."""
+    carry = b""
+    for chunk in _chunks(data):
+        buf = carry + chunk
+        cut = buf.rfind(b"\n") + 1
+        if cut == 0:
+            carry = buf
+            continue
+        carry = buf[cut:]
+        yield buf[:cut]
+    if carry:
+        yield carry
+
+
+def _chunks(data: Any) -> Any:
+    """The (decompressed) input in blocks of 16 MB."""
+    if isinstance(data, bytes):
+        data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+        for start in range(0, len(data), 1 << 24):
+            yield data[start : start + (1 << 24)]
+        return
+    with _open_stream(data) as stream:
+        while chunk := stream.read(1 << 24):
+            yield chunk
 
 
 def _sniff_sep(text: str, schema: TableSchema, mapping: Mapping[str, str] | None) -> str:
@@ -186,12 +283,18 @@ def _raw_from_csv(data: Any, source: str, schema: TableSchema, opts: _Options) -
     if not complete:  # sniff whole lines only
         cut = head.rfind(b"\n")
         head = head[: cut + 1] if cut > 0 else head
-    encoding = opts.encoding or _detect_encoding(head)
+    encoding = opts.encoding or _detect_encoding(head, source, schema.name)
+    if opts.encoding is None and encoding == "cp1252":
+        _refuse_mixed_encodings(data, source, schema.name)
     text = head.decode(encoding, errors="replace")
     if text.startswith("\ufeff"):
         text = text[1:]
     sep = opts.sep or _sniff_sep(text, schema, opts.columns)
-    header = next(csv.reader([next(iter(text.splitlines()), "")], delimiter=sep), [])
+    # blank lines before the header are skipped (the parser's skip_rows counts them too)
+    lines = text.splitlines()
+    blank_lead = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    header_line = lines[blank_lead] if blank_lead < len(lines) else ""
+    header = next(csv.reader([header_line], delimiter=sep), [])
     found = [h.strip() for h in header]
     matched = _match_columns(schema, found, opts.columns, source)
     names = [f"f{i}" for i in range(len(found))]
@@ -201,25 +304,32 @@ def _raw_from_csv(data: Any, source: str, schema: TableSchema, opts: _Options) -
         for c, p in matched.items()
     }
     malformed: list[tuple[int, int]] = []  # (line or -1 when unknown, fields found)
+    last_malformed: list[str] = []  # the text of the last one, if it spans lines
 
     def on_invalid(row: Any) -> str:
         malformed.append((-1 if row.number is None else row.number, row.actual_columns))
+        if "\n" in row.text or "\r" in row.text:
+            last_malformed[:] = [row.text]
         return "skip"
 
     # Quoted values spanning lines cost the parser ~30%: allow them when the sample has a
     # quote, or when a read without them finds malformed rows (a quoted newline further on).
     multiline = '"' in text
 
+    # Parse blocks of 4 MB; a value longer than a block (a 9 MB comment) needs bigger ones.
+    block_size = 1 << 22
+
     def read(enc: str, threads: bool = True) -> pa.Table:
         malformed.clear()
+        last_malformed.clear()
         arrow_enc = "utf8" if codecs.lookup(enc).name == "utf-8" else enc
         return pacsv.read_csv(
             _open_stream(data),
             read_options=pacsv.ReadOptions(
                 column_names=names,
-                skip_rows=1,
+                skip_rows=1 + blank_lead,
                 encoding=arrow_enc,
-                block_size=1 << 22,
+                block_size=block_size,
                 use_threads=threads,
             ),
             parse_options=pacsv.ParseOptions(
@@ -239,22 +349,36 @@ def _raw_from_csv(data: Any, source: str, schema: TableSchema, opts: _Options) -
             ),
         )
 
+    def read_growing(enc: str) -> pa.Table:
+        nonlocal block_size
+        while True:
+            try:
+                return read(enc)
+            except pa.ArrowInvalid as exc:
+                if "straddl" not in str(exc) or block_size >= 1 << 30:
+                    raise
+                block_size *= 8
+
     try:
         try:
-            table = read(encoding)
+            table = read_growing(encoding)
         except pa.ArrowInvalid as exc:
-            # the sample was UTF-8 but a later byte is not: the file is cp1252 after all
+            # the sample was UTF-8 but a later byte is not: the file is cp1252 after all,
+            # unless it holds UTF-8 text too (re-decoding that would change those rows)
             if opts.encoding is None and encoding == "utf-8" and "utf8" in str(exc).lower():
+                _refuse_mixed_encodings(data, source, schema.name)
                 encoding = "cp1252"
-                table = read(encoding)
+                table = read_growing(encoding)
             else:
                 raise
         if malformed and not multiline:
             multiline = True
-            table = read(encoding)
+            table = read_growing(encoding)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         hint = "; pass encoding=" if "utf" in str(exc).lower() or "codec" in str(exc) else ""
         raise _structural(source, schema.name, f"cannot parse as CSV ({exc}){hint}") from None
+    if multiline:
+        _check_last_quote_closed(table, last_malformed, data, encoding, source, schema.name)
     arrays = {c: table.column(names[p]) for c, p in matched.items()}
     settings = {
         "format": "csv.gz" if _is_gzip(data) else "csv",
@@ -267,7 +391,7 @@ def _raw_from_csv(data: Any, source: str, schema: TableSchema, opts: _Options) -
     width = len(found)
 
     def locate() -> _Lines:
-        lines = _csv_lines(data, encoding, sep, width, n_rows, n_malformed)
+        lines = _csv_lines(data, encoding, sep, width, n_rows, n_malformed, blank_lead)
         if not lines.exact and n_malformed:
             # a single-threaded parse reports the line of each malformed row
             read(encoding, threads=False)
@@ -285,7 +409,64 @@ def _raw_from_csv(data: Any, source: str, schema: TableSchema, opts: _Options) -
         n_malformed=n_malformed,
         csv_sep=sep,
         width=width,
+        multiline=multiline,
     )
+
+
+def _check_last_quote_closed(
+    table: pa.Table,
+    last_malformed: list[str],
+    data: Any,
+    encoding: str,
+    source: str,
+    name: str,
+) -> None:
+    """Refuse an input whose last quoted value is never closed.
+
+    The parser then reads every line after the quote into that one value and says nothing:
+    the lines are lost. It shows as a last record holding a line break that runs to the end
+    of the file: a value of the last row (a closed one is followed by its closing quote), or
+    the text of a record with the wrong number of fields that ends inside quotes.
+    """
+    last = [table.column(i)[-1].as_py() for i in range(table.num_columns)] if len(table) else []
+    # as written in the file: a quote inside a quoted value is doubled
+    spanning = [
+        v.replace('"', '""') for v in last if isinstance(v, str) and ("\n" in v or "\r" in v)
+    ]
+    spanning += [t for t in last_malformed if _ends_inside_quotes(t)]
+    if not spanning:
+        return
+    longest = max(len(v.encode(encoding, errors="replace")) for v in spanning)
+    tail, newlines = _tail_and_newlines(data, 2 * longest + 64)
+    end = tail.decode(encoding, errors="replace").rstrip("\r\n")
+    for written in spanning:
+        if end.endswith(written.rstrip("\r\n")):
+            lines = newlines + (not tail.endswith(b"\n"))  # a last line without a newline
+            line = lines - written.rstrip("\r\n").count("\n")
+            raise _structural(
+                source,
+                name,
+                f"line {line}: a quoted value is never closed, so every line after it would be "
+                'read into that one value; close the quote ("") or remove the stray one',
+            )
+
+
+def _ends_inside_quotes(text: str) -> bool:
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
+def _tail_and_newlines(data: Any, size: int) -> tuple[bytes, int]:
+    """The last ``size`` bytes of the (decompressed) input and its number of newlines."""
+    tail, newlines = b"", 0
+    for chunk in _chunks(data):
+        newlines += chunk.count(b"\n")
+        tail = (tail + chunk)[-size:]
+    return tail, newlines
 
 
 def _is_gzip(data: Any) -> bool:
@@ -296,7 +477,7 @@ def _is_gzip(data: Any) -> bool:
 
 
 def _csv_lines(
-    data: Any, encoding: str, sep: str, width: int, n_rows: int, n_malformed: int
+    data: Any, encoding: str, sep: str, width: int, n_rows: int, n_malformed: int, lead: int = 0
 ) -> _Lines:
     """File line of each row, from one vectorised pass over the bytes (RFC 4180 quoting).
 
@@ -366,6 +547,8 @@ def _csv_lines(
         blank = np.append(blank, False)
     start_lines = np.concatenate(([1], end_lines[:-1] + 1)) if end_lines.size else empty
     start_lines, n_fields = start_lines[~blank], n_fields[~blank]
+    after_lead = start_lines > lead  # the (blank) lines before the header
+    start_lines, n_fields = start_lines[after_lead], n_fields[after_lead]
     start_lines, n_fields = start_lines[1:], n_fields[1:]  # the header
     good = n_fields == width
     if int(good.sum()) != n_rows or int((~good).sum()) != n_malformed:
@@ -381,9 +564,10 @@ def _raw_input(source: Any, schema: TableSchema, opts: _Options) -> _Raw:
         name = str(getattr(source, "name", "<stream>"))
         if isinstance(content, str):
             content = content.encode(opts.encoding or "utf-8")
-        if content[:4] == b"PAR1":
-            return _raw_from_parquet(io.BytesIO(content), name, schema, opts)
-        return _raw_from_csv(content, name, schema, opts)
+        try:
+            return _raw_from_bytes(content, name, schema, opts)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise _io_error(name, exc) from None
     if not isinstance(source, str | os.PathLike):
         raise TypeError(
             f"source must be a file path, a file object or a pandas DataFrame, "
@@ -391,12 +575,41 @@ def _raw_input(source: Any, schema: TableSchema, opts: _Options) -> _Raw:
         )
     path = Path(source)
     name = str(source)
-    if not path.exists():
-        raise FileNotFoundError(f"{name}: no such file")
-    if path.is_dir():
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise _io_error(name, exc) from None  # a symlink loop, a permission...
+    if stat.S_ISDIR(mode):
         raise IsADirectoryError(f"{name}: is a folder, not a file (use read_folder for folders)")
-    with open(path, "rb") as fh:
-        magic = fh.read(4)
-    if magic == b"PAR1" or path.suffix.lower() in (".parquet", ".pq"):
-        return _raw_from_parquet(path, name, schema, opts)
-    return _raw_from_csv(path, name, schema, opts)
+    try:
+        if not stat.S_ISREG(mode):
+            # a FIFO or a process substitution (/dev/fd/63) can be read only once
+            with open(path, "rb") as fh:
+                return _raw_from_bytes(fh.read(), name, schema, opts)
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+        if magic == b"PAR1" or path.suffix.lower() in (".parquet", ".pq"):
+            return _raw_from_parquet(path, name, schema, opts)
+        return _raw_from_csv(path, name, schema, opts)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _io_error(name, exc) from None
+
+
+def _raw_from_bytes(content: bytes, name: str, schema: TableSchema, opts: _Options) -> _Raw:
+    if content[:4] == b"PAR1":
+        return _raw_from_parquet(io.BytesIO(content), name, schema, opts)
+    return _raw_from_csv(content, name, schema, opts)
+
+
+def _io_error(name: str, exc: BaseException) -> OSError:
+    """An I/O failure as an OSError naming the file (the CLI prints it first, exit 3)."""
+    if isinstance(exc, OSError) and exc.errno == errno.ELOOP:
+        reason = "too many levels of symbolic links (a symlink loop)"
+    elif isinstance(exc, OSError) and exc.strerror:
+        reason = exc.strerror
+    else:  # gzip's EOFError / BadGzipFile, zlib.error, Arrow's decompression errors
+        reason = f"cannot read: {exc}"
+    code = exc.errno if isinstance(exc, OSError) and exc.errno else errno.EIO
+    return OSError(code, reason, name)

@@ -47,7 +47,12 @@ class ReadReport:
         Canonical column -> the input's column it was read from.
     settings : dict
         How the input was read: ``format``, ``encoding``, ``sep``, ``decimal``,
-        ``thousands``, ``dayfirst`` (per date column), ``date_format``, ``line_numbers``.
+        ``thousands``, ``dayfirst`` and ``two_digit_years`` (per date column, the rule
+        used), ``date_format``, ``line_numbers``.
+    warnings : tuple of str
+        Values kept but worth a look: dates after today, or far after the rest of their
+        column (a two-digit year read in the wrong century). The CLI prints them, the
+        report lists them in its data-quality section.
 
     Notes
     -----
@@ -80,6 +85,7 @@ class ReadReport:
     problems: pd.DataFrame = field(repr=False)
     columns: dict[str, str] = field(default_factory=dict, repr=False)
     settings: dict[str, Any] = field(default_factory=dict, repr=False)
+    warnings: tuple[str, ...] = field(default=(), repr=False)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ReadReport:
         return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -10,8 +11,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import DataValidationError
-from ..schema import TABLES, TableSchema
-from ._arrow_text import _as_text, _np_bool, _pandas_text
+from ..schema import AMOUNT_LIMIT, DATE_RANGE, POINT_TYPES, SCORE_SCALES, TABLES, TableSchema
+from ._arrow_text import _as_text, _decoded, _is_text, _np_bool, _pandas_text
 from ._convert import _convert_bool, _convert_category, _convert_ids
 from ._dates import _convert_dates
 from ._numbers import _convert_numbers
@@ -20,6 +21,17 @@ from ._raw_input import _Lines, _Raw, _raw_input, _structural
 from ._result import ReadReport, ReadResult, _attach
 
 _MAX_LINES_SHOWN = 10
+_FIRST, _AFTER = (np.datetime64(d, "ns") for d in DATE_RANGE)
+_AFTER += np.timedelta64(1, "D")
+_OUTSIDE_RANGE = f"date outside {DATE_RANGE[0]}..{DATE_RANGE[1]}"
+_BEYOND_LIMIT = f"amount beyond +-{AMOUNT_LIMIT:g}"
+_BAD_OFFSET = "UTC offset beyond +-14:00"
+#: A date this long after 90% of its column's dates is flagged (a year read in the wrong
+#: century, a typo).
+_FAR_AFTER = np.timedelta64(2 * 366, "D")
+_SPANS_LINES = (
+    "a quoted value spans several lines (a stray quote took the lines after it into this row)"
+)
 _NUMERIC_KINDS = ("money", "number", "duration", "nps_score", "csat_score")
 
 
@@ -62,8 +74,10 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
         ok = ~bad & ~blank
         if kind == "duration":
             problems.add(c, "negative duration", ok & (values < 0))
-        elif kind in ("nps_score", "csat_score"):
-            low, high, label = (0, 10, "NPS score") if kind == "nps_score" else (1, 5, "CSAT")
+        elif kind == "money":
+            problems.add(c, _BEYOND_LIMIT, ok & (np.abs(values) > AMOUNT_LIMIT))
+        elif kind in SCORE_SCALES:
+            low, high, label = SCORE_SCALES[kind]
             fractional = ok & (values != np.round(values))
             problems.add(c, f"{label} not an integer", fractional)
             problems.add(
@@ -77,7 +91,11 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
     for c, (values, bad, blank) in _convert_dates(
         raw.arrays, dates, opts, settings, raw.source, table
     ).items():
-        problems.add(c, "unparseable date", bad)
+        offset, year = _date_faults(raw.arrays[c], bad)
+        problems.add(c, "unparseable date", bad & ~offset & ~year)
+        problems.add(c, _BAD_OFFSET, offset)
+        outside = year | (~bad & ~blank & ((values < _FIRST) | (values >= _AFTER)))
+        problems.add(c, _OUTSIDE_RANGE, outside)
         columns[c] = values
         blanks[c] = blank
     for c, kind in kinds.items():
@@ -91,6 +109,9 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
         elif kind == "text":
             text = _as_text(raw.arrays[c])
             columns[c], blanks[c] = text, _np_bool(pc.is_null(text))
+    if raw.multiline:
+        for c, kind in kinds.items():
+            problems.add(c, _SPANS_LINES, _swallowed_lines(raw, kind, raw.arrays[c]))
     for c in kinds:
         col = schema.columns[c]
         if table == "surveys" and c == "score":
@@ -101,14 +122,153 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
             problems.add(c, "blank score and no csat answer", blanks[c] & ~answered)
         elif not col.nullable:
             problems.add(c, "blank value", blanks[c])
+    if table == "points":
+        columns["type"] = _point_rules(columns, blanks, problems)
     settings.setdefault("thousands", opts.thousands if opts.thousands is not None else "auto")
     frame = _frame(schema, columns, raw.n_rows)
-    result = _finish(frame, raw, table, problems, rows_read, opts.errors)
+    warnings = _date_warnings(raw, {c: columns[c] for c in dates}, problems)
+    result = _finish(frame, raw, table, problems, rows_read, opts.errors, warnings)
     del raw, columns, blanks
     # Arrow's allocator keeps freed pages for reuse; hand the parse buffers back to the OS so
     # the next step (the customer summary) starts from what the frame really holds.
     pa.default_memory_pool().release_unused()
     return result
+
+
+def _point_rules(
+    columns: dict[str, Any], blanks: dict[str, np.ndarray], problems: _Problems
+) -> pd.Categorical:
+    """The ledger's ``type`` in lower case, checked, and the sign of ``points`` it demands."""
+    kinds = columns["type"]
+    names = pd.Index(kinds.categories).str.lower()
+    uniq, inverse = np.unique(np.asarray(names, dtype=object), return_inverse=True)
+    codes = np.asarray(kinds.codes)
+    lowered = pd.Categorical.from_codes(
+        np.where(codes >= 0, inverse[np.maximum(codes, 0)], -1),
+        categories=pd.Index(uniq, dtype="str"),
+    )
+    known = ", ".join(POINT_TYPES)
+    problems.add(
+        "type",
+        f"unknown type (expected {known})",
+        ~blanks["type"] & ~np.isin(np.asarray(lowered, dtype=object), list(POINT_TYPES)),
+    )
+    points = columns["points"]
+    usable = ~blanks["points"] & ~problems.mask("points", len(points))
+    for name, sign in POINT_TYPES.items():
+        rows = usable & (np.asarray(lowered == name))
+        if sign > 0:
+            problems.add(
+                "points", f"{name} row with negative points ({name} >= 0)", rows & (points < 0)
+            )
+        elif sign < 0:
+            problems.add(
+                "points",
+                f"{name} row with positive points ({name} <= 0)",
+                rows & (points > 0),
+            )
+    return lowered
+
+
+def _date_faults(values: pa.ChunkedArray, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Among the unparseable dates: a UTC offset beyond +-14:00; a year no timestamp holds.
+
+    Only the bad rows are looked at again, so a clean column costs nothing.
+    """
+    offset = np.zeros(len(bad), dtype=bool)
+    year = np.zeros(len(bad), dtype=bool)
+    if not bad.any() or not _is_text(_decoded(values).type):
+        return offset, year
+    pos = np.flatnonzero(bad)
+    text = pc.utf8_trim_whitespace(_as_text(values).take(pa.array(pos)))
+    # an offset after a time (a date's "-15" is its day, not an offset)
+    parts = pc.extract_regex(
+        text, r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*[+-](?P<h>\d{2}):?(?P<m>\d{2})?$"
+    )
+    hours = pc.fill_null(pc.struct_field(parts, "h"), "0").cast(pa.int64()).to_numpy()
+    minutes_text = pc.if_else(pc.equal(pc.struct_field(parts, "m"), ""), "0",
+                              pc.struct_field(parts, "m"))  # fmt: skip
+    minutes = pc.fill_null(minutes_text, "0").cast(pa.int64()).to_numpy()
+    offset[pos] = _np_bool(pc.is_valid(parts)) & (
+        (hours * 60 + minutes > 14 * 60) | (minutes >= 60)
+    )
+    # a four-digit year beyond what a timestamp holds (1650, 9999): outside the range
+    years = pc.extract_regex(text, r"(?:^|\D)(?P<y>\d{4})(?:\D|$)")
+    y = pc.fill_null(pc.struct_field(years, "y"), "2000").cast(pa.int64()).to_numpy()
+    first, last = (int(d[:4]) for d in DATE_RANGE)
+    year[pos] = _np_bool(pc.is_valid(years)) & ((y < first) | (y > last)) & ~offset[pos]
+    return offset, year
+
+
+def _date_warnings(
+    raw: _Raw, dates: dict[str, np.ndarray], problems: _Problems
+) -> tuple[str, ...]:
+    """Kept dates worth a look: after today, or far after the rest of their column."""
+    today = np.datetime64(pd.Timestamp.now().normalize().to_datetime64(), "ns")
+    warnings = []
+    for c, values in dates.items():
+        ok = ~np.isnat(values) & ~problems.mask(c, len(values))
+        if not ok.any():
+            continue
+        future = ok & (values > today + np.timedelta64(1, "D"))
+        usual = np.quantile(values[ok].view(np.int64), 0.9, method="lower").view("M8[ns]")
+        far = ok & ~future & (values > usual + _FAR_AFTER)
+        for mask, what in (
+            (future, f"after today ({str(today)[:10]})"),
+            (far, f"more than 2 years after 90% of the column (up to {str(usual)[:10]})"),
+        ):
+            if mask.any():
+                warnings.append(_date_warning(raw, c, values, mask, what))
+    return tuple(warnings)
+
+
+def _date_warning(raw: _Raw, c: str, values: np.ndarray, mask: np.ndarray, what: str) -> str:
+    pos = int(np.flatnonzero(mask)[0])
+    line = int(raw.locate().rows[pos])
+    noun = "line" if raw.csv_sep is not None else "row"
+    text = _as_text(raw.arrays[c])[pos].as_py()
+    n = int(mask.sum())
+    message = (
+        f"{raw.source}: column {c!r}: {n:,} date{'s' if n > 1 else ''} {what}, e.g. {noun} "
+        f"{line}: {text!r} read as {str(values[pos])[:10]}"
+    )
+    rule = raw.settings.get("two_digit_years", {}).get(c)
+    if rule:
+        message += f" (two-digit years are read {rule}; pass date_format= to read them otherwise)"
+    return message
+
+
+def _swallowed_lines(raw: _Raw, kind: str, values: pa.ChunkedArray) -> np.ndarray:
+    """Rows where a stray quote took the following lines into this column's value.
+
+    Ids, dates, numbers and booleans cannot hold a line break: any one there is a quoted
+    value spanning lines. Categories and free text may (a quoted ``"two\nline"`` label), so
+    there it is a line holding a whole record's worth of delimiters that gives it away.
+    """
+    if kind == "text" or not _any_line_break(values):
+        return np.zeros(len(values), dtype=bool)
+    if kind != "category":
+        pattern = "[\r\n]"
+    elif raw.width >= 2 and raw.csv_sep:
+        sep = re.escape(raw.csv_sep)
+        pattern = f"[\r\n][^\r\n]*(?:{sep}[^\r\n]*){{{raw.width - 1}}}"
+    else:
+        return np.zeros(len(values), dtype=bool)
+    return _np_bool(pc.match_substring_regex(_as_text(values), pattern))
+
+
+def _any_line_break(values: pa.ChunkedArray) -> bool:
+    """Whether a CR or LF occurs in the column's text: one scan of its data buffers."""
+    for chunk in values.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            chunk = chunk.dictionary
+        data = chunk.buffers()[-1] if chunk.type in (pa.string(), pa.large_string()) else None
+        if data is None:
+            continue
+        raw = np.frombuffer(data, dtype=np.uint8)
+        if (raw == 10).any() or (raw == 13).any():
+            return True
+    return False
 
 
 def _frame(schema: TableSchema, columns: dict[str, Any], n: int) -> pd.DataFrame:
@@ -139,6 +299,7 @@ def _finish(
     problems: _Problems,
     rows_read: int,
     errors: str,
+    warnings: tuple[str, ...] = (),
 ) -> ReadResult:
     schema_cols = list(raw.arrays)
     empty_problems = pd.DataFrame(
@@ -165,6 +326,7 @@ def _finish(
             empty_problems,
             dict(raw.columns),
             raw.settings,
+            warnings,
         )
         return ReadResult(_attach(frame, report), report)
 
@@ -240,6 +402,7 @@ def _finish(
         problem_frame,
         dict(raw.columns),
         raw.settings,
+        warnings,
     )
     return ReadResult(_attach(kept, report), report)
 

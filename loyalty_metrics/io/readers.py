@@ -1,5 +1,5 @@
 """The public readers: ``read_orders``, ``read_surveys``, ``read_events``, ``read_spend``,
-``read_customers``."""
+``read_customers``, ``read_points``."""
 
 from __future__ import annotations
 
@@ -44,7 +44,12 @@ _COMMON_DOC = """
         wins and the other values are rejected; when no value decides (every field <= 12)
         the order of the input's other date columns is used, and if none decides either a
         ``DataValidationError`` asks for ``dayfirst=``. ISO dates (``2024-03-05``, with an
-        optional time and ``Z``/``+02:00`` offset) are always year-month-day.
+        optional time and ``Z``/``+02:00`` offset) are always year-month-day. A UTC offset
+        beyond +-14:00 is rejected. Two-digit years follow POSIX: 00-68 are 2000-2068,
+        69-99 are 1969-1999 (recorded in the read report's ``settings["two_digit_years"]``).
+        Dates outside 1700-01-01..2200-12-31 (what the computations handle) are rejected;
+        dates after today, or more than two years after 90% of their column, are kept and
+        listed in the read report's ``warnings``.
     date_format : str, optional
         An explicit ``strptime`` format for every date column (``"%d.%m.%Y"``); disables
         the detection above.
@@ -265,6 +270,43 @@ def read_customers(
     return _read("customers", source, opts, "read_customers").frame
 
 
+@_doc(
+    "Read the loyalty-programme points ledger into the canonical points frame.",
+    """    One row per movement. Required columns ``customer_id`` (blank is an error), ``date``,
+    ``points`` (a number, signed), ``type``; optional ``order_id``, ``note``. ``type`` is
+    one of ``earn``, ``redeem``, ``expire``, ``adjust`` in any case (read as lower case);
+    another value is an error. The sign must match the type: ``earn`` >= 0, ``redeem`` and
+    ``expire`` <= 0, ``adjust`` either; a row that breaks this is an error (or a reject)
+    reported on ``points``.""",
+    """    >>> import pandas as pd
+    >>> from loyalty_metrics import rejected_rows
+    >>> raw = pd.DataFrame({"customer_id": ["a", "a", "b"], "date": ["2024-03-05"] * 3,
+    ...                     "points": ["120", "50", "-30"], "type": ["Earn", "REDEEM", "adjust"]})
+    >>> points = read_points(raw, errors="reject")
+    >>> points
+      customer_id       date  points    type
+    0           a 2024-03-05   120.0    earn
+    1           b 2024-03-05   -30.0  adjust
+    >>> rejected_rows(points)["reason"].tolist()
+    ['points: redeem row with positive points (redeem <= 0)']
+""",
+)
+def read_points(
+    source: Any,
+    *,
+    columns: Mapping[str, str] | None = None,
+    sep: str | None = None,
+    decimal: Literal[".", ","] | None = None,
+    thousands: str | None = None,
+    encoding: str | None = None,
+    dayfirst: bool | None = None,
+    date_format: str | None = None,
+    errors: Errors = "raise",
+) -> pd.DataFrame:
+    opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
+    return _read("points", source, opts, "read_points").frame
+
+
 #: Table name -> its reader.
 READERS: dict[str, Callable[..., pd.DataFrame]] = {
     "orders": read_orders,
@@ -272,6 +314,7 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
     "events": read_events,
     "spend": read_spend,
     "customers": read_customers,
+    "points": read_points,
 }
 
 
@@ -296,7 +339,7 @@ def read_table_result(
 
     Parameters
     ----------
-    table : {"orders", "surveys", "events", "spend", "customers"}
+    table : {"orders", "surveys", "events", "spend", "customers", "points"}
         Which reader's rules apply.
     source, columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors
         As for :func:`read_orders`.

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._stats import wilson_interval
+from .._validation import validate_orders
 from .._window import ONE_DAY, DateLike, Window, resolve_window, to_day
 from ..errors import ConfigError
 from ..summary import customer_summary, is_customer_summary, summary_window
@@ -175,6 +176,7 @@ def orders_window(orders: pd.DataFrame, start: DateLike | None, end: DateLike | 
     """The window of an orders frame or a summary."""
     if is_customer_summary(orders):
         return summary_window(orders)
+    validate_orders(orders)
     return resolve_window(orders["order_date"], start, end)
 
 

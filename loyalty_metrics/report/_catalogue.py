@@ -13,6 +13,7 @@ SECTION_TITLES: dict[str, str] = {
     "cac": "Acquisition cost by channel",
     "engagement": "Engagement",
     "programs": "Loyalty programme and referrals",
+    "points": "Loyalty programme",
     "data_quality": "Data quality",
 }
 

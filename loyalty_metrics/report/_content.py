@@ -26,6 +26,7 @@ from ._section_data_quality import _section_data_quality
 from ._section_kpis import _section_kpis
 from ._section_ladder_rfm import _section_ladder, _section_rfm
 from ._section_nps import _section_nps
+from ._section_points import _section_points
 from ._section_programs import _section_programs
 
 __all__ = ["HEADLINE", "SECTION_TITLES", "build_report"]
@@ -44,6 +45,7 @@ _SECTIONS: dict[str, Callable[[_Context], dict[str, Any]]] = {
     "cac": _section_cac,
     "engagement": _section_engagement,
     "programs": _section_programs,
+    "points": _section_points,
 }
 
 

@@ -20,6 +20,7 @@ def _section_data_quality(ctx: _Context, read_reports: Sequence[Any] | None) -> 
         raise _Skip("needs the read reports of the input files.")
     files: list[dict[str, Any]] = []
     reasons: list[dict[str, Any]] = []
+    notes = [str(w) for report in reports for w in getattr(report, "warnings", ())]
     for report in reports:
         source = _source_name(getattr(report, "source", None))
         table = getattr(report, "table", None)
@@ -84,7 +85,7 @@ def _section_data_quality(ctx: _Context, read_reports: Sequence[Any] | None) -> 
                 ],
             )
         )
-    return {"stats": stats, "tables": tables, "charts": []}
+    return {"stats": stats, "tables": tables, "charts": [], "notes": notes}
 
 
 def _reports_from_frames(frames: Mapping[str, pd.DataFrame]) -> list[Any]:
