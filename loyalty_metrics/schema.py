@@ -146,9 +146,10 @@ TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
 AMOUNT_TOLERANCE = 1e-6
 
 #: The dates the computations handle (inclusive, ISO). pandas timestamps end at 1677-09-21 and
-#: 2262-04-11; look-backs (churn, cohorts) and horizons (CLV) need decades of room on both
-#: sides, so a date outside this range is refused (a reader rejects it, an option exits 2).
-DATE_RANGE: tuple[str, str] = ("1700-01-01", "2200-12-31")
+#: 2262-04-11, and a difference of two must stay under 292 years (pandas.Timedelta); with
+#: room for look-backs (churn, cohorts) and horizons (CLV), a date outside this range is
+#: refused (a reader rejects it, an option exits 2).
+DATE_RANGE: tuple[str, str] = ("1900-01-01", "2100-12-31")
 
 #: The largest amount of money (in absolute value) a row may hold. Sums of amounts near the
 #: float limit (1e308) overflow to infinity; no real order line comes near a quadrillion.

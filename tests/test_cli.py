@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import loyalty_metrics as lm
@@ -434,6 +434,7 @@ def test_errors_are_one_line_with_the_documented_exit_code(runner, data_dir, tmp
 
 
 @given(day=st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31)))
+@example(day=dt.date(1900, 1, 1))  # the widest window: 1731 overflowed pandas.Timedelta (found)
 @settings(max_examples=25, deadline=None)
 def test_any_calendar_day_is_computed_or_refused_as_a_usage_error(tmp_path_factory, day):
     # Dates inside the computable range (schema.DATE_RANGE) run; others exit 2 in one line,
@@ -490,3 +491,38 @@ def test_write_errors_start_with_the_file_name_and_exit_3(runner, data_dir, tmp_
     assert all(other.startswith("Warning: ") for other in before)
     assert os.strerror(getattr(errno, errno_name)).lower() in line.lower()
     assert not [p for p in out.rglob("*.tmp")]  # no temporary file left behind
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["report", "-o", "{missing}/r.html"], ["kpis", "-o", "{missing}/k.csv"],
+     ["cohorts", "-o", "{missing}/c.png"], ["clv", "-o", "{missing}/c.csv"],
+     ["export", "--to", "{missing}/k.csv"], ["export", "--to", "sqlite:///{missing}/k.db"],
+     ["report", "-o", "{file}/r.html"]],
+)  # fmt: skip
+def test_output_targets_are_checked_before_any_data_is_read(runner, tmp_path, command):
+    # The lead's finding: report -o into a missing folder computed the whole report first.
+    # The data folder does not exist either: the output is checked first, so that is not
+    # what the error names.
+    (tmp_path / "file").write_text("")
+    args = [a.format(missing=tmp_path / "missing", file=tmp_path / "file") for a in command]
+    result = _run(runner, args[0], tmp_path / "no_data", *args[1:])
+    assert result.exit_code == 3
+    if "{file}" in " ".join(command):
+        assert result.stderr.startswith(f"Error: {tmp_path / 'file'}: not a folder (to write ")
+    else:  # the message writing would give, only before the work
+        assert result.stderr == f"Error: {args[-1]}: no such file or directory\n"
+    assert result.stderr.count("\n") == 1 and "no_data" not in result.stderr
+    assert not (tmp_path / "missing").exists()  # refused, not created
+
+
+def test_output_folders_are_created_up_front(runner, tmp_path):
+    # demo --out, validate --rejects and sample --out name folders: made before any reading
+    for args in (["demo", tmp_path / "no_data", "--out", tmp_path / "a" / "out"],
+                 ["validate", tmp_path / "no_data", "--rejects", tmp_path / "b" / "rej"]):  # fmt: skip
+        result = _run(runner, *args)
+        assert result.exit_code == 3 and "no_data" in result.stderr  # the data is what failed
+        assert args[-1].is_dir()
+    (tmp_path / "file").write_text("")
+    result = _run(runner, "demo", tmp_path / "no_data", "--out", tmp_path / "file" / "out")
+    assert result.exit_code == 3 and result.stderr.startswith(f"Error: {tmp_path}/file/out: ")

@@ -262,6 +262,8 @@ def test_markdown_and_json_carry_the_same_figures(sample_report):
         assert f"## {md_escape(section['title'])}" in markdown
         for stat in section["stats"]:
             shown = fmt(stat["value"], stat["unit"])
+            # a caveat (the ROI's causal label) follows the figure in its cell
+            shown += f" ({stat['caveat']})" if stat.get("caveat") else ""
             assert f"| {md_escape(stat['label'])} | {md_escape(shown)} |" in markdown
         for table in section["tables"]:
             if not table["hidden"]:

@@ -42,25 +42,24 @@ CONFIG_NAME = "loyalty.toml"
 
 
 def check_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """Click callback: a calendar date the computations handle, else a usage error (exit 2)."""
+    """Click callback: a calendar date inside ``schema.DATE_RANGE``, else a usage error (exit 2)."""
     if value is None:
         return None
+    import pandas as pd
+
     from .._window import to_day
-
-    try:
-        to_day(value)
-    except ValueError:
-        low, high = _date_range()
-        raise click.BadParameter(
-            f"{value!r} is not a date: give a calendar day from {low} to {high} (YYYY-MM-DD)."
-        ) from None
-    return value
-
-
-def _date_range() -> tuple[str, str]:
     from ..schema import DATE_RANGE
 
-    return DATE_RANGE
+    low, high = DATE_RANGE
+    try:
+        day = to_day(value)
+    except ValueError:
+        day = None
+    if day is None or not pd.Timestamp(low) <= day <= pd.Timestamp(high):
+        raise click.BadParameter(
+            f"{value!r} is not a date: give a calendar day from {low} to {high} (YYYY-MM-DD)."
+        )
+    return value
 
 
 def _check_window_order(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -148,12 +147,52 @@ def strict_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+class OutputError(click.ClickException):
+    """An output that cannot be written, found before any data is read: exit 3 (I/O)."""
+
+    exit_code = EXIT_IO
+
+
+def check_output_folder(folder: Path, *, target: object) -> None:
+    """Raise :class:`OutputError` unless ``folder`` exists, is a folder and is writable.
+
+    A missing folder is refused, not created: a typo in a cron line should fail at once, not
+    leave a new tree of folders (sqlite-utils and most Unix tools do the same). The message
+    is the one writing would give (``TARGET: no such file or directory``), only earlier.
+    """
+    folder = folder if str(folder) else Path(".")
+    if not folder.exists():
+        raise OutputError(f"{target}: no such file or directory")
+    if not folder.is_dir():
+        raise OutputError(f"{folder}: not a folder (to write {target})")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{folder}: permission denied (to write {target})")
+
+
+def _check_output(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    if value is not None:
+        check_output_folder(value.parent, target=value)
+    return value
+
+
+def make_output_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Any:
+    """Click callback for an output *folder* option: create it now, before any data is read."""
+    if value is not None:
+        try:
+            value.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{value}: {(exc.strerror or str(exc)).lower()}") from None
+        check_output_folder(value, target=value)
+    return value
+
+
 def output_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Add ``-o/--output FILE`` (not checked for existence: it is written)."""
+    """Add ``-o/--output FILE``: its folder must exist and be writable (exit 3 up front)."""
     return click.option(
         "-o",
         "--output",
         type=click.Path(dir_okay=False, path_type=Path),
+        callback=_check_output,
         help=help,
     )
 

@@ -35,6 +35,7 @@ from ._common import (
     apply_cancellations,
     cancellations_option,
     check_date,
+    check_output_folder,
     handle_errors,
     input_options,
 )
@@ -120,12 +121,13 @@ def _check_target(ctx: click.Context, param: click.Parameter, value: str) -> str
     from ..export import _parse_target
 
     try:
-        _parse_target(value, "export")
+        dest = _parse_target(value, "export")
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is not a KPI export target: use a path ending in .csv, .jsonl or "
             ".parquet, or a SQLite URL such as sqlite:///kpis.db (sqlite:////abs/path.db)."
         ) from None
+    check_output_folder(Path(dest.path).parent, target=value)
     return value
 
 

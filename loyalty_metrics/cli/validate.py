@@ -13,6 +13,7 @@ from ._common import (
     TABLE_OPTIONS,
     handle_errors,
     input_options,
+    make_output_folder,
     mapping_notice,
     progress,
     write_output,
@@ -96,6 +97,7 @@ Examples:
 @click.option(
     "--rejects",
     type=click.Path(file_okay=False, path_type=Path),
+    callback=make_output_folder,
     help="Write each table's rejected rows (line, raw values, reason) to DIR/<table>.rejected.csv.",
 )
 @click.option(

@@ -52,7 +52,7 @@ _COMMON_DOC = """
         optional time and ``Z``/``+02:00`` offset) are always year-month-day. A UTC offset
         beyond +-14:00 is rejected. Two-digit years follow POSIX: 00-68 are 2000-2068,
         69-99 are 1969-1999 (recorded in the read report's ``settings["two_digit_years"]``).
-        Dates outside 1700-01-01..2200-12-31 (what the computations handle) are rejected;
+        Dates outside 1900-01-01..2100-12-31 (what the computations handle) are rejected;
         dates after today, or more than two years after 90% of their column, are kept and
         listed in the read report's ``warnings``.
     date_format : str, optional
