@@ -17,6 +17,11 @@ Data sets
   13th line is moved one day later (an order spanning two days is dated by its first line).
 - ``large``: ``generate_sample(150_000, seed=7)``: about 1M order lines, 1.3M events.
 
+One case was re-saved since, on purpose: ``program_impact``'s bootstrap intervals
+(``ci_low``, ``ci_high``) at the order-kernel commit. The bootstrap resamples customers in
+customer-code order, which was the order of first appearance in the file and is now the
+sorted ids (so shuffling the rows no longer moves an interval); its estimates did not move.
+
 Each case is a table (a pandas object flattened by :func:`tabulate`), saved as Parquet.
 """
 
