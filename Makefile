@@ -31,8 +31,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-docs: $(STAMP)  ## Regenerate docs/cli.md from the click commands.
+docs: $(STAMP)  ## Regenerate docs/cli.md and the KPI tables of docs/metrics.md from the code.
 	$(BIN)/python -m loyalty_metrics.cli._docs > docs/cli.md
+	$(BIN)/python -m loyalty_metrics.metrics.registry docs/metrics.md
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache .hypothesis

@@ -39,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "ReadReport": "io",
     # summary
     "customer_summary": "summary",
+    "CustomerSummary": "summary",
     # survey metrics
     "nps": "metrics.survey",
     "nps_breakdown": "metrics.survey",
@@ -69,8 +70,10 @@ _EXPORTS: dict[str, str] = {
     "kpis": "snapshot",
     "kpis_by_period": "snapshot",
     "KPI_KEYS": "snapshot",
+    "MetricOptions": "options",
     # cohorts
     "cohort_table": "cohorts",
+    "CohortTable": "cohorts",
     "cohort_cell_status": "cohorts",
     "repeat_rate_by_cohort": "cohorts",
     "time_to_second_purchase": "cohorts",

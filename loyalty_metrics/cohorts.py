@@ -38,6 +38,7 @@ from .orders import OrderKernel, order_kernel
 __all__ = [
     "ALL_COHORTS",
     "CELL_STATUSES",
+    "CohortTable",
     "cohort_cell_status",
     "cohort_table",
     "inter_purchase_times",
@@ -256,6 +257,35 @@ def _first_shown_cohort(window: Window, period: str) -> int:
 # --------------------------------------------------------------------------------------------
 # Cohort tables
 # --------------------------------------------------------------------------------------------
+class CohortTable(pd.DataFrame):
+    """What :func:`cohort_table` returns: a DataFrame that knows how it was made.
+
+    Attributes (kept through selections and copies; a ``merge`` or ``concat`` result has
+    them as None): ``cohort_period``, ``cohort_values`` and ``cohort_mode`` (the options it
+    was made with), ``window`` and ``cohort_size`` (customers per cohort row, a Series
+    indexed like the rows, without the ``All cohorts`` row).
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [1.0, 1.0, 1.0],
+    ...     "order_date": pd.to_datetime(["2024-01-05", "2024-02-05", "2024-01-20"])})
+    >>> table = cohort_table(orders)
+    >>> table.cohort_size.tolist(), table.cohort_period
+    ([2], 'M')
+    """
+
+    _metadata = ["cohort_period", "cohort_values", "cohort_mode", "window", "cohort_size"]
+    cohort_period: str | None = None
+    cohort_values: str | None = None
+    cohort_mode: str | None = None
+    window: Window | None = None
+    cohort_size: pd.Series | None = None
+
+    @property
+    def _constructor(self) -> type[CohortTable]:
+        return CohortTable
+
+
 @dataclass(frozen=True)
 class _CohortGrid:
     """Shown cohorts (rows), their sizes and the status of every (cohort, periods since) cell."""
@@ -431,8 +461,10 @@ def cohort_table(
         Index ``cohort`` (a :class:`pandas.PeriodIndex`, ascending, only cohorts with
         customers), columns ``periods_since`` 0, 1, ... up to the last observable period of
         the oldest cohort shown (no cap). Floats; cells after ``end`` are NaN, never 0.
-        ``attrs["loyalty_metrics.cohorts"]`` records ``period``, ``values``, ``mode``,
-        ``start``, ``end`` and ``cohort_size`` (a list aligned with the cohort rows).
+        A :class:`CohortTable`: ``table.cohort_size`` gives the customers of each cohort row,
+        ``table.window`` the window (``attrs["loyalty_metrics.cohorts"]`` holds the same as
+        plain values: ``period``, ``values``, ``mode``, ``start``, ``end`` as ISO dates and
+        ``cohort_size`` as a list).
 
     Notes
     -----
@@ -494,15 +526,23 @@ def cohort_table(
         with np.errstate(invalid="ignore", divide="ignore"):
             average = (np.where(complete, table, 0.0) * weights).sum(axis=0) / weights.sum(axis=0)
         frame = _append_row(frame, average)
-    frame.attrs[_ATTR] = {
+    table = CohortTable(frame)
+    table.cohort_period, table.cohort_values, table.cohort_mode = period, values, mode
+    table.window = o.window
+    table.cohort_size = pd.Series(
+        grid.sizes.astype("int64"), index=_period_index(grid.cohorts, period), name="cohort_size"
+    )
+    # The same, as plain values, for readers of the attrs (JSON-safe: to_parquet keeps them).
+    frame_attrs = {
         "period": period,
         "values": values,
         "mode": mode,
-        "start": o.window.start,
-        "end": o.window.end,
+        "start": None if o.window.empty else str(o.window.start.date()),
+        "end": None if o.window.empty else str(o.window.end.date()),
         "cohort_size": [int(s) for s in grid.sizes],
     }
-    return frame
+    table.attrs[_ATTR] = frame_attrs
+    return table
 
 
 def cohort_cell_status(

@@ -10,6 +10,7 @@ from .orders import NS_PER_DAY, OrderKernel, order_kernel
 
 __all__ = [
     "SUMMARY_COLUMNS",
+    "CustomerSummary",
     "customer_summary",
     "is_customer_summary",
     "summary_from_kernel",
@@ -32,7 +33,39 @@ SUMMARY_COLUMNS = (
     "first_purchase_ever",
 )
 
-_ATTR = "loyalty_metrics.summary"
+
+class CustomerSummary(pd.DataFrame):
+    """What :func:`customer_summary` returns: a DataFrame that knows its window.
+
+    A plain :class:`pandas.DataFrame` in every other respect (``to_parquet``, ``merge``,
+    ``concat`` work as usual). Two attributes ride along through selections and copies
+    (``summary.loc[mask]``, ``summary[["frequency", "T"]]``), never through ``attrs``:
+
+    - ``window``: the :class:`~loyalty_metrics._window.Window` it was computed over;
+    - ``unattributed_revenue``: the net amount in the window of customers without a
+      purchase in it (returns only), so that total revenue = ``revenue.sum()`` + it.
+
+    A ``merge`` or ``concat`` result is a table of your own, not a summary of one window:
+    its ``window`` is None and the metrics treat it as such.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a", "b"], "amount": [5.0, -2.0],
+    ...                        "order_date": pd.to_datetime(["2024-01-01", "2024-01-02"])})
+    >>> s = customer_summary(orders)
+    >>> str(s.window.end.date()), s.unattributed_revenue
+    ('2024-01-02', -2.0)
+    >>> s.loc[s["purchases"] > 0].window == s.window
+    True
+    """
+
+    _metadata = ["window", "unattributed_revenue"]
+    window: Window | None = None
+    unattributed_revenue: float = 0.0
+
+    @property
+    def _constructor(self) -> type[CustomerSummary]:
+        return CustomerSummary
 
 
 def customer_summary(
@@ -54,8 +87,8 @@ def customer_summary(
 
     Returns
     -------
-    pandas.DataFrame
-        Indexed by ``customer_id`` (sorted), columns:
+    CustomerSummary
+        A :class:`pandas.DataFrame` indexed by ``customer_id`` (sorted), columns:
 
         - ``first_purchase``, ``last_purchase``: dates of the first and latest purchase in the
           window.
@@ -72,9 +105,9 @@ def customer_summary(
           regardless of ``start`` (a customer is *new* when it falls in the window).
         - ``channel`` (when orders have one): channel of the first purchase in the window.
 
-        ``summary.attrs`` records the window (``start``, ``end``) and ``unattributed_revenue``,
-        the net amount in the window of customers without a purchase in it (returns only), so
-        that total revenue = ``revenue.sum() + unattributed_revenue``.
+        ``summary.window`` is the window and ``summary.unattributed_revenue`` the net amount
+        in the window of customers without a purchase in it (returns only), so that total
+        revenue = ``revenue.sum() + unattributed_revenue`` (see :class:`CustomerSummary`).
 
     Notes
     -----
@@ -97,7 +130,7 @@ def customer_summary(
                  purchases  revenue  frequency  recency     T  monetary_value
     customer_id
     a                    3     35.0          1     10.0  10.0            20.0
-    >>> s.attrs["loyalty_metrics.summary"]["unattributed_revenue"]
+    >>> s.unattributed_revenue
     -3.0
     """
     kernel = order_kernel(orders, end=end)
@@ -177,12 +210,9 @@ def summary_from_kernel(kernel: OrderKernel, window: Window) -> pd.DataFrame:
     # Keep the buyers column by column, freeing each full column as it goes, and let each
     # column be its own block (copy=False): consolidating would copy them all once more.
     columns = {name: data.pop(name)[keep] for name in list(data)}
-    summary = pd.DataFrame(columns, index=index, copy=False)
-    summary.attrs[_ATTR] = {
-        "start": window.start,
-        "end": window.end,
-        "unattributed_revenue": unattributed,
-    }
+    summary = CustomerSummary(columns, index=index, copy=False)
+    summary.window = window
+    summary.unattributed_revenue = unattributed
     return summary
 
 
@@ -194,10 +224,10 @@ def is_customer_summary(frame: object) -> bool:
     >>> is_customer_summary(pd.DataFrame({"amount": [1.0]}))
     False
     """
-    return isinstance(frame, pd.DataFrame) and _ATTR in frame.attrs
+    return isinstance(frame, CustomerSummary) and frame.window is not None
 
 
-def summary_window(summary: pd.DataFrame) -> Window:
+def summary_window(summary: CustomerSummary) -> Window:
     """The window a customer summary was computed over.
 
     Examples
@@ -207,11 +237,10 @@ def summary_window(summary: pd.DataFrame) -> Window:
     >>> summary_window(customer_summary(orders, start="2024-01-01")).start
     Timestamp('2024-01-01 00:00:00')
     """
-    meta = summary.attrs[_ATTR]
-    return Window(start=meta["start"], end=meta["end"])
+    return summary.window
 
 
-def unattributed_revenue(summary: pd.DataFrame) -> float:
+def unattributed_revenue(summary: CustomerSummary) -> float:
     """Net amount in the window of customers without a purchase in it (their returns).
 
     Examples
@@ -221,7 +250,7 @@ def unattributed_revenue(summary: pd.DataFrame) -> float:
     >>> unattributed_revenue(customer_summary(orders))
     -2.0
     """
-    return float(summary.attrs[_ATTR]["unattributed_revenue"])
+    return float(summary.unattributed_revenue)
 
 
 def total_revenue(summary: pd.DataFrame) -> float:

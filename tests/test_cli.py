@@ -322,7 +322,7 @@ def test_cohorts_outputs(runner, data_dir, tmp_path):
     assert _run(runner, "cohorts", data_dir, "--values", "customers", "-o", csv).exit_code == 0
     frame = pd.read_csv(csv, index_col="cohort")
     orders = lm.read_folder(data_dir)["orders"]
-    expected = lm.cohort_table(orders, values="customers")
+    expected = pd.DataFrame(lm.cohort_table(orders, values="customers"))  # not a CohortTable
     pd.testing.assert_frame_equal(
         frame,
         expected.set_axis(expected.index.astype("str")).set_axis(frame.columns, axis=1),

@@ -72,6 +72,9 @@ NOT_METRICS = (
     "ModelFitError",
     "ReadReport",
     "ExportResult",
+    "CustomerSummary",  # result classes and options: documented with their functions
+    "CohortTable",
+    "MetricOptions",
     "export_kpis",
     "write_export",
     "generate_sample",

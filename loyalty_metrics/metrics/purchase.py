@@ -25,8 +25,8 @@ from ._common import (
     rate_scalar,
     require_orders,
     summary_units,
-    total_revenue,
 )
+from .registry import summary_value
 
 __all__ = [
     "average_ticket",
@@ -141,6 +141,8 @@ def repeat_purchase_rate(
         return summary_units(summary, hit, eligible)
 
     if by is None and freq is None:
+        if span is None:
+            return summary_value(func, get_summary(orders, start, end, func=func))
         return rate_scalar(units(None, None)["_hit"].to_numpy())
     return rate_breakdown(
         units,
@@ -219,8 +221,7 @@ def purchase_frequency(
     2.0
     """
     summary = get_summary(orders, start, end, func="purchase_frequency")
-    customers = len(summary)
-    return float(summary["purchases"].sum() / customers) if customers else float("nan")
+    return summary_value("purchase_frequency", summary)
 
 
 def average_ticket(
@@ -256,8 +257,7 @@ def average_ticket(
     27.0
     """
     summary = get_summary(orders, start, end, func="average_ticket")
-    purchases = int(summary["purchases"].sum())
-    return total_revenue(summary) / purchases if purchases else float("nan")
+    return summary_value("average_ticket", summary)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,9 +300,7 @@ def upsell_ratio(
     0.5
     """
     summary = get_summary(orders, start, end, func="upsell_ratio")
-    categories = summary["categories"].to_numpy(dtype="float64")
-    single = int((categories == 1).sum())
-    return float((categories > 1).sum() / single) if single else float("nan")
+    return summary_value("upsell_ratio", summary)
 
 
 @overload
@@ -386,7 +384,7 @@ def upsell_share(
         return summary_units(summary, categories > 1, known)
 
     if by is None and freq is None:
-        return rate_scalar(units(None, None)["_hit"].to_numpy())
+        return summary_value(func, get_summary(orders, start, end, func=func))
     return rate_breakdown(
         units,
         window=orders_window(orders, start, end),
