@@ -57,9 +57,9 @@ class OrderKernel:
         float64 net amount of the order's lines dated on or before ``end``.
     purchase : numpy.ndarray
         bool, ``amount >= -1e-6``.
-    channel : pandas array or None
-        The ``channel`` of each order's first line (the first in file order among its lines
-        at the order's date); None when the orders have no ``channel``.
+    channel : pandas.Series or None
+        The ``channel`` column of the lines read (None when the orders have none); an
+        order's channel is that of its first line (:meth:`first_line`).
     has_categories : bool
         True when the orders carry ``category`` or ``product_id``.
 
@@ -144,10 +144,18 @@ class OrderKernel:
         k = int(np.searchsorted(self.date, stop_ns))
         j = int(np.searchsorted(self._late_date, stop_ns))
         c = int(np.searchsorted(self._cat_order, k))
-        day_amount = self._day_amount[:k]
-        late_order = self._late_order[:j]
-        late_amount = self._late_amount[:j]
-        amount = _net(day_amount, late_order, late_amount)
+        amount, purchase = self.amount[:k], self.purchase[:k]
+        cut = self._late_order[j:]  # orders with a line after end: net them again
+        cut = np.unique(cut[cut < k])
+        if len(cut):
+            kept = np.isin(self._late_order[:j], cut)
+            slot = np.searchsorted(cut, self._late_order[:j][kept])
+            amount, purchase = amount.copy(), purchase.copy()
+            # as a fresh kernel nets them: own day's lines + later lines, in date order
+            amount[cut] = self._day_amount[cut] + np.bincount(
+                slot, weights=self._late_amount[:j][kept], minlength=len(cut)
+            )
+            purchase[cut] = amount[cut] >= -AMOUNT_TOLERANCE
         cat_keep = self._cat_day[:c] <= end_day.value // NS_PER_DAY
         return replace(
             self,
@@ -155,13 +163,12 @@ class OrderKernel:
             customer=self.customer[:k],
             date=self.date[:k],
             amount=amount,
-            purchase=amount >= -AMOUNT_TOLERANCE,
-            channel=None if self.channel is None else self.channel[:k],
-            _day_amount=day_amount,
+            purchase=purchase,
+            _day_amount=self._day_amount[:k],
             _first_line=self._first_line[:k],
-            _late_order=late_order,
+            _late_order=self._late_order[:j],
             _late_date=self._late_date[:j],
-            _late_amount=late_amount,
+            _late_amount=self._late_amount[:j],
             _cat_order=self._cat_order[:c][cat_keep],
             _cat_code=self._cat_code[:c][cat_keep],
             _cat_day=self._cat_day[:c][cat_keep],
@@ -193,12 +200,28 @@ class OrderKernel:
                 )
         return revenue
 
-    def category_pairs(self, orders: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(customer code, category code) of every line of the orders flagged in ``orders``
-        (a bool per order), repeats included.
+    def revenue_total(self, window: Window) -> float:
+        """Net amount of every line dated in ``window`` (returns of anyone included)."""
+        begin, stop = self.between(window)
+        total = float(self._day_amount[begin:stop].sum())
+        if len(self._late_date):
+            lo, hi = np.searchsorted(
+                self._late_date, [window.start.value, window.end_exclusive.value]
+            )
+            total += float(self._late_amount[lo:hi].sum())
+        return total
+
+    def category_pairs(
+        self, orders: np.ndarray, begin: int = 0, stop: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(customer code, category code) of every line of the orders ``begin:stop`` flagged
+        in ``orders`` (a bool per order of that range), repeats included.
         """
-        keep = orders[self._cat_order]
-        return self.customer[self._cat_order[keep]], self._cat_code[keep]
+        stop = self.n_orders if stop is None else stop
+        lo, hi = np.searchsorted(self._cat_order, [begin, stop])
+        line_order = self._cat_order[lo:hi]
+        keep = orders[line_order - begin]
+        return self.customer[line_order[keep]], self._cat_code[lo:hi][keep]
 
     def first_line(self) -> np.ndarray:
         """File position of each order's first line at its date (breaks ties in file order)."""
@@ -278,10 +301,11 @@ def order_kernel(orders: pd.DataFrame, *, end: DateLike | None = None) -> OrderK
             late_order = np.zeros(0, dtype="int64")
             late_date = np.zeros(0, dtype="int64")
             late_amount = np.zeros(0, dtype="float64")
-        # The first line (file order) among those at the order's own date.
-        at_date = np.flatnonzero(dates_ns == order_date[order_codes])
+        # The first line (file order) among those at the order's own date: the channel's.
         first_line = np.full(n_orders, _INT_MAX, dtype="int64")
-        np.minimum.at(first_line, order_codes[at_date], at_date)
+        if "channel" in lines.columns:
+            at_date = np.flatnonzero(dates_ns == order_date[order_codes])
+            np.minimum.at(first_line, order_codes[at_date], at_date)
         line_order = order_codes
     else:
         n_orders = len(lines)
@@ -310,9 +334,7 @@ def order_kernel(orders: pd.DataFrame, *, end: DateLike | None = None) -> OrderK
     )
     amount = _net(day_amount, late_order, late_amount)
     first_line = first_line[by_date]
-    channel = None
-    if "channel" in lines.columns:
-        channel = lines["channel"].array.take(first_line)
+    channel = lines["channel"] if "channel" in lines.columns else None
 
     ids = take_ids(lines["customer_id"], first_rows(customer_codes))
     if ids.dtype != "str":
@@ -341,7 +363,7 @@ def order_kernel(orders: pd.DataFrame, *, end: DateLike | None = None) -> OrderK
 def _empty(orders: pd.DataFrame, end: pd.Timestamp) -> OrderKernel:
     none_i = np.zeros(0, dtype="int64")
     none_f = np.zeros(0, dtype="float64")
-    channel = orders["channel"].array[:0] if "channel" in orders.columns else None
+    channel = orders["channel"].iloc[:0] if "channel" in orders.columns else None
     has_categories = any(c in orders.columns for c in ("category", "product_id"))
     return OrderKernel(
         end=end,

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._ids import count_distinct
-from ._window import DateLike, Window, resolve_window
+from ._window import ONE_DAY, DateLike, Window, resolve_window
 from .metrics._common import (
     Span,
     check_freq,
@@ -27,7 +27,7 @@ from .metrics._common import (
     parse_span,
     periods,
 )
-from .metrics.engagement import active_scores, known_id_parts
+from .metrics.engagement import EventArrays, active_scores, event_arrays, known_id_parts
 from .metrics.registry import KPI_KEYS, ParsedOptions, evaluate, parse_options
 from .metrics.retention import churn_counts
 from .metrics.survey import _categories, _responses
@@ -77,13 +77,11 @@ def order_aggregates(kernel: OrderKernel, window: Window, churn_period: Span) ->
         new_customers=int((buyers & ~earlier).sum()),
         purchases=len(buyer_codes),
         repeat_customers=int((per_customer >= 2).sum()),
-        revenue=float(k.revenue_by_customer(window).sum()),
+        revenue=k.revenue_total(window),
         window_days=(window.end - window.start).days + 1,
     )
     if k.has_categories:
-        selected = np.zeros(k.n_orders, dtype=bool)
-        selected[begin:stop] = is_purchase
-        customer, category = k.category_pairs(selected)
+        customer, category = k.category_pairs(is_purchase, begin, stop)
         # several categories <=> some line's category differs from any one of the customer's
         reference = np.full(n, -1, dtype="int64")
         reference[customer] = category
@@ -116,7 +114,12 @@ def _survey_aggregates(surveys: pd.DataFrame, window: Window) -> dict[str, float
     }
 
 
-def _active_total(events: pd.DataFrame, window: Window, options: ParsedOptions) -> float:
+def _active_total(
+    events: pd.DataFrame,
+    window: Window,
+    options: ParsedOptions,
+    arrays: EventArrays | None = None,
+) -> float:
     active = active_scores(
         events,
         window.end,
@@ -124,6 +127,7 @@ def _active_total(events: pd.DataFrame, window: Window, options: ParsedOptions) 
         span=options.engagement_window,
         weights=options.engagement_weights,
         half_life=options.engagement_half_life,
+        arrays=arrays,
     )
     return float(active["score"].sum())
 
@@ -139,12 +143,59 @@ def _known_customers(
     return count_distinct(parts)
 
 
+class _KnownCustomers:
+    """How many customers are known (in the events, the customers table or the orders) up to
+    any day: each id's first date over the three, computed once, then a binary search.
+
+    Equals :func:`_known_customers` for every ``end``; :func:`kpis_by_period` asks it once per
+    period instead of hashing every id again.
+    """
+
+    def __init__(
+        self,
+        kernel: OrderKernel,
+        arrays: EventArrays,
+        customers: pd.DataFrame | None,
+    ) -> None:
+        never, always = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+        event_first = np.full(len(arrays.ids), never, dtype="int64")
+        present = arrays.codes >= 0
+        np.minimum.at(event_first, arrays.codes[present], arrays.ns[present])
+        order_first = np.full(kernel.n_customers, never, dtype="int64")
+        np.minimum.at(order_first, kernel.customer, kernel.date)
+        ids = [arrays.ids.to_series(), kernel.customer_ids]
+        dates = [event_first, order_first]
+        if customers is not None:
+            ids.append(customers["customer_id"])
+            dates.append(
+                _ns(customers["signup_date"], missing=always)
+                if "signup_date" in customers.columns
+                else np.full(len(customers), always, dtype="int64")
+            )
+        codes, uniques = pd.factorize(pd.concat([i.astype("str") for i in ids], ignore_index=True))
+        first = np.full(len(uniques), never, dtype="int64")
+        valid = codes >= 0
+        np.minimum.at(first, codes[valid], np.concatenate(dates)[valid])
+        self._first = np.sort(first)
+
+    def count(self, end: pd.Timestamp) -> int:
+        return int(np.searchsorted(self._first, (end + ONE_DAY).value, side="left"))
+
+
+def _ns(dates: pd.Series, *, missing: int) -> np.ndarray:
+    """Nanoseconds of ``dates``, ``missing`` where there is no date."""
+    values = dates.to_numpy(dtype="datetime64[ns]").view("int64").copy()
+    values[values == np.iinfo(np.int64).min] = missing
+    return values
+
+
 def _side_aggregates(
     window: Window,
     options: ParsedOptions,
     surveys: pd.DataFrame | None,
     events: pd.DataFrame | None,
     spend: pd.DataFrame | None,
+    arrays: EventArrays | None = None,
 ) -> dict[str, float]:
     """The aggregates of the survey, event and spend rows (they need no order kernel)."""
     out: dict[str, float] = {}
@@ -153,7 +204,7 @@ def _side_aggregates(
     if surveys is not None:
         out.update(_survey_aggregates(surveys, window))
     if events is not None:
-        out["engagement_total"] = _active_total(events, window, options)
+        out["engagement_total"] = _active_total(events, window, options, arrays)
     if spend is not None:
         out["spend"] = float(spend.loc[window.contains(spend["date"]), "amount"].sum())
     return out
@@ -350,6 +401,10 @@ def kpis_by_period(
     parsed = parse_options(func, _merge(options, locals()))
     kernel = order_kernel(orders, end=end)
     overall = kernel.window(start, end)
+    arrays = known = None
+    if events is not None:  # the events, coded once for every period
+        arrays = event_arrays(events, parsed.key_actions)
+        known = _KnownCustomers(kernel, arrays, customers)
     rows = {}
     for first, last in periods(overall, freq):
         if window == "period":
@@ -360,9 +415,9 @@ def kpis_by_period(
             row_start = overall.start
         row_window = Window(start=row_start, end=last)
         aggregates = order_aggregates(kernel, row_window, parsed.churn_period)
-        aggregates.update(_side_aggregates(row_window, parsed, surveys, events, spend))
-        if events is not None:
-            aggregates["known_customers"] = _known_customers(kernel, events, customers, last)
+        aggregates.update(_side_aggregates(row_window, parsed, surveys, events, spend, arrays))
+        if known is not None:
+            aggregates["known_customers"] = known.count(last)
         rows[last] = _series(evaluate(aggregates, parsed), row_window)
     frame = pd.DataFrame(list(rows.values()), columns=list(KPI_KEYS), dtype="float64")
     frame.index = pd.DatetimeIndex(list(rows), name="period_end", dtype="datetime64[ns]")

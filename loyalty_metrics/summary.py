@@ -179,10 +179,8 @@ def summary_from_kernel(kernel: OrderKernel, window: Window) -> pd.DataFrame:
     end_day = window.end.value // NS_PER_DAY if not window.empty else 0
     del p_date, p_amount, p_day, later
 
-    purchase_order = np.zeros(k.n_orders, dtype=bool)
-    purchase_order[in_window] = is_purchase
     if k.has_categories:
-        pair_customer, pair_category = k.category_pairs(purchase_order)
+        pair_customer, pair_category = k.category_pairs(is_purchase, begin, stop)
         categories = _distinct_pairs(pair_customer, pair_category, n_customers).astype("float64")
     else:
         categories = np.full(n_customers, np.nan)
@@ -204,7 +202,7 @@ def summary_from_kernel(kernel: OrderKernel, window: Window) -> pd.DataFrame:
         "first_purchase_ever": _to_datetime(first_ever),
     }
     if k.channel is not None:
-        data["channel"] = _first_purchase_channel(k, purchase_order, first)
+        data["channel"] = _first_purchase_channel(k, begin, is_purchase, first)
     index = pd.Index(k.customer_ids[keep], name="customer_id")
     unattributed = float(revenue[~keep].sum())
     # Keep the buyers column by column, freeing each full column as it goes, and let each
@@ -308,18 +306,18 @@ def _to_datetime(ns: np.ndarray) -> np.ndarray:
 
 
 def _first_purchase_channel(
-    k: OrderKernel, purchase_order: np.ndarray, first: np.ndarray
+    k: OrderKernel, begin: int, is_purchase: np.ndarray, first: np.ndarray
 ) -> pd.api.extensions.ExtensionArray:
     """Channel of each customer's first purchase in the window: of the purchases at that
-    date, the one whose first line comes first in the file.
+    date (orders ``begin:`` flagged in ``is_purchase``), the one whose first line comes first
+    in the file.
     """
-    candidates = np.flatnonzero(purchase_order)
+    candidates = begin + np.flatnonzero(is_purchase)
     candidates = candidates[k.date[candidates] == first[k.customer[candidates]]]
     line = k.first_line()[candidates]
     owner = k.customer[candidates]
     earliest = np.full(k.n_customers, np.iinfo(np.int64).max, dtype="int64")
     np.minimum.at(earliest, owner, line)
-    winner = candidates[line == earliest[owner]]
-    pick = np.full(k.n_customers, -1, dtype="int64")
-    pick[k.customer[winner]] = winner
-    return k.channel.take(pick, allow_fill=True)
+    found = earliest != np.iinfo(np.int64).max
+    rows = np.where(found, earliest, -1)
+    return k.channel.array.take(rows, allow_fill=True)
