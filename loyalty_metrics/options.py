@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["MetricOptions"]
+__all__ = ["KPI_OPTIONS", "MetricOptions"]
 
 Weights = Mapping[str, float] | Sequence[float] | None
 
@@ -91,3 +91,10 @@ def _same(value: Any, default: Any) -> bool:
         return bool(value is default or (type(value) is type(default) and value == default))
     except (TypeError, ValueError):
         return False
+
+
+#: The options ``kpis()`` and ``kpis_by_period()`` take as keywords (all but the predictive
+#: CLV's discount rate).
+KPI_OPTIONS: tuple[str, ...] = tuple(
+    f.name for f in fields(MetricOptions) if f.name != "annual_discount_rate"
+)

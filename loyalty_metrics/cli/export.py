@@ -145,14 +145,11 @@ def _load_inputs(
 
 
 def _kpi_options(settings: dict[str, Any]) -> dict[str, Any]:
-    """The ``[metrics]`` settings that ``kpis_by_period`` takes as keyword options."""
-    import inspect
+    """The ``[metrics]`` settings that are KPI options (the export's hash covers these)."""
+    from ..options import KPI_OPTIONS
 
-    from ..snapshot import kpis_by_period
-
-    accepted = inspect.signature(kpis_by_period).parameters
     metrics = settings.get("metrics", {})
-    return {key: value for key, value in metrics.items() if key in accepted}
+    return {key: value for key, value in metrics.items() if key in KPI_OPTIONS}
 
 
 # ---------------------------------------------------------------------------------------------

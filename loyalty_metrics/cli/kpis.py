@@ -209,7 +209,7 @@ def command(
       loyalty kpis sample_data/ --as-of 2024-06-30 --kpi nps --kpi churn_rate --format json
     """
     from .. import KPI_KEYS, kpis, kpis_by_period
-    from ..config import metric_options
+    from ..options import MetricOptions
 
     fmt = _format(fmt, output)
     inputs = load_inputs(data_dir, files, config=config, strict=strict, quiet=quiet)
@@ -228,21 +228,18 @@ def command(
         )
     tables = {name: inputs.get(name) for name in ("surveys", "events", "spend", "customers")}
     progress("Computing the KPIs...", quiet=quiet)
+    options = MetricOptions.from_config(inputs.config)
     if freq is None:
-        func = kpis
-        result = func(
-            inputs.orders, **tables, start=start, end=end, **metric_options(inputs.config, func)
-        )
+        result = kpis(inputs.orders, **tables, start=start, end=end, options=options)
     else:
-        func = kpis_by_period
-        result = func(
+        result = kpis_by_period(
             inputs.orders,
             **tables,
             freq=freq,
             window=window,
             start=start,
             end=end,
-            **metric_options(inputs.config, func),
+            options=options,
         )
     if keys:
         result = result[list(keys)]
