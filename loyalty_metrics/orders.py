@@ -22,7 +22,10 @@ the orders dated up to that day and re-nets the orders whose later lines fall af
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -32,7 +35,7 @@ from ._ids import factorize_ids, first_rows, take_ids
 from ._window import DateLike, Window, resolve_window, to_day
 from .schema import AMOUNT_TOLERANCE
 
-__all__ = ["NS_PER_DAY", "OrderKernel", "order_kernel"]
+__all__ = ["NS_PER_DAY", "OrderKernel", "order_kernel", "shared_kernels"]
 
 NS_PER_DAY = 86_400 * 10**9
 _INT_MAX = np.iinfo(np.int64).max
@@ -235,6 +238,38 @@ def _net(day_amount: np.ndarray, late_order: np.ndarray, late_amount: np.ndarray
     return day_amount + np.bincount(late_order, weights=late_amount, minlength=len(day_amount))
 
 
+# Kernels shared by every call made inside `shared_kernels()`: orders frame id -> (frame, kernel).
+_SHARED: ContextVar[dict[int, tuple[pd.DataFrame, OrderKernel]] | None] = ContextVar(
+    "loyalty_metrics_shared_kernels", default=None
+)
+
+
+@contextmanager
+def shared_kernels() -> Iterator[None]:
+    """Within this block, the lines of each orders frame are netted once, whatever is asked.
+
+    Every function that nets orders (``customer_summary``, ``kpis``, ``cohort_table``, the
+    ladder...) then reuses the kernel of all the frame's lines, truncated to its own ``end``
+    (:meth:`OrderKernel.as_of`), instead of netting the lines again. The report and the
+    export compute everything inside one such block. The frames must not change meanwhile.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a", "a"], "amount": [5.0, 7.0],
+    ...                        "order_date": pd.to_datetime(["2024-01-01", "2024-02-01"])})
+    >>> with shared_kernels():
+    ...     whole = order_kernel(orders)
+    ...     january = order_kernel(orders, end="2024-01-31")
+    >>> january.amount.tolist(), january.customer_ids is whole.customer_ids
+    ([5.0], True)
+    """
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
 def order_kernel(orders: pd.DataFrame, *, end: DateLike | None = None) -> OrderKernel:
     """Net the order lines dated on or before ``end`` into orders (see the module docstring).
 
@@ -263,6 +298,22 @@ def order_kernel(orders: pd.DataFrame, *, end: DateLike | None = None) -> OrderK
     >>> order_kernel(orders).amount.tolist()
     [7.0]
     """
+    shared = _SHARED.get()
+    if shared is None:
+        return _build(orders, end)
+    entry = shared.get(id(orders))
+    if entry is None or entry[0] is not orders:
+        entry = shared[id(orders)] = (orders, _build(orders, None))
+    kernel = entry[1]
+    end_day = to_day(end, name="end")
+    if end_day is None:
+        return kernel
+    if not pd.isna(kernel.end) and end_day < kernel.end:
+        return kernel.as_of(end_day)
+    return replace(kernel, end=end_day)  # after the last line: the same orders
+
+
+def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
     window = resolve_window(orders["order_date"], None, end)
     if window.empty:
         return _empty(orders, window.end)

@@ -114,3 +114,17 @@ def test_messy_orders_hold_the_corner_cases() -> None:
     assert (owners > 1).sum() > 100
     days = orders.dropna(subset=["order_id"]).groupby(["customer_id", "order_id"])["order_date"]
     assert (days.nunique() > 1).sum() > 100
+
+
+@pytest.mark.parametrize("dataset", ["sample", "messy"])
+def test_one_shared_kernel_moves_nothing(dataset: str) -> None:
+    """Every case computed inside one ``shared_kernels()`` block (as the report does: the lines
+    netted once, each function truncating that kernel to its own end) equals the baseline."""
+    from loyalty_metrics.orders import shared_kernels
+
+    cases = golden.cases(_frames(dataset))
+    with shared_kernels():
+        for case in _case_names(dataset):
+            expected = pd.read_parquet(golden.path(dataset, case))
+            actual = golden.compute(dataset, case, cases[case])
+            _assert_same_table(actual, expected, f"{dataset}/{case} (shared kernel)")
