@@ -96,10 +96,19 @@ class OrderKernel:
     _late_order: np.ndarray
     _late_date: np.ndarray
     _late_amount: np.ndarray
-    # One entry per line with a category: order index (ascending), category code, day.
+    # One entry per line with a category: order index (ascending), category code, day; the
+    # first ``_cat_stop`` belong to the orders kept (lines after ``end`` are skipped on use).
     _cat_order: np.ndarray
     _cat_code: np.ndarray
     _cat_day: np.ndarray
+    _cat_stop: int
+    # Per order, one category of its own day's lines (-1: none) and whether they hold several;
+    # the categories of the lines dated later, by date: order index, code, day.
+    _order_cat: np.ndarray
+    _order_cats_mixed: np.ndarray
+    _late_cat_order: np.ndarray
+    _late_cat_code: np.ndarray
+    _late_cat_day: np.ndarray
 
     @property
     def n_customers(self) -> int:
@@ -159,7 +168,7 @@ class OrderKernel:
                 slot, weights=self._late_amount[:j][kept], minlength=len(cut)
             )
             purchase[cut] = amount[cut] >= -AMOUNT_TOLERANCE
-        cat_keep = self._cat_day[:c] <= end_day.value // NS_PER_DAY
+        late_cats = int(np.searchsorted(self._late_cat_day, end_day.value // NS_PER_DAY, "right"))
         return replace(
             self,
             end=end_day,
@@ -172,9 +181,12 @@ class OrderKernel:
             _late_order=self._late_order[:j],
             _late_date=self._late_date[:j],
             _late_amount=self._late_amount[:j],
-            _cat_order=self._cat_order[:c][cat_keep],
-            _cat_code=self._cat_code[:c][cat_keep],
-            _cat_day=self._cat_day[:c][cat_keep],
+            _cat_stop=c,
+            _order_cat=self._order_cat[:k],
+            _order_cats_mixed=self._order_cats_mixed[:k],
+            _late_cat_order=self._late_cat_order[:late_cats],
+            _late_cat_code=self._late_cat_code[:late_cats],
+            _late_cat_day=self._late_cat_day[:late_cats],
         )
 
     def between(self, window: Window) -> tuple[int, int]:
@@ -221,10 +233,62 @@ class OrderKernel:
         in ``orders`` (a bool per order of that range), repeats included.
         """
         stop = self.n_orders if stop is None else stop
-        lo, hi = np.searchsorted(self._cat_order, [begin, stop])
+        lo, hi = np.searchsorted(self._cat_order[: self._cat_stop], [begin, stop])
         line_order = self._cat_order[lo:hi]
         keep = orders[line_order - begin]
+        if not pd.isna(self.end):
+            keep &= self._cat_day[lo:hi] <= self.end.value // NS_PER_DAY
         return self.customer[line_order[keep]], self._cat_code[lo:hi][keep]
+
+    def customer_counts(self, window: Window) -> dict[str, int]:
+        """Counts over the purchases dated in ``window`` (``window.end`` <= ``end``): buyers
+        (``customers``), ``purchases``, ``repeat_customers`` (2 or more), ``new_customers``
+        (no purchase before the window) and, with categories, ``single_category_customers``
+        and ``multi_category_customers`` (of the lines of those purchases). O(orders).
+        """
+        n = self.n_customers
+        begin, stop = self.between(window)
+        is_purchase = self.purchase[begin:stop]
+        customer = self.customer[begin:stop][is_purchase]
+        per_customer = np.bincount(customer, minlength=n)
+        buyers = per_customer > 0
+        earlier = np.zeros(n, dtype=bool)  # new customers have no purchase before the window
+        earlier[self.customer[:begin][self.purchase[:begin]]] = True
+        out = {
+            "customers": int(buyers.sum()),
+            "new_customers": int((buyers & ~earlier).sum()),
+            "purchases": len(customer),
+            "repeat_customers": int((per_customer >= 2).sum()),
+        }
+        if self.has_categories:
+            out.update(self._category_counts(is_purchase, begin))
+        return out
+
+    def _category_counts(self, is_purchase: np.ndarray, begin: int) -> dict[str, int]:
+        """Single- and multi-category customers of the orders ``begin:`` flagged: each
+        order's own day's categories in brief, plus the few lines dated after their order.
+        """
+        n = self.n_customers
+        rows = begin + np.flatnonzero(is_purchase)
+        own = rows[self._order_cat[rows] >= 0]
+        late = self._late_cat_order
+        late_in = np.zeros(len(late), dtype=bool)
+        inside = (late >= begin) & (late < begin + len(is_purchase))
+        late_in[inside] = is_purchase[late[inside] - begin]
+        customer = np.concatenate([self.customer[own], self.customer[late[late_in]]])
+        category = np.concatenate([self._order_cat[own], self._late_cat_code[late_in]])
+        # several categories <=> an order holds several, or two of the customer's differ
+        reference = np.full(n, -1, dtype="int64")
+        reference[customer] = category
+        multi = np.zeros(n, dtype=bool)
+        multi[customer[category != reference[customer]]] = True
+        multi[self.customer[own[self._order_cats_mixed[own]]]] = True
+        some = np.zeros(n, dtype=bool)
+        some[customer] = True
+        return {
+            "single_category_customers": int((some & ~multi).sum()),
+            "multi_category_customers": int(multi.sum()),
+        }
 
     def first_line(self) -> np.ndarray:
         """File position of each order's first line at its date (breaks ties in file order)."""
@@ -373,6 +437,17 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
     rank = np.empty(n_orders, dtype="int64")
     rank[by_date] = np.arange(n_orders)
     cat_order, cat_code, cat_day, has_categories = _category_lines(lines, line_order, line_day)
+    # Each order's own day's categories in brief; the later lines' ones apart.
+    cat_late = cat_day > order_date[cat_order] // NS_PER_DAY
+    own_order, own_code = cat_order[~cat_late], cat_code[~cat_late]
+    order_cat = np.full(n_orders, -1, dtype="int64")
+    order_cat[own_order] = own_code
+    order_cats_mixed = np.zeros(n_orders, dtype=bool)
+    order_cats_mixed[own_order[own_code != order_cat[own_order]]] = True
+    late_cat_sort = np.argsort(cat_day[cat_late], kind="stable")
+    late_cat_order = rank[cat_order[cat_late]][late_cat_sort]
+    late_cat_code = cat_code[cat_late][late_cat_sort]
+    late_cat_day = cat_day[cat_late][late_cat_sort]
     cat_order = rank[cat_order]
     cat_sort = np.argsort(cat_order, kind="stable")
     late_order = rank[late_order]
@@ -408,6 +483,12 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
         _cat_order=cat_order[cat_sort],
         _cat_code=cat_code[cat_sort],
         _cat_day=cat_day[cat_sort],
+        _cat_stop=len(cat_order),
+        _order_cat=order_cat[by_date],
+        _order_cats_mixed=order_cats_mixed[by_date],
+        _late_cat_order=late_cat_order,
+        _late_cat_code=late_cat_code,
+        _late_cat_day=late_cat_day,
     )
 
 
@@ -433,6 +514,12 @@ def _empty(orders: pd.DataFrame, end: pd.Timestamp) -> OrderKernel:
         _cat_order=none_i,
         _cat_code=none_i,
         _cat_day=none_i,
+        _cat_stop=0,
+        _order_cat=none_i,
+        _order_cats_mixed=np.zeros(0, dtype=bool),
+        _late_cat_order=none_i,
+        _late_cat_code=none_i,
+        _late_cat_day=none_i,
     )
 
 

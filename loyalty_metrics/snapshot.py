@@ -27,7 +27,7 @@ from .metrics._common import (
     parse_span,
     periods,
 )
-from .metrics.engagement import EventArrays, active_scores, event_arrays, known_id_parts
+from .metrics.engagement import EventArrays, active_score_total, event_arrays, known_id_parts
 from .metrics.registry import KPI_KEYS, ParsedOptions, evaluate, parse_options
 from .metrics.retention import churn_counts
 from .metrics.survey import _categories, _responses
@@ -64,33 +64,8 @@ def order_aggregates(kernel: OrderKernel, window: Window, churn_period: Span) ->
     if window.empty:
         return out
     k = kernel.as_of(window.end)
-    n = k.n_customers
-    begin, stop = k.between(window)
-    is_purchase = k.purchase[begin:stop]
-    buyer_codes = k.customer[begin:stop][is_purchase]
-    per_customer = np.bincount(buyer_codes, minlength=n)
-    buyers = per_customer > 0
-    earlier = np.zeros(n, dtype=bool)  # a purchase before the window (new = none)
-    earlier[k.customer[:begin][k.purchase[:begin]]] = True
-    out.update(
-        customers=int(buyers.sum()),
-        new_customers=int((buyers & ~earlier).sum()),
-        purchases=len(buyer_codes),
-        repeat_customers=int((per_customer >= 2).sum()),
-        revenue=k.revenue_total(window),
-        window_days=(window.end - window.start).days + 1,
-    )
-    if k.has_categories:
-        customer, category = k.category_pairs(is_purchase, begin, stop)
-        # several categories <=> some line's category differs from any one of the customer's
-        reference = np.full(n, -1, dtype="int64")
-        reference[customer] = category
-        multi = np.zeros(n, dtype=bool)
-        multi[customer[category != reference[customer]]] = True
-        some = np.zeros(n, dtype=bool)
-        some[customer] = True
-        out["multi_category_customers"] = int(multi.sum())
-        out["single_category_customers"] = int((some & ~multi).sum())
+    out.update(k.customer_counts(window))
+    out.update(revenue=k.revenue_total(window), window_days=(window.end - window.start).days + 1)
     cohort, churned = churn_counts(k, window.end, churn_period)
     out.update(churn_cohort=cohort, churned=churned)
     if churn_period == _YEAR:
@@ -120,7 +95,7 @@ def _active_total(
     options: ParsedOptions,
     arrays: EventArrays | None = None,
 ) -> float:
-    active = active_scores(
+    return active_score_total(
         events,
         window.end,
         key_actions=options.key_actions,
@@ -129,7 +104,6 @@ def _active_total(
         half_life=options.engagement_half_life,
         arrays=arrays,
     )
-    return float(active["score"].sum())
 
 
 def _known_customers(

@@ -93,3 +93,32 @@ def test_as_of_equals_the_kernel_of_truncated_lines(rows, cut) -> None:
         pairs = sorted(zip(k.customer_ids.to_numpy()[customer], category, strict=True))
         seen.append(pairs)
     assert seen[0] == seen[1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(line, min_size=1, max_size=40), cut=st.integers(0, 60))
+def test_category_counts_agree_with_the_lines(rows, cut) -> None:
+    """The O(orders) single/multi-category counts equal the distinct categories per customer
+    of the purchases' lines, for the whole kernel and truncated at any end."""
+    orders = _orders(
+        [
+            (
+                f"c{c}",
+                None if o is None else f"o{o}",
+                pd.Timestamp("2024-01-01") + pd.Timedelta(days=d),
+                a,
+            )
+            for c, o, d, a in rows
+        ],
+        with_category=True,
+    )
+    kernel = order_kernel(orders)
+    end = min(kernel.end, pd.Timestamp("2024-01-01") + pd.Timedelta(days=cut))
+    for k in (kernel, kernel.as_of(end)):
+        customer, category = k.category_pairs(k.purchase)
+        distinct = pd.Series(category).groupby(customer).nunique()
+        expected = (int((distinct == 1).sum()), int((distinct > 1).sum()))
+        counts = k.customer_counts(k.window(end=k.end))
+        assert (counts["single_category_customers"], counts["multi_category_customers"]) == (
+            expected
+        )

@@ -128,16 +128,53 @@ def active_scores(
     scores many windows of the same events.
     """
     columns = [*COMPONENTS, "score"]
-    has_time = "duration" in events.columns
     if pd.isna(end):
         return pd.DataFrame(
             columns=columns, index=pd.Index([], dtype="str", name="customer_id"), dtype="float64"
         )
     a = arrays if arrays is not None else event_arrays(events, key_actions)
+    present, components, score = _active(a, end, span, weights, half_life)
+    index = pd.Index(a.ids[present], dtype="str", name="customer_id")
+    return pd.DataFrame({**components, "score": score}, index=index)
+
+
+def active_score_total(
+    events: pd.DataFrame,
+    end: pd.Timestamp,
+    *,
+    key_actions: Sequence[str] | None,
+    span: Span,
+    weights: np.ndarray,
+    half_life: pd.Timedelta | None,
+    arrays: EventArrays | None = None,
+) -> float:
+    """The sum of :func:`active_scores`' ``score`` (what the mean over known customers needs).
+
+    Examples
+    --------
+    >>> events = pd.DataFrame({"customer_id": ["a", "b"], "event_type": ["view", "view"],
+    ...                        "timestamp": pd.to_datetime(["2024-01-02", "2024-01-01"])})
+    >>> active_score_total(events, pd.Timestamp("2024-01-02"), key_actions=None,
+    ...                    span=pd.Timedelta(days=90), weights=np.ones(3), half_life=None)
+    150.0
+    """
+    if pd.isna(end):
+        return 0.0
+    a = arrays if arrays is not None else event_arrays(events, key_actions)
+    return float(_active(a, end, span, weights, half_life)[2].sum())
+
+
+def _active(
+    a: EventArrays,
+    end: pd.Timestamp,
+    span: Span,
+    weights: np.ndarray,
+    half_life: pd.Timedelta | None,
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """(positions in ``a.ids``, components, score) of the customers active in the window."""
     lo, hi = np.searchsorted(a.ns, [day_after(end, span).value, (end + ONE_DAY).value])
     codes, present = pd.factorize(a.codes[lo:hi])
-    ids = a.ids[present]
-    n = len(ids)
+    n = len(present)
     day = a.ns[lo:hi] // _NS_PER_DAY
     end_day = end.value // _NS_PER_DAY
     age = (end_day - day).astype("float64")
@@ -155,18 +192,14 @@ def active_scores(
         else 0.5 ** (key_age / (half_life / pd.Timedelta(days=1)))
     )
     frequency = np.bincount(key // days_back, weights=key_decay, minlength=n)
-    if a.seconds is not None:
+    has_time = a.seconds is not None
+    if has_time:
         time = np.bincount(codes, weights=a.seconds[lo:hi] * decay, minlength=n)
     else:
         time = np.full(n, np.nan)
     is_key = np.ones(hi - lo, dtype=bool) if a.is_key is None else a.is_key[lo:hi]
     actions = np.bincount(codes, weights=decay * is_key, minlength=n)
-    index = pd.Index(ids, dtype="str", name="customer_id")
-    components = pd.DataFrame(
-        {"frequency": frequency, "time": time, "actions": actions}, index=index
-    )
-    # percentile ranks across the customers with at least one event in the window
-    ranks = components.rank(pct=True, method="average").to_numpy() * 100
+    components = {"frequency": frequency, "time": time, "actions": actions}
     used = np.array([has_time or c != "time" for c in COMPONENTS])
     w = np.where(used, weights, 0.0)
     if w.sum() <= 0:
@@ -174,8 +207,35 @@ def active_scores(
             "engagement weights must give a positive weight to an available component "
             "(the events carry no 'duration', so 'time' is unavailable)."
         )
-    components["score"] = (np.nan_to_num(ranks) * w).sum(axis=1) / w.sum()
-    return components
+    # percentile ranks across the customers with at least one event in the window
+    ranks = np.column_stack([pct_rank(components[c]) for c in COMPONENTS]) * 100
+    score = (np.nan_to_num(ranks) * w).sum(axis=1) / w.sum()
+    return present, components, score
+
+
+def pct_rank(values: np.ndarray) -> np.ndarray:
+    """``Series(values).rank(pct=True, method="average")``, bit for bit, NaN staying NaN.
+
+    Whole numbers in a range not much wider than their count (days and action counts
+    without decay) are ranked by counting instead of sorting: the average rank of a value
+    is (values below) + (equal values + 1) / 2.
+
+    Examples
+    --------
+    >>> pct_rank(np.array([3.0, 1.0, 3.0, 2.0])).tolist()
+    [0.875, 0.25, 0.875, 0.5]
+    """
+    values = np.asarray(values, dtype="float64")
+    n = len(values)
+    if n and not np.isnan(values).any():
+        low, high = values.min(), values.max()
+        whole = high - low < 4 * n + 1024 and bool((values == np.floor(values)).all())
+        if whole:
+            offset = (values - low).astype("int64")
+            counts = np.bincount(offset)
+            below = np.cumsum(counts) - counts
+            return (below[offset] + (counts[offset] + 1) / 2) / n
+    return pd.Series(values).rank(pct=True, method="average").to_numpy()
 
 
 def scores_for(
