@@ -96,14 +96,11 @@ class OrderKernel:
     _late_order: np.ndarray
     _late_date: np.ndarray
     _late_amount: np.ndarray
-    # One entry per line with a category: order index (ascending), category code, day; the
-    # first ``_cat_stop`` belong to the orders kept (lines after ``end`` are skipped on use).
+    # The categories of the lines on their order's own day: order index, category code (of
+    # every order read: truncations select by index); per order, one of them (-1: none) and
+    # whether they hold several; the categories of the later lines, by date: order, code, day.
     _cat_order: np.ndarray
     _cat_code: np.ndarray
-    _cat_day: np.ndarray
-    _cat_stop: int
-    # Per order, one category of its own day's lines (-1: none) and whether they hold several;
-    # the categories of the lines dated later, by date: order index, code, day.
     _order_cat: np.ndarray
     _order_cats_mixed: np.ndarray
     _late_cat_order: np.ndarray
@@ -155,7 +152,6 @@ class OrderKernel:
         stop_ns = (end_day + pd.Timedelta(days=1)).value
         k = int(np.searchsorted(self.date, stop_ns))
         j = int(np.searchsorted(self._late_date, stop_ns))
-        c = int(np.searchsorted(self._cat_order, k))
         amount, purchase = self.amount[:k], self.purchase[:k]
         cut = self._late_order[j:]  # orders with a line after end: net them again
         cut = np.unique(cut[cut < k])
@@ -181,7 +177,6 @@ class OrderKernel:
             _late_order=self._late_order[:j],
             _late_date=self._late_date[:j],
             _late_amount=self._late_amount[:j],
-            _cat_stop=c,
             _order_cat=self._order_cat[:k],
             _order_cats_mixed=self._order_cats_mixed[:k],
             _late_cat_order=self._late_cat_order[:late_cats],
@@ -233,12 +228,17 @@ class OrderKernel:
         in ``orders`` (a bool per order of that range), repeats included.
         """
         stop = self.n_orders if stop is None else stop
-        lo, hi = np.searchsorted(self._cat_order[: self._cat_stop], [begin, stop])
-        line_order = self._cat_order[lo:hi]
-        keep = orders[line_order - begin]
-        if not pd.isna(self.end):
-            keep &= self._cat_day[lo:hi] <= self.end.value // NS_PER_DAY
-        return self.customer[line_order[keep]], self._cat_code[lo:hi][keep]
+        chosen = np.zeros(self._cat_order.max(initial=-1) + 1 if len(self._cat_order) else 0, bool)
+        chosen[begin : min(stop, len(chosen))] = orders[: max(0, min(stop, len(chosen)) - begin)]
+        keep = chosen[self._cat_order]  # orders outside begin:stop (or cut by end) stay out
+        late = self._late_cat_order - begin
+        late_keep = (late >= 0) & (late < stop - begin)
+        late_keep[late_keep] = orders[late[late_keep]]
+        customer = np.concatenate(
+            [self.customer[self._cat_order[keep]], self.customer[self._late_cat_order[late_keep]]]
+        )
+        category = np.concatenate([self._cat_code[keep], self._late_cat_code[late_keep]])
+        return customer, category
 
     def customer_counts(self, window: Window) -> dict[str, int]:
         """Counts over the purchases dated in ``window`` (``window.end`` <= ``end``): buyers
@@ -388,9 +388,12 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
 
     has_order_ids = "order_id" in lines.columns and lines["order_id"].notna().any()
     customer_codes, raw_order_codes = _id_codes(lines, has_order_ids)
+    ids = take_ids(lines["customer_id"], first_rows(customer_codes))
+    if ids.dtype != "str":
+        ids = ids.astype("str")
     dates_ns = lines["order_date"].to_numpy(dtype="datetime64[ns]").view("int64")
     amounts = lines["amount"].to_numpy(dtype="float64", na_value=np.nan)
-    line_day = dates_ns // NS_PER_DAY
+    with_channel = "channel" in lines.columns
 
     if has_order_ids:
         order_codes = _order_codes(customer_codes, raw_order_codes)
@@ -400,71 +403,53 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
         np.minimum.at(order_date, order_codes, dates_ns)
         order_customer = np.empty(n_orders, dtype="int64")
         order_customer[order_codes] = customer_codes
-        late = line_day > order_date[order_codes] // NS_PER_DAY
+        del customer_codes
+        # A line is late when dated on a day after its order's (whose date is its earliest).
+        late = dates_ns // NS_PER_DAY > order_date[order_codes] // NS_PER_DAY
         if late.any():
             on_day = ~late
             day_amount = np.bincount(
                 order_codes[on_day], weights=amounts[on_day], minlength=n_orders
             )
-            late_order, late_date, late_amount = (
-                order_codes[late],
-                dates_ns[late],
-                amounts[late],
-            )
+            late_order, late_date, late_amount = order_codes[late], dates_ns[late], amounts[late]
+            del on_day
         else:
             day_amount = np.bincount(order_codes, weights=amounts, minlength=n_orders)
-            late_order = np.zeros(0, dtype="int64")
-            late_date = np.zeros(0, dtype="int64")
+            late_order = late_date = np.zeros(0, dtype="int64")
             late_amount = np.zeros(0, dtype="float64")
-        # The first line (file order) among those at the order's own date: the channel's.
-        first_line = np.full(n_orders, _INT_MAX, dtype="int64")
-        if "channel" in lines.columns:
+        first_line = np.zeros(0, dtype="int64")
+        if with_channel:  # the first line (file order) at the order's own date: its channel
+            first_line = np.full(n_orders, _INT_MAX, dtype="int64")
             at_date = np.flatnonzero(dates_ns == order_date[order_codes])
             np.minimum.at(first_line, order_codes[at_date], at_date)
+            del at_date
         line_order = order_codes
     else:
         n_orders = len(lines)
         order_date, order_customer = dates_ns, customer_codes
         day_amount = amounts
-        late_order = np.zeros(0, dtype="int64")
-        late_date = np.zeros(0, dtype="int64")
+        late = np.zeros(n_orders, dtype=bool)
+        late_order = late_date = np.zeros(0, dtype="int64")
         late_amount = np.zeros(0, dtype="float64")
-        first_line = np.arange(n_orders, dtype="int64")
-        line_order = first_line
+        first_line = np.arange(n_orders, dtype="int64") if with_channel else np.zeros(0, "int64")
+        line_order = np.arange(n_orders, dtype="int64")
 
     # Sort the orders by date (lines usually come nearly sorted: a stable sort is quick).
     by_date = np.argsort(order_date, kind="stable")
     rank = np.empty(n_orders, dtype="int64")
     rank[by_date] = np.arange(n_orders)
-    cat_order, cat_code, cat_day, has_categories = _category_lines(lines, line_order, line_day)
-    # Each order's own day's categories in brief; the later lines' ones apart.
-    cat_late = cat_day > order_date[cat_order] // NS_PER_DAY
-    own_order, own_code = cat_order[~cat_late], cat_code[~cat_late]
-    order_cat = np.full(n_orders, -1, dtype="int64")
-    order_cat[own_order] = own_code
-    order_cats_mixed = np.zeros(n_orders, dtype=bool)
-    order_cats_mixed[own_order[own_code != order_cat[own_order]]] = True
-    late_cat_sort = np.argsort(cat_day[cat_late], kind="stable")
-    late_cat_order = rank[cat_order[cat_late]][late_cat_sort]
-    late_cat_code = cat_code[cat_late][late_cat_sort]
-    late_cat_day = cat_day[cat_late][late_cat_sort]
-    cat_order = rank[cat_order]
-    cat_sort = np.argsort(cat_order, kind="stable")
+    categories = _category_lines(lines, line_order, late, dates_ns, rank, n_orders, by_date)
+    del line_order, late
     late_order = rank[late_order]
+    del rank
     late_sort = np.argsort(late_date, kind="stable")
-    day_amount = day_amount[by_date]
     late_order, late_date, late_amount = (
         late_order[late_sort],
         late_date[late_sort],
         late_amount[late_sort],
     )
+    day_amount = day_amount[by_date]
     amount = _net(day_amount, late_order, late_amount)
-    first_line = first_line[by_date]
-    channel = lines["channel"] if "channel" in lines.columns else None
-
-    ids = take_ids(lines["customer_id"], first_rows(customer_codes))
-    if ids.dtype != "str":
-        ids = ids.astype("str")
     _release_arrow_memory()
     return OrderKernel(
         end=window.end,
@@ -473,22 +458,14 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
         date=order_date[by_date],
         amount=amount,
         purchase=amount >= -AMOUNT_TOLERANCE,
-        channel=channel,
-        has_categories=has_categories,
+        channel=lines["channel"] if with_channel else None,
+        has_categories=categories is not None,
         _day_amount=day_amount,
-        _first_line=first_line,
+        _first_line=first_line[by_date] if with_channel else first_line,
         _late_order=late_order,
         _late_date=late_date,
         _late_amount=late_amount,
-        _cat_order=cat_order[cat_sort],
-        _cat_code=cat_code[cat_sort],
-        _cat_day=cat_day[cat_sort],
-        _cat_stop=len(cat_order),
-        _order_cat=order_cat[by_date],
-        _order_cats_mixed=order_cats_mixed[by_date],
-        _late_cat_order=late_cat_order,
-        _late_cat_code=late_cat_code,
-        _late_cat_day=late_cat_day,
+        **(categories or _no_categories(n_orders)),
     )
 
 
@@ -511,36 +488,63 @@ def _empty(orders: pd.DataFrame, end: pd.Timestamp) -> OrderKernel:
         _late_order=none_i,
         _late_date=none_i,
         _late_amount=none_f,
-        _cat_order=none_i,
-        _cat_code=none_i,
-        _cat_day=none_i,
-        _cat_stop=0,
-        _order_cat=none_i,
-        _order_cats_mixed=np.zeros(0, dtype=bool),
-        _late_cat_order=none_i,
-        _late_cat_code=none_i,
-        _late_cat_day=none_i,
+        **_no_categories(0),
     )
 
 
 def _category_lines(
-    lines: pd.DataFrame, line_order: np.ndarray, line_day: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """(order, category code, day) of the lines with a category, and whether there is one."""
+    lines: pd.DataFrame,
+    line_order: np.ndarray,
+    late: np.ndarray,
+    dates_ns: np.ndarray,
+    rank: np.ndarray,
+    n_orders: int,
+    by_date: np.ndarray,
+) -> dict[str, np.ndarray] | None:
+    """The kernel's category fields (see :class:`OrderKernel`), None without categories.
+
+    ``line_order``: each line's order (before sorting by date); ``rank``: each order's place
+    once sorted; ``late``: the line is dated after its order's day.
+    """
     column = next((c for c in ("category", "product_id") if c in lines.columns), None)
     if column is None:
-        none = np.zeros(0, dtype="int64")
-        return none, none, none, False
+        return None
     values = lines[column]
     if isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy().astype("int64")
+        codes = values.cat.codes.to_numpy().astype("int32")
     else:
-        codes, _ = pd.factorize(values)
-        codes = codes.astype("int64", copy=False)
-    keep = codes >= 0
-    if keep.all():
-        return line_order, codes, line_day, True
-    return line_order[keep], codes[keep], line_day[keep], True
+        codes = pd.factorize(values)[0].astype("int32")
+    own = (codes >= 0) & ~late
+    own_order = line_order[own]
+    own_code = codes[own]
+    order_cat = np.full(n_orders, -1, dtype="int32")
+    order_cat[own_order] = own_code
+    mixed = np.zeros(n_orders, dtype=bool)
+    mixed[own_order[own_code != order_cat[own_order]]] = True
+    later = np.flatnonzero((codes >= 0) & late)
+    later = later[np.argsort(dates_ns[later], kind="stable")]
+    return {
+        "_cat_order": rank[own_order].astype("int32"),
+        "_cat_code": own_code,
+        "_order_cat": order_cat[by_date],
+        "_order_cats_mixed": mixed[by_date],
+        "_late_cat_order": rank[line_order[later]],
+        "_late_cat_code": codes[later],
+        "_late_cat_day": dates_ns[later] // NS_PER_DAY,
+    }
+
+
+def _no_categories(n_orders: int) -> dict[str, np.ndarray]:
+    none = np.zeros(0, dtype="int64")
+    return {
+        "_cat_order": none.astype("int32"),
+        "_cat_code": none.astype("int32"),
+        "_order_cat": np.full(n_orders, -1, dtype="int32"),
+        "_order_cats_mixed": np.zeros(n_orders, dtype=bool),
+        "_late_cat_order": none,
+        "_late_cat_code": none.astype("int32"),
+        "_late_cat_day": none,
+    }
 
 
 def _id_codes(lines: pd.DataFrame, has_order_ids: bool) -> tuple[np.ndarray, np.ndarray | None]:
