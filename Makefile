@@ -23,9 +23,10 @@ test: $(STAMP)  ## The whole test suite (unit, property, doctest, notebooks).
 bench: $(STAMP)  ## Speed and memory against plain pandas / DuckDB (minutes; 10M lines).
 	$(BIN)/python benchmarks/run.py $(if $(LINES),--lines $(LINES))
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff (lint + format check) and mypy (lenient; see pyproject.toml).
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

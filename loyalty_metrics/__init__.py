@@ -14,9 +14,70 @@ True
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # what the lazy table resolves to, spelled out for type checkers
+    from .cohorts import (
+        CohortTable,
+        cohort_cell_status,
+        cohort_table,
+        inter_purchase_times,
+        repeat_rate_by_cohort,
+        time_to_second_purchase,
+    )
+    from .config import load_config
+    from .economics import program_roi
+    from .errors import (
+        ConfigError,
+        DataValidationError,
+        ExportError,
+        LockTimeoutError,
+        LoyaltyMetricsError,
+        ModelFitError,
+    )
+    from .export import ExportResult, export_kpis, write_export
+    from .io import (
+        ReadReport,
+        ReadResult,
+        read_customers,
+        read_events,
+        read_folder,
+        read_orders,
+        read_points,
+        read_report,
+        read_spend,
+        read_surveys,
+        read_table_result,
+        rejected_rows,
+    )
+    from .metrics.engagement import engagement_score, engagement_scores
+    from .metrics.index import customer_loyalty_index
+    from .metrics.purchase import (
+        average_ticket,
+        purchase_frequency,
+        repeat_purchase_rate,
+        upsell_ratio,
+        upsell_share,
+    )
+    from .metrics.retention import churn_rate, retention_rate
+    from .metrics.survey import csat, nps, nps_breakdown, nps_difference, nps_sample_size
+    from .metrics.value import cac, cac_payback_months, clv, historic_clv, ltv_cac_ratio
+    from .options import MetricOptions
+    from .points import (
+        POINTS_KPI_KEYS,
+        points_flow,
+        points_kpis,
+        points_kpis_by_period,
+        points_rates,
+    )
+    from .programs import program_impact, referral_conversion
+    from .sample import generate_sample, write_sample
+    from .segments import ladder_transitions, loyalty_ladder, loyalty_loop, rfm_segments
+    from .snapshot import KPI_KEYS, kpis, kpis_by_period
+    from .summary import CustomerSummary, customer_summary
+    from .tiers import loyalty_tiers, tier_distribution, tier_migration
 
 # public name -> module that defines it (relative to this package)
 _EXPORTS: dict[str, str] = {
@@ -33,10 +94,13 @@ _EXPORTS: dict[str, str] = {
     "read_events": "io",
     "read_spend": "io",
     "read_customers": "io",
+    "read_points": "io",
     "read_folder": "io",
     "read_report": "io",
     "rejected_rows": "io",
     "ReadReport": "io",
+    "ReadResult": "io",
+    "read_table_result": "io",
     # summary
     "customer_summary": "summary",
     "CustomerSummary": "summary",
@@ -86,6 +150,16 @@ _EXPORTS: dict[str, str] = {
     # programs
     "program_impact": "programs",
     "referral_conversion": "programs",
+    # points programme, tiers and its economics
+    "points_kpis": "points",
+    "points_kpis_by_period": "points",
+    "points_flow": "points",
+    "points_rates": "points",
+    "POINTS_KPI_KEYS": "points",
+    "loyalty_tiers": "tiers",
+    "tier_migration": "tiers",
+    "tier_distribution": "tiers",
+    "program_roi": "economics",
     # exports
     "export_kpis": "export",
     "write_export": "export",
@@ -97,7 +171,81 @@ _EXPORTS: dict[str, str] = {
     "write_sample": "sample",
 }
 
-__all__ = sorted(_EXPORTS)
+#: The public names, listed literally for tools that read it statically; equal to the
+#: keys of ``_EXPORTS`` (a test checks).
+__all__ = [
+    "CohortTable",
+    "ConfigError",
+    "CustomerSummary",
+    "DataValidationError",
+    "ExportError",
+    "ExportResult",
+    "KPI_KEYS",
+    "LockTimeoutError",
+    "LoyaltyMetricsError",
+    "MetricOptions",
+    "ModelFitError",
+    "POINTS_KPI_KEYS",
+    "ReadReport",
+    "ReadResult",
+    "average_ticket",
+    "cac",
+    "cac_payback_months",
+    "churn_rate",
+    "clv",
+    "cohort_cell_status",
+    "cohort_table",
+    "csat",
+    "customer_loyalty_index",
+    "customer_summary",
+    "engagement_score",
+    "engagement_scores",
+    "export_kpis",
+    "generate_sample",
+    "historic_clv",
+    "inter_purchase_times",
+    "kpis",
+    "kpis_by_period",
+    "ladder_transitions",
+    "load_config",
+    "loyalty_ladder",
+    "loyalty_loop",
+    "loyalty_tiers",
+    "ltv_cac_ratio",
+    "nps",
+    "nps_breakdown",
+    "nps_difference",
+    "nps_sample_size",
+    "points_flow",
+    "points_kpis",
+    "points_kpis_by_period",
+    "points_rates",
+    "program_impact",
+    "program_roi",
+    "purchase_frequency",
+    "read_customers",
+    "read_events",
+    "read_folder",
+    "read_orders",
+    "read_points",
+    "read_report",
+    "read_spend",
+    "read_surveys",
+    "read_table_result",
+    "referral_conversion",
+    "rejected_rows",
+    "repeat_purchase_rate",
+    "repeat_rate_by_cohort",
+    "retention_rate",
+    "rfm_segments",
+    "tier_distribution",
+    "tier_migration",
+    "time_to_second_purchase",
+    "upsell_ratio",
+    "upsell_share",
+    "write_export",
+    "write_sample",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -111,7 +111,7 @@ def count_distinct(parts: Sequence[pd.Series]) -> int:
         return 0
     chunk_lists = [_arrow_string_chunks(p) for p in parts]
     if all(c is not None for c in chunk_lists):
-        chunks = _same_type([c for chunk_list in chunk_lists for c in chunk_list])
+        chunks = _same_type([c for chunk_list in chunk_lists for c in chunk_list])  # type: ignore[union-attr]  # None ruled out above
         size = sum(len(p) for p in parts)
         numbered = _numbers(chunks, size)
         if numbered is not None:

@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 
-DateLike = str | dt.date | dt.datetime | pd.Timestamp | np.datetime64
+from .schema import DATE_RANGE
+
+DateLike: TypeAlias = str | dt.date | dt.datetime | pd.Timestamp | np.datetime64
 
 ONE_DAY = pd.Timedelta(days=1)
 DAYS_PER_YEAR = 365.25
+DATE_MIN, DATE_MAX = (pd.Timestamp(day) for day in DATE_RANGE)
 
 
 def to_day(value: DateLike | None, *, name: str = "date") -> pd.Timestamp | None:
     """Parse ``value`` into a midnight :class:`pandas.Timestamp` (``None`` stays ``None``).
+
+    A date outside :data:`~loyalty_metrics.schema.DATE_RANGE` (what the computations handle)
+    is refused like a value that is not a date.
 
     Examples
     --------
@@ -27,18 +34,27 @@ def to_day(value: DateLike | None, *, name: str = "date") -> pd.Timestamp | None
     Timestamp('2024-03-05 00:00:00')
     >>> to_day(None) is None
     True
+    >>> to_day("9999-12-31", name="end")
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'end' parameter must be a date from 1700-01-01 to 2200-12-31; got '9999-12-31'.
     """
     if value is None:
         return None
     try:
         ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ValueError(f"The {name!r} parameter must be a date; got {value!r}.") from exc
     if ts is pd.NaT:
         return None
     if ts.tzinfo is not None:
         ts = ts.tz_localize(None)
-    return ts.normalize()
+    if not DATE_MIN <= ts < DATE_MAX + ONE_DAY:
+        raise ValueError(
+            f"The {name!r} parameter must be a date from {DATE_RANGE[0]} to {DATE_RANGE[1]}; "
+            f"got {value!r}."
+        )
+    return ts.normalize().as_unit("ns")
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from ._validation import validate_orders
 from ._window import DateLike, Window
 from .errors import ConfigError
 from .orders import OrderKernel, order_kernel
@@ -195,6 +196,7 @@ def _orders_up_to_end(
     orders: pd.DataFrame, *, start: DateLike | None = None, end: DateLike | None = None
 ) -> _Orders:
     """The orders on or before ``end`` (the order kernel's), over the window ``start..end``."""
+    validate_orders(orders)
     kernel = order_kernel(orders, end=end)
     return orders_from_kernel(kernel, kernel.window(start, end))
 
@@ -724,7 +726,8 @@ def repeat_rate_by_cohort(
         k = np.bincount(rows[repeated], minlength=n_rows)
         parts.append((label, n, k))
     index_cohorts = list(_period_index(cohorts, period))
-    records_idx, cols = [], {"customers": [], "n": [], "repeaters": []}
+    records_idx: list[Any] = []
+    cols: dict[str, list[Any]] = {"customers": [], "n": [], "repeaters": []}
     for r in range(n_rows):  # one row per (cohort, window): a handful of periods
         for label, n, k in parts:
             records_idx.append((index_cohorts[r], label))

@@ -1,7 +1,7 @@
 """``loyalty.toml``: column mappings, reader options and metric options, loaded and checked.
 
 A config file has one table per input (``[orders]``, ``[surveys]``, ``[events]``, ``[spend]``,
-``[customers]``) and the tables ``[metrics]``, ``[report]`` and ``[export]``::
+``[customers]``, ``[points]``) and the tables ``[metrics]``, ``[report]`` and ``[export]``::
 
     [orders]
     file = "exports/orders_2024.csv"      # relative to the config file's folder
@@ -19,6 +19,10 @@ A config file has one table per input (``[orders]``, ``[surveys]``, ``[events]``
     churn_period = "365D"
     key_actions = ["purchase", "review"]
     nps_method = "adjusted-wald"
+    point_value = 0.01                    # the points programme
+    tier_thresholds = {silver = 500, gold = 2000}
+    tier_lookback = "365D"
+    cost_channel = "loyalty"              # spend channel of the programme's running costs
 
     [report]
     title = "Loyalty, week 12"
@@ -34,14 +38,14 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
 from .schema import TABLES
 
-__all__ = ["CONFIG_KEYS", "INPUT_KEYS", "load_config"]
+__all__ = ["CONFIG_KEYS", "INPUT_KEYS", "METRIC_PARAMETERS", "load_config", "metric_options"]
 
 Check = Callable[[Any], Any]
 
@@ -147,6 +151,25 @@ def _weights(*names: str) -> Check:
     return check
 
 
+def _tier_thresholds(value: Any) -> dict[str, float]:
+    """Tier name -> minimum trailing revenue, distinct minimums."""
+    expected = (
+        "a table of tier names and distinct minimum revenues, e.g. {silver = 500, gold = 2000}"
+    )
+    if not isinstance(value, dict) or not value:
+        raise ValueError(expected)
+    out = {}
+    for name, minimum in value.items():
+        if isinstance(minimum, bool) or not isinstance(minimum, int | float):
+            raise ValueError(expected)
+        if math.isnan(minimum) or math.isinf(minimum):
+            raise ValueError(expected)
+        out[name] = float(minimum)
+    if len(set(out.values())) < len(out):
+        raise ValueError(expected)
+    return out
+
+
 class _UnknownKey(Exception):
     def __init__(self, key: str, known: tuple[str, ...] | list[str]) -> None:
         super().__init__(key)
@@ -185,6 +208,10 @@ CONFIG_KEYS: dict[str, dict[str, Check]] = {
         "annual_discount_rate": _number(0.0, 1.0),
         "cli_weights": _weights("nps", "repeat_purchase_rate", "upsell_share"),
         "cli_nps_scale": _one_of("points", "percent"),
+        "point_value": _number(0.0),
+        "tier_thresholds": _tier_thresholds,
+        "tier_lookback": _period,
+        "cost_channel": _non_empty_string,
     },
     "report": {"title": _non_empty_string},
     "export": {"table": _non_empty_string, "lock_timeout": _number(0.0)},
@@ -327,3 +354,50 @@ def _unknown_table_message(source: str, table: str, values: Any) -> str:
     else:
         message += "."
     return message + " Known tables: " + ", ".join(f"[{t}]" for t in CONFIG_KEYS) + "."
+
+
+#: Functions that name a ``[metrics]`` option differently: function -> {key: parameter}.
+METRIC_PARAMETERS: dict[str, dict[str, str]] = {
+    "churn_rate": {"churn_period": "period"},
+    "retention_rate": {"churn_period": "period"},
+    "nps": {"nps_method": "method"},
+    "nps_breakdown": {"nps_method": "method"},
+    "engagement_scores": {"engagement_window": "window", "engagement_weights": "weights"},
+    "engagement_score": {"engagement_window": "window", "engagement_weights": "weights"},
+    "customer_loyalty_index": {"cli_weights": "weights", "cli_nps_scale": "nps_scale"},
+    **{
+        func: {"tier_thresholds": "thresholds", "tier_lookback": "lookback"}
+        for func in ("loyalty_tiers", "tier_migration", "tier_distribution")
+    },
+}
+
+
+def metric_options(config: Mapping[str, Any] | None, func: Callable[..., Any]) -> dict[str, Any]:
+    """The ``[metrics]`` options of a config that ``func`` takes, as keyword arguments.
+
+    Each key is passed under its own name when ``func`` has that parameter (``kpis`` takes
+    them all), or under the name a single-purpose function gives it (``churn_period`` ->
+    ``period`` for ``churn_rate``, ``nps_method`` -> ``method`` for ``nps_breakdown``...).
+    ``currency`` is for display only and never passed.
+
+    Examples
+    --------
+    >>> def churn_rate(orders, *, period="365D", start=None, end=None): ...
+    >>> metric_options({"metrics": {"churn_period": "90D", "margin": 0.3}}, churn_rate)
+    {'period': '90D'}
+    """
+    import inspect
+
+    metrics: dict[str, Any] = dict((config or {}).get("metrics", {}))
+    metrics.pop("currency", None)
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return {}
+    aliases = METRIC_PARAMETERS.get(getattr(func, "__name__", ""), {})
+    out: dict[str, Any] = {}
+    for key, value in metrics.items():
+        name = aliases.get(key, key)
+        if name in params and params[name].kind is not inspect.Parameter.POSITIONAL_ONLY:
+            out[name] = value
+    return out

@@ -41,6 +41,10 @@ class MetricOptions:
         ``weights`` and ``nps_scale`` of :func:`~loyalty_metrics.customer_loyalty_index`.
     annual_discount_rate : float, default 0.10
         Yearly discount rate of the predictive CLV (``loyalty clv``, the report).
+    point_value, tier_thresholds, tier_lookback, cost_channel
+        The loyalty programme's options (``point_value`` of
+        :func:`~loyalty_metrics.points_kpis`, ``thresholds`` and ``lookback`` of
+        :func:`~loyalty_metrics.loyalty_tiers`, the spend channel of the programme's cost).
 
     Values are checked where they are used (the error names the function and parameter).
 
@@ -65,6 +69,10 @@ class MetricOptions:
     cli_weights: Weights = None
     cli_nps_scale: str = "points"
     annual_discount_rate: float = 0.10
+    point_value: float = 1.0
+    tier_thresholds: Mapping[str, float] | None = None
+    tier_lookback: str | pd.Timedelta | pd.DateOffset = "365D"
+    cost_channel: str | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> MetricOptions:
@@ -93,8 +101,17 @@ def _same(value: Any, default: Any) -> bool:
         return False
 
 
-#: The options ``kpis()`` and ``kpis_by_period()`` take as keywords (all but the predictive
-#: CLV's discount rate).
+#: The options ``kpis()`` and ``kpis_by_period()`` take as keywords (not the predictive
+#: CLV's discount rate nor the loyalty programme's options).
 KPI_OPTIONS: tuple[str, ...] = tuple(
-    f.name for f in fields(MetricOptions) if f.name != "annual_discount_rate"
+    f.name
+    for f in fields(MetricOptions)
+    if f.name
+    not in (
+        "annual_discount_rate",
+        "point_value",
+        "tier_thresholds",
+        "tier_lookback",
+        "cost_channel",
+    )
 )

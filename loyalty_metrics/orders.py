@@ -87,7 +87,7 @@ class OrderKernel:
     date: np.ndarray
     amount: np.ndarray
     purchase: np.ndarray
-    channel: object
+    channel: pd.Series | None
     has_categories: bool
     # Net amount of the lines on each order's own day (the lines dated later are below).
     _day_amount: np.ndarray
@@ -147,7 +147,7 @@ class OrderKernel:
         re-netted without them (it may become a purchase again). Customer codes stay.
         """
         end_day = to_day(end, name="end")
-        if pd.isna(self.end) or end_day >= self.end:
+        if end_day is None or pd.isna(self.end) or end_day >= self.end:
             return self
         stop_ns = (end_day + pd.Timedelta(days=1)).value
         k = int(np.searchsorted(self.date, stop_ns))
@@ -164,7 +164,9 @@ class OrderKernel:
                 slot, weights=self._late_amount[:j][kept], minlength=len(cut)
             )
             purchase[cut] = amount[cut] >= -AMOUNT_TOLERANCE
-        late_cats = int(np.searchsorted(self._late_cat_day, end_day.value // NS_PER_DAY, "right"))
+        late_cats = int(
+            np.searchsorted(self._late_cat_day, end_day.value // NS_PER_DAY, side="right")
+        )
         return replace(
             self,
             end=end_day,
@@ -396,6 +398,7 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
     with_channel = "channel" in lines.columns
 
     if has_order_ids:
+        assert raw_order_codes is not None  # _id_codes gives codes when there are order ids
         order_codes = _order_codes(customer_codes, raw_order_codes)
         del raw_order_codes
         n_orders = int(order_codes.max()) + 1

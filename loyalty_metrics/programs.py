@@ -150,6 +150,15 @@ def _rate_figure(successes: int, n: int, level: float):
     return value, n, float(low), float(high)
 
 
+def window_days(window: str, *, func: str) -> int:
+    """Length in days of a before/after ``window`` (``"90D"``, ``"12W"``, ``"3M"``...)."""
+    span = _parse_offset(window, func=func, name="window")
+    if isinstance(span, pd.Timedelta):
+        return int(span.days)
+    # a calendar offset: its length from the epoch, good enough for a window width
+    return int((pd.Timestamp(0) + span - pd.Timestamp(0)).days)
+
+
 # --------------------------------------------------------------------------------------------
 # Membership
 # --------------------------------------------------------------------------------------------
@@ -426,11 +435,7 @@ def program_impact(
     func = "program_impact"
     _check_boot_args(func, n_boot, level)
     _check_choice(func, "join_period", join_period, ("W", "M", "Q"))
-    span = _parse_offset(window, func=func, name="window")
-    if isinstance(span, pd.Timedelta):
-        span_days = int(span.days)
-    else:  # a calendar offset: its length from the epoch, good enough for a window width
-        span_days = int((pd.Timestamp(0) + span - pd.Timestamp(0)).days)
+    span_days = window_days(window, func=func)
     rng = np.random.default_rng(random_state)
 
     kernel = order_kernel(orders, end=end)

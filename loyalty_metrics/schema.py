@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["TABLES", "TABLE_NAMES", "Column", "Kind", "TableSchema"]
+__all__ = ["POINT_TYPES", "TABLES", "TABLE_NAMES", "Column", "Kind", "TableSchema"]
 
 #: How a column is parsed and checked.
 #: ``id``: string, whitespace stripped; ``date``: datetime64[ns]; ``money``/``number``: float64;
@@ -116,10 +116,39 @@ TABLES: dict[str, TableSchema] = {
         Column("tier", "category"),
         Column("referred_by", "id"),
     ),
+    # The loyalty-programme ledger, one row per movement; type and sign rules: POINT_TYPES.
+    "points": _table(
+        "points",
+        Column("customer_id", "id", required=True, nullable=False),
+        Column("date", "date", required=True, nullable=False),
+        Column("points", "number", required=True, nullable=False),
+        Column("type", "category", required=True, nullable=False),
+        Column("order_id", "id"),
+        Column("note", "text"),
+    ),
 }
+
+#: The movement types of the points ledger (read case-insensitively) and the sign each
+#: type's ``points`` must have: +1 (>= 0), -1 (<= 0) or 0 (either).
+POINT_TYPES: dict[str, int] = {"earn": 1, "redeem": -1, "expire": -1, "adjust": 0}
 
 #: The canonical table names, which are also the data folder's file stems (``orders.csv``...).
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
 
 #: Tolerance for "net amount >= 0": sums of decimal amounts are inexact in floating point.
 AMOUNT_TOLERANCE = 1e-6
+
+#: The dates the computations handle (inclusive, ISO). pandas timestamps end at 1677-09-21 and
+#: 2262-04-11; look-backs (churn, cohorts) and horizons (CLV) need decades of room on both
+#: sides, so a date outside this range is refused (a reader rejects it, an option exits 2).
+DATE_RANGE: tuple[str, str] = ("1700-01-01", "2200-12-31")
+
+#: The largest amount of money (in absolute value) a row may hold. Sums of amounts near the
+#: float limit (1e308) overflow to infinity; no real order line comes near a quadrillion.
+AMOUNT_LIMIT = 1e15
+
+#: Score scales: kind -> (lowest, highest, label in messages). Scores are integers.
+SCORE_SCALES: dict[str, tuple[int, int, str]] = {
+    "nps_score": (0, 10, "NPS score"),
+    "csat_score": (1, 5, "CSAT"),
+}

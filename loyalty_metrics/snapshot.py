@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._ids import count_distinct
+from ._validation import validate_orders
 from ._window import ONE_DAY, DateLike, Window, resolve_window
 from .metrics._common import (
     Span,
@@ -279,6 +280,7 @@ def kpis(
     True
     """
     parsed = parse_options("kpis", _merge(options, locals()))
+    validate_orders(orders, func="kpis")
     window = resolve_window(orders["order_date"], start, end)
     # The survey, event and spend rows need no kernel: count them on the other core while
     # this one nets the order lines (their kernels release the GIL).
@@ -373,6 +375,7 @@ def kpis_by_period(
         except ValueError:
             check_option(window, ("expanding", "period"), name="window", func=func)
     parsed = parse_options(func, _merge(options, locals()))
+    validate_orders(orders, func="kpis")
     kernel = order_kernel(orders, end=end)
     overall = kernel.window(start, end)
     arrays = known = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._validation import validate_orders
 from ._window import DateLike, Window
 from .orders import NS_PER_DAY, OrderKernel, order_kernel
 
@@ -133,6 +134,7 @@ def customer_summary(
     >>> s.unattributed_revenue
     -3.0
     """
+    validate_orders(orders, func="customer_summary")
     kernel = order_kernel(orders, end=end)
     return summary_from_kernel(kernel, kernel.window(start, end))
 
@@ -235,6 +237,8 @@ def summary_window(summary: CustomerSummary) -> Window:
     >>> summary_window(customer_summary(orders, start="2024-01-01")).start
     Timestamp('2024-01-01 00:00:00')
     """
+    if summary.window is None:
+        raise ValueError("This frame is not a customer summary of one window.")
     return summary.window
 
 
@@ -320,4 +324,5 @@ def _first_purchase_channel(
     np.minimum.at(earliest, owner, line)
     found = earliest != np.iinfo(np.int64).max
     rows = np.where(found, earliest, -1)
+    assert k.channel is not None  # called only when the orders have a channel
     return k.channel.array.take(rows, allow_fill=True)

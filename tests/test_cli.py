@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from html.parser import HTMLParser
@@ -10,11 +11,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import loyalty_metrics as lm
 from loyalty_metrics.cli import _common, cli
 from loyalty_metrics.cli._docs import command_help, generate
 from loyalty_metrics.errors import DataValidationError
+from loyalty_metrics.schema import DATE_RANGE
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCH = "1736150400"  # 2025-01-06T08:00:00+00:00
@@ -380,3 +384,90 @@ def test_docs_cli_md_is_in_sync():
         assert f"| {code} | " in text
     for name in cli.list_commands(None):
         assert f"## loyalty {name}\n" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# Every error is one line on stderr with the documented exit code (click's usage errors too).
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["kpis", "{data}", "--end", "9999-12-31"], 2, "'9999-12-31' is not a date"),
+        (["kpis", "{data}", "--start", "0001-01-01"], 2, "'0001-01-01' is not a date"),
+        (["report", "{data}", "--as-of", "2024-02-30"], 2, "'2024-02-30' is not a date"),
+        (["kpis", "{data}", "--start", "2024-03-01", "--end", "2024-01-01"], 2,
+         "--start 2024-03-01 is after --end 2024-01-01"),
+        (["export", "{data}", "--to", "{tmp}/k.csv", "--lock-timeout", "nan"], 2,
+         "nan is not a number of seconds"),
+        (["kpis", "{data}", "--bogus"], 2, "No such option '--bogus'"),
+        (["kpis", "{data}", "--freq", "D"], 2, "'D' is not one of"),
+        (["bogus"], 2, "No such command 'bogus'"),
+        (["kpis", "--orders", "{tmp}"], 3, "is a folder"),
+        (["cohorts", "--orders", "{tmp}"], 3, "is a folder"),
+    ],
+)  # fmt: skip
+def test_errors_are_one_line_with_the_documented_exit_code(runner, data_dir, tmp_path, args,
+                                                           code, fragment):  # fmt: skip
+    args = [a.format(data=data_dir, tmp=tmp_path) for a in args]
+    result = _run(runner, *args)
+    assert result.exit_code == code, result.output
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: ")
+    assert fragment in result.stderr
+    assert result.stdout == ""
+
+
+@given(day=st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31)))
+@settings(max_examples=25, deadline=None)
+def test_any_calendar_day_is_computed_or_refused_as_a_usage_error(tmp_path_factory, day):
+    # Dates inside the computable range (schema.DATE_RANGE) run; others exit 2 in one line,
+    # never an OverflowError from pandas.
+    folder = tmp_path_factory.mktemp("d")
+    (folder / "orders.csv").write_text("customer_id,order_date,amount\na,2024-01-05,10\n")
+    low, high = (dt.date.fromisoformat(d) for d in DATE_RANGE)
+    for option in ("--start", "--end"):
+        result = CliRunner().invoke(cli, ["kpis", str(folder), option, day.isoformat()])
+        if not low <= day <= high:
+            assert result.exit_code == 2 and result.stderr.count("\n") == 1
+        elif option == "--start" and day > dt.date(2024, 1, 5):
+            assert result.exit_code in (0, 1)  # past the only order: an empty window
+        else:
+            assert result.exit_code == 0, result.output
+        assert "unexpected" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["kpis", "report", "cohorts"])
+def test_every_order_row_rejected_is_a_data_error_not_zeros(runner, tmp_path, command):
+    orders = tmp_path / "orders.csv"
+    orders.write_text("customer_id,order_date,amount\na,2024-13-01,1\nb,2024-01-01,x\n")
+    result = _run(runner, command, "--orders", orders)
+    assert result.exit_code == 1
+    line = _one_error_line(result)
+    assert "orders.csv: all 2 rows rejected (line 2: order_date: unparseable date)" in line
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("errno_name", ["ENOSPC", "EIO"])
+@pytest.mark.parametrize("command", [["report", "-o", "{out}/r.html"], ["demo", "--out", "{out}"],
+                                     ["kpis", "-o", "{out}/k.csv"]])  # fmt: skip
+def test_write_errors_start_with_the_file_name_and_exit_3(runner, data_dir, tmp_path, monkeypatch,
+                                                          errno_name, command):  # fmt: skip
+    import errno
+    import os
+
+    real_fsync = os.fsync
+
+    def full_disk(fd):
+        real_fsync(fd)
+        raise OSError(getattr(errno, errno_name), os.strerror(getattr(errno, errno_name)))
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    out = tmp_path / "out"
+    out.mkdir()
+    args = [a.format(out=out) for a in command]
+    result = _run(runner, args[0], data_dir, *args[1:])
+    assert result.exit_code == 3, result.output
+    line = _one_error_line(result)
+    assert line.startswith(f"Error: {out}/") and result.stderr.count("\n") == 1
+    assert os.strerror(getattr(errno, errno_name)).lower() in line.lower()
+    assert not [p for p in out.rglob("*.tmp")]  # no temporary file left behind

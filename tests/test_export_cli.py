@@ -172,3 +172,13 @@ def test_help_has_an_example_and_the_exit_codes():
     assert result.exit_code == 0
     assert "loyalty export data/ --to sqlite:///kpis.db --freq M" in result.output
     assert "4 lock timeout" in result.output
+
+
+def test_a_target_that_is_not_a_regular_file_exits_3_in_one_line(data, tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "kpis.csv").symlink_to(tmp_path / "pipe")
+    result = run(data, "--to", tmp_path / "kpis.csv")
+    assert result.exit_code == 3
+    assert len(result.stderr.splitlines()) == 1 and "not a regular file" in result.stderr

@@ -715,7 +715,7 @@ def test_report_survives_pandas_operations():
     orders = lm.read_orders(DATA / "orders_comma.csv")
     report = lm.read_report(orders)
     assert isinstance(report, ReadReport)
-    assert orders.attrs[REPORT_ATTR] is report
+    assert isinstance(orders.attrs[REPORT_ATTR], str)  # JSON-able; holds the report
     assert lm.read_report(orders[orders["amount"] > 0]) is report
     assert lm.read_report(copy.deepcopy(orders)) is report
     assert lm.read_report(orders.copy()) is report

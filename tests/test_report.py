@@ -162,7 +162,7 @@ def test_orders_only_leaves_sections_out_with_a_note(tmp_path):
         "clv",
         "data_quality",
     ]
-    assert page.notes == ["nps", "cac", "engagement", "programs"]
+    assert page.notes == ["nps", "cac", "engagement", "programs", "points"]
     notes = {s["id"]: s["note"] for s in report["sections"] if not s["shown"]}
     assert notes["nps"] == (
         "Net Promoter Score: not shown, needs surveys data; there is no surveys file "
@@ -173,6 +173,10 @@ def test_orders_only_leaves_sections_out_with_a_note(tmp_path):
     )
     assert "needs events data" in notes["engagement"]
     assert "needs orders and customers data; there is no customers file" in notes["programs"]
+    assert notes["points"] == (
+        "Loyalty programme: not shown, needs points data; there is no points file "
+        "(or it has no rows)."
+    )
     # absent inputs give NaN KPIs, shown as a dash, never 0
     values = _section(report, "kpis")["values"]
     assert values["nps"] is None and values["cac"] is None

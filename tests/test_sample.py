@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from loyalty_metrics import read_folder, read_report
 from loyalty_metrics.cli import cli
 from loyalty_metrics.cli._common import EXIT_DATA, EXIT_IO, EXIT_OK, EXIT_USAGE
+from loyalty_metrics.points import points_kpis
 from loyalty_metrics.sample import SAMPLE_FILES, generate_sample, write_sample
 from loyalty_metrics.schema import TABLES
 from loyalty_metrics.summary import customer_summary
@@ -38,7 +39,7 @@ def _nps(scores: pd.Series) -> float:
 def test_same_seed_gives_identical_frames() -> None:
     first = generate_sample(300, seed=5)
     second = generate_sample(300, seed=5)
-    assert sorted(first) == ["customers", "events", "orders", "spend", "surveys"]
+    assert sorted(first) == ["customers", "events", "orders", "points", "spend", "surveys"]
     for name in first:
         pd.testing.assert_frame_equal(first[name], second[name])
 
@@ -46,7 +47,7 @@ def test_same_seed_gives_identical_frames() -> None:
 def test_different_seed_gives_different_data() -> None:
     a = generate_sample(300, seed=5)
     b = generate_sample(300, seed=6)
-    for name in ("orders", "surveys", "events", "spend", "customers"):
+    for name in ("orders", "surveys", "events", "spend", "customers", "points"):
         assert not a[name].equals(b[name]), name
 
 
@@ -186,6 +187,42 @@ def _check_coherent(t: dict[str, pd.DataFrame], start: str, months: int) -> None
     assert ((orders["amount"] < 0) == (orders["quantity"] < 0)).all()
     assert (orders.groupby("order_id")["customer_id"].nunique() == 1).all()
     assert orders["order_date"].is_monotonic_increasing
+    _check_points(t, first, end)
+
+
+def _check_points(t: dict[str, pd.DataFrame], first: pd.Timestamp, end: pd.Timestamp) -> None:
+    points, orders, customers = t["points"], t["orders"], t["customers"]
+    assert points["date"].is_monotonic_increasing
+    assert ((points["date"] >= first) & (points["date"] < end)).all()
+    member_since = customers.set_index("customer_id")["member_since"]
+    assert (points["date"].to_numpy() >= member_since.loc[points["customer_id"]].to_numpy()).all()
+    kind = points["type"].astype(str)
+    sign = np.sign(points["points"])
+    assert (sign[kind == "earn"] > 0).all() and (sign[kind == "expire"] < 0).all()
+    assert (points.loc[kind == "redeem", "points"] == -250).all()
+    assert (points["points"] % 1 == 0).all()
+    # an earning is the whole currency units of its order's positive lines, on its day
+    earn = points[kind == "earn"].set_index("order_id")
+    sales = orders[(orders["amount"] > 0) & orders["order_id"].str.startswith("O")]
+    per_order = sales.groupby("order_id").agg(
+        customer_id=("customer_id", "first"), date=("order_date", "min"), amount=("amount", "sum")
+    )
+    assert earn.index.is_unique
+    matched = per_order.loc[earn.index]
+    assert (matched["customer_id"] == earn["customer_id"]).all()
+    assert (matched["date"] == earn["date"]).all()
+    assert (np.floor(matched["amount"] + 1e-9) == earn["points"]).all()
+    # a clawback takes back the points of a refunded order, after it
+    claw = points[points["note"].str.startswith("refund", na=False)]
+    assert ("refund R" + claw["order_id"].str[1:] == claw["note"]).all()
+    assert set(claw["note"].str[7:]) <= set(orders["order_id"])
+    assert (-claw.set_index("order_id")["points"] == earn.loc[claw["order_id"], "points"]).all()
+    # an expiry empties the balance, a year to the day after the member's last earning
+    balance = points.groupby("customer_id")["points"].cumsum()
+    assert (balance[kind == "expire"] == 0).all()
+    last_earn = points["date"].where(kind == "earn").groupby(points["customer_id"]).ffill()
+    gap = (points["date"] - last_earn)[kind == "expire"]
+    assert (gap == pd.Timedelta(days=365)).all()
 
 
 def test_generated_data_is_coherent(tables: dict[str, pd.DataFrame]) -> None:
@@ -268,6 +305,18 @@ def test_realistic_shape(tables: dict[str, pd.DataFrame]) -> None:
         "review",
     }
     assert set(tables["spend"]["channel"]) == {"search", "social", "email", "referral"}
+
+
+def test_points_ledger_is_realistic(tables: dict[str, pd.DataFrame]) -> None:
+    k = points_kpis(tables["points"], tables["customers"], tables["orders"])
+    assert set(tables["points"]["type"]) == {"earn", "redeem", "expire", "adjust"}
+    assert 20 < k["redemption_rate"] < 60
+    assert 10 < k["breakage_rate"] < 50
+    assert 40 < k["member_activity_rate"] < 80
+    assert 5 < k["redeemer_share"] < 40
+    assert k["points_outstanding"] > 0
+    notes = tables["points"]["note"].dropna()
+    assert (notes == "goodwill").sum() > 0 and notes.str.startswith("refund R").sum() > 0
 
 
 def test_members_buy_more_and_score_higher(tables: dict[str, pd.DataFrame]) -> None:
@@ -366,7 +415,7 @@ def test_cli_sample_writes_files(tmp_path: Path) -> None:
         assert (out / path.name).read_bytes() == path.read_bytes(), name
     # one line per file: path, rows, size
     lines = result.output.splitlines()
-    assert len(lines) == 5
+    assert len(lines) == len(SAMPLE_FILES)  # six files
     orders_rows = len(generate_sample(120, seed=3)["orders"])
     assert (
         lines[0] == f"{out / 'orders.csv'}  {orders_rows:,} rows  " + lines[0].rsplit("  ", 1)[1]

@@ -35,18 +35,58 @@ EXIT_CODES: dict[int, str] = {
 #: One line for the epilog of every command's --help.
 EXIT_CODES_HELP = "Exit codes: 0 ok, 1 data problem, 2 usage or config error, 3 I/O error."
 
-TABLE_OPTIONS = ("orders", "surveys", "events", "spend", "customers")
+TABLE_OPTIONS = ("orders", "surveys", "events", "spend", "customers", "points")
 
 #: The name of the config file looked for in DATA_DIR.
 CONFIG_NAME = "loyalty.toml"
 
 
-def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add ``[DATA_DIR] --orders --surveys --events --spend --customers --config --start --end``.
+def check_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Click callback: a calendar date the computations handle, else a usage error (exit 2)."""
+    if value is None:
+        return None
+    from .._window import to_day
 
-    Paths are not checked for existence here: a missing file or folder is an I/O problem
-    (exit 3, raised when it is read), not a usage error.
+    try:
+        to_day(value)
+    except ValueError:
+        low, high = _date_range()
+        raise click.BadParameter(
+            f"{value!r} is not a date: give a calendar day from {low} to {high} (YYYY-MM-DD)."
+        ) from None
+    return value
+
+
+def _date_range() -> tuple[str, str]:
+    from ..schema import DATE_RANGE
+
+    return DATE_RANGE
+
+
+def _check_window_order(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse ``--start`` after ``--end`` as a usage error (exit 2), before anything is read."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .._window import to_day
+
+        start, end = kwargs.get("start"), kwargs.get("end")
+        first, last = to_day(start), to_day(end)
+        if first is not None and last is not None and first > last:
+            raise click.UsageError(f"--start {start} is after --end {end}.")
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``[DATA_DIR] --orders ... --customers --points --config --start --end``.
+
+    Paths are not checked for existence here: a missing file or folder (or a folder given for
+    a file) is an I/O problem (exit 3, raised when it is read), not a usage error. Dates are
+    checked here (exit 2), ``--start`` after ``--end`` too.
     """
+    func = _check_window_order(func)
     options = [
         click.argument(
             "data_dir",
@@ -56,7 +96,8 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
         *[
             click.option(
                 f"--{name}",
-                type=click.Path(dir_okay=False, path_type=Path),
+                type=click.Path(path_type=Path),
+                metavar="FILE",
                 help=f"The {name} file (CSV, CSV.gz or Parquet); overrides DATA_DIR/{name}.*",
             )
             for name in TABLE_OPTIONS
@@ -66,8 +107,18 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Path(dir_okay=False, path_type=Path),
             help="loyalty.toml with column mappings and options (default: DATA_DIR/loyalty.toml).",
         ),
-        click.option("--start", help="First day of the window (inclusive), e.g. 2024-01-01."),
-        click.option("--end", "--as-of", "end", help="Last day of the window (inclusive)."),
+        click.option(
+            "--start",
+            callback=check_date,
+            help="First day of the window (inclusive), e.g. 2024-01-01.",
+        ),
+        click.option(
+            "--end",
+            "--as-of",
+            "end",
+            callback=check_date,
+            help="Last day of the window (inclusive).",
+        ),
         click.option("--debug", is_flag=True, help="Show tracebacks on errors."),
         click.option("--quiet", "-q", is_flag=True, help="No progress messages on stderr."),
     ]
@@ -242,19 +293,37 @@ def load_inputs(
         data_dir, files=given or None, config=cfg, errors="raise" if strict else "reject"
     )
     reports = []
-    for frame in frames.values():
+    for name, frame in frames.items():
         try:
             report = read_report(frame)
         except ValueError:
             continue
         reports.append(report)
+        if name == "orders" and report.rows_read and not report.rows_kept:
+            raise DataValidationError(
+                f"{_name(report.source)}: all {report.rows_read:,} rows rejected ("
+                f"{_first_reason(report)}), nothing to compute; 'loyalty validate' lists every "
+                "reason.",
+                source=str(report.source),
+                table="orders",
+            )
         if report.rows_rejected:
             warn(
                 f"{_name(report.source)}: {report.rows_rejected:,} of {report.rows_read:,} rows "
                 "left out (see 'loyalty validate' for the reasons; --strict to stop instead).",
                 quiet=quiet,
             )
+        for message in getattr(report, "warnings", ()):
+            warn(message, quiet=quiet)
     return Inputs(frames=frames, reports=reports, config=cfg, config_path=config_path)
+
+
+def _first_reason(report: Any) -> str:
+    rejected = report.rejected
+    if not len(rejected) or "reason" not in rejected:
+        return "see the reasons"
+    first = rejected.iloc[0]
+    return f"line {first['line']}: {first['reason']}"
 
 
 def _name(source: Any) -> str:

@@ -60,9 +60,11 @@ def _parameter_text(title: str, model: Any, unit_note: str = "") -> str:
 
 def _clv_csv(frame: pd.DataFrame) -> str:
     """The per-customer table as CSV (full precision, stable line endings)."""
+    from .._csv import to_csv
+
     out = frame.copy()
     out.index = out.index.astype("str")
-    return out.to_csv(lineterminator="\n", float_format="%.10g")
+    return to_csv(out, float_format="%.10g")
 
 
 @click.command(name="clv", epilog=EXIT_CODES_HELP)

@@ -118,20 +118,22 @@ def command(
     inputs = load_inputs(data_dir, files, config=config, strict=strict, quiet=quiet)
     progress("Computing the cohorts...", quiet=quiet)
     window = {"period": period, "start": start, "end": end}
-    table = cohort_table(inputs.orders, values=values, mode=mode, **window)
+    table = cohort_table(inputs.orders, values=values, mode=mode, **window)  # type: ignore[arg-type]  # click checked the choices
     currency = inputs.config.get("metrics", {}).get("currency")
     if kind in ("png", "svg"):
         from ..charts import cohort_heatmap, figure_bytes
 
         progress("Drawing the heatmap...", quiet=quiet)
-        status = cohort_cell_status(inputs.orders, **window)
+        status = cohort_cell_status(inputs.orders, **window)  # type: ignore[arg-type]
         fig = cohort_heatmap(table, status=status, values=values, period=period, currency=currency)
-        write_output(output, figure_bytes(fig, kind))
+        write_output(output, figure_bytes(fig, kind))  # type: ignore[arg-type]  # an image kind has an output
         progress(f"Wrote {output}", quiet=quiet)
     elif kind == "csv":
+        from .._csv import to_csv
+
         # Full precision for machines; blank = not observable.
         frame = table.copy()
         frame.index = frame.index.astype("str")
-        emit(frame.to_csv(lineterminator="\n", float_format="%.15g"), output, quiet=quiet)
+        emit(to_csv(frame, float_format="%.15g"), output, quiet=quiet)
     else:
         emit(cohort_text(table, values, currency), output, quiet=quiet)

@@ -92,6 +92,7 @@ def run_demo(
     (``orders`` required). Writes ``summary.txt`` (the returned text),
     ``customer_summary.csv`` and ``rejected/<table>.csv`` for each table with rejected rows.
     """
+    from .._csv import to_csv
     from ..summary import customer_summary
 
     summary = customer_summary(frames["orders"], start=start, end=end)
@@ -101,16 +102,14 @@ def run_demo(
     _write_atomic(out_dir / "summary.txt", text.encode("utf-8"))
     _write_atomic(
         out_dir / "customer_summary.csv",
-        summary.to_csv(lineterminator="\n", date_format="%Y-%m-%d", float_format="%.10g").encode(
-            "utf-8"
-        ),
+        to_csv(summary, date_format="%Y-%m-%d", float_format="%.10g").encode("utf-8"),
     )
     for name, frame in frames.items():
         rejected = _read_report(frame).rejected
         path = out_dir / "rejected" / f"{name}.csv"
         if len(rejected):
             path.parent.mkdir(exist_ok=True)
-            _write_atomic(path, rejected.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+            _write_atomic(path, to_csv(rejected, index=False).encode("utf-8"))
         else:
             path.unlink(missing_ok=True)  # a stale file from an earlier run would mislead
     rejected_dir = out_dir / "rejected"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,15 @@ from ..errors import (
     LockTimeoutError,
     LoyaltyMetricsError,
 )
-from ._common import EXIT_DATA, EXIT_IO, EXIT_USAGE, TABLE_OPTIONS, handle_errors, input_options
+from ._common import (
+    EXIT_DATA,
+    EXIT_IO,
+    EXIT_USAGE,
+    TABLE_OPTIONS,
+    check_date,
+    handle_errors,
+    input_options,
+)
 
 #: Exit code of a lock timeout: alerting may retry it rather than page someone.
 EXIT_LOCK = 4
@@ -114,15 +123,11 @@ def _check_target(ctx: click.Context, param: click.Parameter, value: str) -> str
     return value
 
 
-def _check_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    from .._window import to_day
-
-    try:
-        to_day(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD.") from None
+def _check_lock_timeout(
+    ctx: click.Context, param: click.Parameter, value: float | None
+) -> float | None:
+    if value is not None and math.isnan(value):
+        raise click.BadParameter("nan is not a number of seconds.")
     return value
 
 
@@ -145,11 +150,11 @@ def _load_inputs(
 
 
 def _kpi_options(settings: dict[str, Any]) -> dict[str, Any]:
-    """The ``[metrics]`` settings that are KPI options (the export's hash covers these)."""
+    """The ``[metrics]`` settings that are KPI options, and ``point_value`` (points KPIs)."""
     from ..options import KPI_OPTIONS
 
     metrics = settings.get("metrics", {})
-    return {key: value for key, value in metrics.items() if key in KPI_OPTIONS}
+    return {k: v for k, v in metrics.items() if k in KPI_OPTIONS or k == "point_value"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,7 +180,7 @@ def _kpi_options(settings: dict[str, Any]) -> dict[str, Any]:
 )
 @click.option(
     "--since",
-    callback=_check_date,
+    callback=check_date,
     help="Only (re)compute the periods from the one containing this date (backfill); "
     "default: every period. --since in the --as-of period exports that period only.",
 )
@@ -191,6 +196,7 @@ def _kpi_options(settings: dict[str, Any]) -> dict[str, Any]:
 @click.option(
     "--lock-timeout",
     type=click.FloatRange(min=0),
+    callback=_check_lock_timeout,
     metavar="SECONDS",
     help="Wait this long for another export of the same target (default: [export] "
     "lock_timeout, or 60); then exit 4.",
@@ -210,6 +216,7 @@ def command(
     events: Path | None,
     spend: Path | None,
     customers: Path | None,
+    points: Path | None,
     config: Path | None,
     start: str | None,
     end: str | None,
@@ -243,7 +250,7 @@ def command(
             _run(
                 data_dir,
                 {"orders": orders, "surveys": surveys, "events": events, "spend": spend,
-                 "customers": customers},
+                 "customers": customers, "points": points},
                 config=config, start=start, end=end, target=target, freq=freq, since=since,
                 window=window, table=table, lock_timeout=lock_timeout,
             )  # fmt: skip
@@ -285,8 +292,6 @@ def _run(
 
     if start is not None and since is not None:
         raise click.UsageError("Give --since or --start, not both (they mean the same here).")
-    if start is not None:
-        _check_date(click.get_current_context(), None, start)  # type: ignore[arg-type]
     if table is not None and _parse_target(target, "export").format != "sqlite":
         raise click.UsageError("--table applies to SQLite targets (--to sqlite:///...) only.")
     frames, settings = _load_inputs(data_dir, files, config)

@@ -140,13 +140,15 @@ def render_kpis(result: pd.Series | pd.DataFrame, fmt: str, currency: str | None
             ]
         return json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
     if fmt == "csv":
+        from .._csv import to_csv
+
         frame = (
             result.rename("value").rename_axis("kpi").to_frame()
             if isinstance(result, pd.Series)
             else result.rename_axis("period_end")
         )
         # 15 significant digits (what a double holds exactly) for machines; NaN is empty.
-        return frame.to_csv(lineterminator="\n", date_format="%Y-%m-%d", float_format="%.15g")
+        return to_csv(frame, date_format="%Y-%m-%d", float_format="%.15g")
     if isinstance(result, pd.Series):
         return _snapshot_table(result, currency)
     return _trend_table(result, currency)
@@ -230,11 +232,17 @@ def command(
     progress("Computing the KPIs...", quiet=quiet)
     options = MetricOptions.from_config(inputs.config)
     if freq is None:
-        result = kpis(inputs.orders, **tables, start=start, end=end, options=options)
+        result = kpis(
+            inputs.orders,
+            **tables,  # type: ignore[arg-type]  # options checked by the library
+            start=start,
+            end=end,
+            options=options,
+        )
     else:
         result = kpis_by_period(
             inputs.orders,
-            **tables,
+            **tables,  # type: ignore[arg-type]  # options checked by the library
             freq=freq,
             window=window,
             start=start,

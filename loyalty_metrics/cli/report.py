@@ -104,7 +104,7 @@ def command(
             config=cfg,
             generated_at=generated_at(),
             read_reports=inputs.reports,
-            freq=freq,
+            freq=freq,  # type: ignore[arg-type]  # click checked the choice
             strict=debug,
         )
     if fmt == "html":

@@ -39,7 +39,8 @@ from ._common import handle_errors, progress
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Folder to write orders.csv, surveys.csv, events.csv, spend.csv, customers.csv to.",
+    help="Folder to write orders.csv, surveys.csv, events.csv, spend.csv, customers.csv, "
+    "points.csv to.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")

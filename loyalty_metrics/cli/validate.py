@@ -14,6 +14,7 @@ from ._common import (
     handle_errors,
     input_options,
     progress,
+    write_output,
 )
 
 
@@ -41,7 +42,7 @@ def _describe(settings: dict[str, Any]) -> str:
     "validate",
     help="""Check every input table and list each row a reader would reject.
 
-Reads orders, surveys, events, spend and customers (from DATA_DIR or the --orders...
+Reads orders, surveys, events, spend, customers and points (from DATA_DIR or the --orders...
 options, with the column mappings and options of loyalty.toml), prints each problem as
 FILE:LINE: COLUMN: REASON and exits with 1 when any row is rejected or a file cannot be
 read, 0 when every row is valid. --start/--end are accepted but ignored: every row is
@@ -76,6 +77,7 @@ def command(
     events: Path | None,
     spend: Path | None,
     customers: Path | None,
+    points: Path | None,
     config: Path | None,
     start: str | None,
     end: str | None,
@@ -84,14 +86,18 @@ def command(
     rejects: Path | None,
     max_problems: int,
 ) -> None:
+    from .._csv import to_csv
     from ..errors import DataValidationError
     from ..io import FOLDER_EXTENSIONS, READERS, find_table_files, read_report
 
-    given = dict(zip(TABLE_OPTIONS, (orders, surveys, events, spend, customers), strict=True))
+    given = dict(
+        zip(TABLE_OPTIONS, (orders, surveys, events, spend, customers, points), strict=True)
+    )
     files = {table: path for table, path in given.items() if path is not None}
     if data_dir is None and not files:
         raise click.UsageError(
-            "give a DATA_DIR or at least one of --orders/--surveys/--events/--spend/--customers"
+            "give a DATA_DIR or at least one of "
+            "--orders/--surveys/--events/--spend/--customers/--points"
         )
     found, options = find_table_files(data_dir, files=files, config=config)
     if not found:
@@ -126,9 +132,11 @@ def command(
                 f"  ... {len(problems) - len(shown):,} more problems "
                 "(--max-problems 0 prints all; --rejects DIR writes every rejected row)"
             )
+        for message in report.warnings:
+            click.echo(f"  warning: {message}")
         if rejects is not None:
             target = rejects / f"{table}.rejected.csv"
-            report.rejected.to_csv(target, index=False)
+            write_output(target, to_csv(report.rejected, index=False))
             click.echo(f"  rejected rows written to {target}")
         if report.rows_rejected:
             failed_tables += 1

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from .._stats import wilson_interval
+from .._validation import validate_orders
 from .._window import ONE_DAY, DateLike, Window, resolve_window, to_day
 from ..errors import ConfigError
 from ..summary import customer_summary, is_customer_summary, summary_window
@@ -22,8 +23,8 @@ MAX_HALF_WIDTH = 10.0
 
 RATE_COLUMNS = ("n", "successes", "ci_low", "ci_high", "low_n")
 
-Span = pd.Timedelta | pd.DateOffset
-By = str | pd.Series | None
+Span: TypeAlias = pd.Timedelta | pd.DateOffset
+By: TypeAlias = str | pd.Series | None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,6 +176,7 @@ def orders_window(orders: pd.DataFrame, start: DateLike | None, end: DateLike | 
     """The window of an orders frame or a summary."""
     if is_customer_summary(orders):
         return summary_window(orders)
+    validate_orders(orders)
     return resolve_window(orders["order_date"], start, end)
 
 

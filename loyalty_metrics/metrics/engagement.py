@@ -193,7 +193,7 @@ def _active(
     )
     frequency = np.bincount(key // days_back, weights=key_decay, minlength=n)
     has_time = a.seconds is not None
-    if has_time:
+    if a.seconds is not None:
         time = np.bincount(codes, weights=a.seconds[lo:hi] * decay, minlength=n)
     else:
         time = np.full(n, np.nan)

@@ -99,7 +99,7 @@ class Metric:
     definition: str
     inputs: tuple[str, ...]
     aggregates: tuple[str, ...]
-    compute: Callable[[Mapping[str, float], Any], float]
+    compute: Callable[..., float]  # (aggregates, parsed options) -> value
     value_range: tuple[float, float]
     function: str | None = None
 
@@ -210,8 +210,11 @@ def _cli(a: Mapping[str, float], options: Any) -> float:
     )
 
 
-def _aggregate(name: str) -> Callable[[Mapping[str, float], Any], float]:
-    return lambda a, _options=None: float(a[name])
+def _aggregate(name: str) -> Callable[..., float]:
+    def compute(a: Mapping[str, float], _options: Any = None) -> float:
+        return float(a[name])
+
+    return compute
 
 
 @dataclass(frozen=True)

@@ -292,8 +292,8 @@ def cac(
     window = summary_window(summary)
     spent = _spend_in(spend, window)
     by_spend = spent.groupby(spent["channel"].astype(object), dropna=False)["amount"].sum()
-    new = new_customer_mask(summary)
-    channel = _acquisition_channel(summary, customers)[new]
+    is_new = new_customer_mask(summary)
+    channel = _acquisition_channel(summary, customers)[is_new]
     by_new = channel.groupby(channel, dropna=False).size()
     frame = pd.concat({"spend": by_spend, "new_customers": by_new}, axis=1)
     frame = frame.fillna({"spend": 0.0, "new_customers": 0})

@@ -311,6 +311,7 @@ def maximize(
             "causes: too few repeat customers, or a time unit that leaves almost no time "
             "between purchases."
         )
+    assert hessian is not None  # set by the Newton or the L-BFGS-B branch above
     try:
         np.linalg.cholesky(hessian)
         se_log = np.sqrt(np.diag(np.linalg.inv(hessian)) * scale)
