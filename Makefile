@@ -32,8 +32,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-docs: $(STAMP)  ## Regenerate docs/cli.md and the KPI tables of docs/metrics.md from the code.
+docs: $(STAMP)  ## Regenerate docs/cli.md, docs/config.md and the KPI tables of docs/metrics.md.
 	$(BIN)/python -m loyalty_metrics.cli._docs > docs/cli.md
+	$(BIN)/python -m loyalty_metrics._config_reference > docs/config.md
 	$(BIN)/python -m loyalty_metrics.metrics.registry docs/metrics.md
 
 clean:

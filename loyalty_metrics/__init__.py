@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # what the lazy table resolves to, spelled out for type checkers
+    from .cancellations import link_cancellations
     from .cohorts import (
         CohortTable,
         cohort_cell_status,
@@ -31,13 +32,17 @@ if TYPE_CHECKING:  # what the lazy table resolves to, spelled out for type check
     from .economics import program_roi
     from .errors import (
         ConfigError,
+        DataCoverageWarning,
         DataValidationError,
         ExportError,
         LockTimeoutError,
         LoyaltyMetricsError,
+        LoyaltyWarning,
         ModelFitError,
+        WeakFitWarning,
     )
     from .export import ExportResult, export_kpis, write_export
+    from .guests import guest_orders, guest_revenue
     from .io import (
         ReadReport,
         ReadResult,
@@ -56,6 +61,7 @@ if TYPE_CHECKING:  # what the lazy table resolves to, spelled out for type check
     from .metrics.index import customer_loyalty_index
     from .metrics.purchase import (
         average_ticket,
+        average_units,
         purchase_frequency,
         repeat_purchase_rate,
         upsell_ratio,
@@ -88,6 +94,12 @@ _EXPORTS: dict[str, str] = {
     "ModelFitError": "errors",
     "ExportError": "errors",
     "LockTimeoutError": "errors",
+    # warnings (caveats on computed figures)
+    "LoyaltyWarning": "errors",
+    "DataCoverageWarning": "errors",
+    "WeakFitWarning": "errors",
+    # order-line preparation
+    "link_cancellations": "cancellations",
     # readers
     "read_orders": "io",
     "read_surveys": "io",
@@ -101,6 +113,9 @@ _EXPORTS: dict[str, str] = {
     "ReadReport": "io",
     "ReadResult": "io",
     "read_table_result": "io",
+    # guest checkouts
+    "guest_orders": "guests",
+    "guest_revenue": "guests",
     # summary
     "customer_summary": "summary",
     "CustomerSummary": "summary",
@@ -114,6 +129,7 @@ _EXPORTS: dict[str, str] = {
     "repeat_purchase_rate": "metrics.purchase",
     "purchase_frequency": "metrics.purchase",
     "average_ticket": "metrics.purchase",
+    "average_units": "metrics.purchase",
     "upsell_ratio": "metrics.purchase",
     "upsell_share": "metrics.purchase",
     # value
@@ -177,18 +193,22 @@ __all__ = [
     "CohortTable",
     "ConfigError",
     "CustomerSummary",
+    "DataCoverageWarning",
     "DataValidationError",
     "ExportError",
     "ExportResult",
     "KPI_KEYS",
     "LockTimeoutError",
     "LoyaltyMetricsError",
+    "LoyaltyWarning",
     "MetricOptions",
     "ModelFitError",
     "POINTS_KPI_KEYS",
     "ReadReport",
     "ReadResult",
+    "WeakFitWarning",
     "average_ticket",
+    "average_units",
     "cac",
     "cac_payback_months",
     "churn_rate",
@@ -202,11 +222,14 @@ __all__ = [
     "engagement_scores",
     "export_kpis",
     "generate_sample",
+    "guest_orders",
+    "guest_revenue",
     "historic_clv",
     "inter_purchase_times",
     "kpis",
     "kpis_by_period",
     "ladder_transitions",
+    "link_cancellations",
     "load_config",
     "loyalty_ladder",
     "loyalty_loop",

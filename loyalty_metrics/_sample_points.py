@@ -140,3 +140,38 @@ def simulate_ledger(
         "order_id": np.concatenate([rows_order, np.full(len(gone), None)])[sel],
         "note": np.concatenate([rows_note, np.full(len(gone), None)])[sel],
     }
+
+
+# The sample's loyalty.toml: tier minimums on net revenue over the trailing year that about the
+# top 20% (silver) and top 5% (gold) of the last year's buyers reach, to two significant figures.
+_TIER_QUANTILES = {"silver": 0.80, "gold": 0.95}
+_MIN_TIER_BUYERS = 20
+# Too few buyers to fit: the scheme loyalty.toml's documentation shows.
+_FALLBACK_TIERS = {"silver": 500.0, "gold": 2000.0}
+
+
+def sample_config(orders: pd.DataFrame) -> str:
+    """The sample's ``loyalty.toml``: only ``[metrics] tier_thresholds``, fitted to ``orders``.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": [f"c{i}" for i in range(100)],
+    ...     "order_date": pd.Timestamp("2024-06-01"), "amount": np.arange(1.0, 101.0)})
+    >>> sample_config(orders).splitlines()[-1]
+    'tier_thresholds = { silver = 80, gold = 95 }'
+    """
+    dates = orders["order_date"]
+    recent = orders.loc[dates > dates.max() - pd.Timedelta(days=365)]
+    revenue = recent.groupby("customer_id")["amount"].sum()
+    tiers = {name: float(f"{revenue.quantile(q):.2g}") for name, q in _TIER_QUANTILES.items()}
+    how = "fitted so that about the top 20% of the last\n# year's buyers reach silver and the top 5% gold"
+    if len(revenue) < _MIN_TIER_BUYERS or not 0 < tiers["silver"] < tiers["gold"]:
+        tiers = _FALLBACK_TIERS
+        how = "too few buyers to fit\n# them, so the documentation's example"
+    scheme = ", ".join(f"{name} = {value:g}" for name, value in tiers.items())
+    return (
+        "# Written with the sample data (loyalty sample / write_sample): loyalty tiers on net\n"
+        f"# revenue over the trailing 365 days, {how}. Every other option keeps its default.\n"
+        "[metrics]\n"
+        f"tier_thresholds = {{ {scheme} }}\n"
+    )

@@ -955,6 +955,7 @@ def kpi_trends(
     *,
     currency: str | None = None,
     ncols: int = 3,
+    status: Sequence[str] | None = None,
     ax: Axes | None = None,
 ) -> Figure:
     """Period-over-period KPI lines: one small panel per KPI (or all on ``ax``).
@@ -964,37 +965,50 @@ def kpi_trends(
     frame : pandas.DataFrame
         :func:`loyalty_metrics.kpis_by_period`: indexed by period end, one column per KPI.
     keys : sequence of str, optional
-        The KPIs to draw; default the columns that have at least one value (up to 9).
+        The KPIs to draw; default the columns that have at least two values (up to 9): a
+        single point is no trend.
+    status : sequence of str, optional
+        ``"complete"`` or ``"partial"`` per row (:func:`loyalty_metrics._window.period_status`):
+        partial periods are drawn with a hollow marker at the end of a dashed segment, so a
+        9-day month does not read as a collapse.
     ax : matplotlib.axes.Axes, optional
         Draw every KPI as a line on this axes (same scale: pick comparable KPIs).
 
     Returns
     -------
     matplotlib.figure.Figure
-        One axes per KPI, titled with its label; ``lines[0]`` holds the values.
+        One axes per KPI, titled with its label; ``lines[0]`` holds the values (partial
+        periods as NaN when ``status`` is given; ``lines[1]`` is then the dashed part).
 
     Examples
     --------
-    >>> f = pd.DataFrame({"revenue": [10.0, 12.0], "nps": [5.0, 9.0]},
-    ...                  index=pd.to_datetime(["2024-01-31", "2024-02-29"]))
-    >>> fig = kpi_trends(f)
+    >>> f = pd.DataFrame({"revenue": [10.0, 12.0, 1.0], "nps": [5.0, 9.0, 7.0]},
+    ...                  index=pd.to_datetime(["2024-01-31", "2024-02-29", "2024-03-09"]))
+    >>> fig = kpi_trends(f, status=["complete", "complete", "partial"])
     >>> [a.get_title() for a in fig.axes], fig.axes[1].lines[0].get_ydata().tolist()
-    (['Revenue', 'NPS (points)'], [5.0, 9.0])
+    (['Revenue', 'NPS (points)'], [5.0, 9.0, nan])
+    >>> fig.axes[1].lines[1].get_linestyle(), fig.axes[1].lines[1].get_ydata().tolist()
+    ('--', [9.0, 7.0])
     """
     if keys is None:
-        keys = [k for k in frame.columns if frame[k].notna().any()][:9]
+        keys = [k for k in frame.columns if frame[k].notna().sum() >= 2][:9]
     keys = list(keys)
     x = _dates(frame.index)
+    partial = (
+        np.zeros(len(frame), dtype=bool)
+        if status is None
+        else np.asarray([s == "partial" for s in status], dtype=bool)
+    )
     if ax is not None:
         fig = ax.figure
         for i, key in enumerate(keys):
-            ax.plot(
+            _trend_line(
+                ax,
                 x,
-                frame[key].to_numpy(dtype="float64", na_value=np.nan),
-                marker="o",
-                markersize=3,
-                color=OKABE_ITO[i % len(OKABE_ITO)],
-                label=_kpi_label(key, currency),
+                frame[key],
+                partial,
+                OKABE_ITO[i % len(OKABE_ITO)],
+                _kpi_label(key, currency),
             )
         ax.legend(loc="best")
         ax.grid(axis="y")
@@ -1009,21 +1023,37 @@ def kpi_trends(
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True)
     for i, key in enumerate(keys):
         panel = axes[i // ncols][i % ncols]
-        panel.plot(
-            x,
-            frame[key].to_numpy(dtype="float64", na_value=np.nan),
-            marker="o",
-            markersize=3,
-            linewidth=1.5,
-            color=OKABE_ITO[0],
-        )
+        _trend_line(panel, x, frame[key], partial, OKABE_ITO[0], None)
         panel.set_title(_kpi_label(key, currency), fontsize=9.5)
         panel.yaxis.set_major_formatter(FuncFormatter(_tick))
         panel.grid(axis="y")
         _format_date_axis(panel)
     for j in range(len(keys), nrows * ncols):
         fig.delaxes(axes[j // ncols][j % ncols])
+    if partial.any():
+        fig.supxlabel(
+            "dashed, hollow: partial period (not all its days are in the data)", fontsize=8
+        )
     return fig
+
+
+def _trend_line(
+    ax: Axes,
+    x: np.ndarray,
+    values: pd.Series,
+    partial: np.ndarray,
+    color: str,
+    label: str | None,
+) -> None:
+    """Complete periods as a solid line; each partial one dashed from its neighbour, hollow."""
+    y = values.to_numpy(dtype="float64", na_value=np.nan)
+    solid = np.where(partial, np.nan, y)
+    ax.plot(x, solid, marker="o", markersize=3, linewidth=1.5, color=color, label=label)
+    for i in np.flatnonzero(partial):
+        near = [j for j in (i - 1, i + 1) if 0 <= j < len(y) and not partial[j]]
+        pair = sorted([i, *near[:1]])
+        ax.plot(x[pair], y[pair], linestyle="--", linewidth=1.2, color=color)
+        ax.plot(x[i], y[i], marker="o", markersize=5, markerfacecolor="white", color=color)
 
 
 def _kpi_label(key: str, currency: str | None) -> str:

@@ -31,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from . import caveats
 from ._validation import validate_orders
 from ._window import DateLike, Window
 from .errors import ConfigError
@@ -500,6 +501,9 @@ def cohort_table(
     """
     _check_cohort_args("cohort_table", period, values, mode)
     o = _orders_up_to_end(orders, start=start, end=end)
+    if len(o.day):
+        first = pd.Timestamp(int(o.day.min()) * _NS_PER_DAY)
+        caveats.emit(caveats.cohort_caveats(first, o.window.start))
     grid = _cohort_grid(o, period)
     n_rows, n_cols = grid.shape
     if values in ("customers", "retention"):

@@ -1,7 +1,8 @@
 """``loyalty.toml``: column mappings, reader options and metric options, loaded and checked.
 
 A config file has one table per input (``[orders]``, ``[surveys]``, ``[events]``, ``[spend]``,
-``[customers]``, ``[points]``) and the tables ``[metrics]``, ``[report]`` and ``[export]``::
+``[customers]``, ``[points]``) and the tables ``[metrics]``, ``[report]``, ``[cancellations]``
+and ``[export]``::
 
     [orders]
     file = "exports/orders_2024.csv"      # relative to the config file's folder
@@ -111,6 +112,42 @@ def _string_list(value: Any) -> list[str]:
     return list(value)
 
 
+def _sheet(value: Any) -> str | int:
+    """An Excel sheet: its name, or its 0-based number."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ValueError('a sheet name such as "Orders" or a 0-based sheet number')
+
+
+def _fixed_span(value: Any) -> str:
+    """A fixed length of time such as ``"30D"``, ``"12h"`` or ``"2W"`` (no months)."""
+    import pandas as pd
+
+    try:
+        ok = isinstance(value, str) and pd.Timedelta(value) > pd.Timedelta(0)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError('a fixed length such as "30D", "12h" or "2W"')
+    return value.strip()
+
+
+def _match_columns(value: Any) -> list[str]:
+    allowed = ("customer_id", "product_id", "category")
+    if (
+        not isinstance(value, list)
+        or "customer_id" not in value
+        or not all(v in allowed for v in value)
+    ):
+        raise ValueError(
+            'a list holding "customer_id" and any of "product_id", "category", e.g. '
+            '["customer_id", "product_id"]'
+        )
+    return list(value)
+
+
 def _one_of(*choices: str) -> Check:
     def check(value: Any) -> str:
         if value not in choices:
@@ -190,6 +227,7 @@ INPUT_KEYS: dict[str, Check] = {
     "encoding": _non_empty_string,
     "dayfirst": _bool,
     "date_format": _non_empty_string,
+    "sheet": _sheet,
 }
 
 #: Every table of ``loyalty.toml`` and the check of each of its keys.
@@ -214,7 +252,13 @@ CONFIG_KEYS: dict[str, dict[str, Check]] = {
         "cost_channel": _non_empty_string,
     },
     "report": {"title": _non_empty_string},
-    "export": {"table": _non_empty_string, "lock_timeout": _number(0.0)},
+    # link cancellation lines to the orders they reverse (loyalty_metrics.link_cancellations)
+    "cancellations": {"within": _fixed_span, "by": _match_columns},
+    "export": {
+        "table": _non_empty_string,
+        "lock_timeout": _number(0.0),
+        "errors": _one_of("raise", "reject"),
+    },
 }
 
 

@@ -75,7 +75,7 @@ import pandas as pd
 
 from . import __version__
 from ._csv import FORMULA_START, neutralise
-from ._window import DateLike, resolve_window, to_day
+from ._window import DateLike, period_status, resolve_window, to_day
 from .errors import DataValidationError, ExportError, LockTimeoutError
 
 __all__ = [
@@ -189,6 +189,7 @@ def export_kpis(
     table: str = "kpis",
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     kpi_options: Mapping[str, Any] | None = None,
+    guests: pd.DataFrame | None = None,
 ) -> ExportResult:
     """Compute the KPI snapshot of every period and upsert one row per period into ``target``.
 
@@ -223,16 +224,25 @@ def export_kpis(
     kpi_options : mapping, optional
         Keyword options passed on to ``kpis_by_period`` (e.g. ``margin``), except
         ``point_value``, which goes to the points KPIs; part of the input hash.
+    guests : pandas.DataFrame, optional
+        Guest-checkout lines (no customer id), as :func:`~loyalty_metrics.guests.guest_orders`
+        reads them back from a lenient read. When given, each row also gets
+        ``guest_revenue`` (their net amount in the row's window) and ``total_revenue``
+        (``revenue`` of the identified customers + ``guest_revenue``). Part of the input hash.
 
     Returns
     -------
     ExportResult
         What was written. The rows (``result.frame``) have the columns ``period`` (ISO date of
         the calendar end of the period, the upsert key), ``freq``, ``as_of`` (ISO date),
-        ``loyalty_metrics_version``, ``input_hash`` (see :func:`input_hash`), then the KPI keys
+        ``loyalty_metrics_version``, ``input_hash`` (see :func:`input_hash`), ``period_end``
+        (the last day the row covers: ``kpis_by_period``'s label, ``as_of`` for the current
+        period), ``status`` (``"complete"``, or ``"partial"`` when the row does not cover the
+        whole calendar period: a current month computed as of its 9th), then the KPI keys
         of :func:`~loyalty_metrics.snapshot.kpis` as float columns (NaN where undefined), then
-        the points KPIs when a ledger is given (an older target gains those columns, empty
-        for its rows that are not replaced).
+        ``guest_revenue`` and ``total_revenue`` when ``guests`` is given, then the points
+        KPIs when a ledger is given (an older target gains those columns, empty for its rows
+        that are not replaced).
 
     Raises
     ------
@@ -302,6 +312,9 @@ def export_kpis(
         orders, surveys, events, spend, customers, freq=freq, window=window,
         start=row_start, end=as_of_day, **kpis_options,
     )  # fmt: skip
+    if guests is not None:
+        first = None if window == "period" else data_window.start
+        frame = _with_guest_revenue(frame, guests, freq=freq, first=first)
     if points is not None:
         from .points import points_kpis_by_period
 
@@ -312,15 +325,39 @@ def export_kpis(
         )  # fmt: skip
         frame = frame.join(by_period.reindex(frame.index))
     frames = {"orders": orders, "surveys": surveys, "events": events, "spend": spend,
-              "customers": customers, "points": points}  # fmt: skip
+              "customers": customers, "points": points, "guests": guests}  # fmt: skip
     rows = kpi_rows(
         frame, freq=freq, as_of=as_of_day, input_hash=input_hash(frames, options=options)
+    )
+    # The key stays the calendar end (one row per period across runs); period_end is the
+    # last day the row was computed to, as kpis_by_period labels it, and status says whether
+    # that covers the whole period.
+    computed_to = pd.DatetimeIndex(frame.index)
+    rows.insert(len(STAMP_COLUMNS), "period_end", list(computed_to.strftime("%Y-%m-%d")))
+    first = data_window.start if window == "period" else None
+    rows.insert(
+        len(STAMP_COLUMNS) + 1,
+        "status",
+        period_status(computed_to, freq, start=first, end=as_of_day),
     )
     if window == "period":
         rows["freq"] = f"{freq}/period"
     if start is not None:
         rows = rows[rows["period"] >= _period_key(pd.DatetimeIndex([start]), freq)[0]]
     return write_export(rows, dest.given, key="period", table=table, lock_timeout=lock_timeout)
+
+
+def _with_guest_revenue(
+    frame: pd.DataFrame, guests: pd.DataFrame, *, freq: str, first: pd.Timestamp | None
+) -> pd.DataFrame:
+    """Add ``guest_revenue`` (window of each row: from ``first``, else its period) and
+    ``total_revenue``."""
+    from .guests import guest_revenue
+
+    ends = pd.DatetimeIndex(frame.index)
+    starts = ends.to_period(freq).start_time if first is None else [first] * len(ends)
+    guest = [guest_revenue(guests, start=s, end=e) for s, e in zip(starts, ends, strict=True)]
+    return frame.assign(guest_revenue=guest, total_revenue=frame["revenue"] + guest)
 
 
 def kpi_rows(frame: pd.DataFrame, *, freq: Freq, as_of: DateLike, input_hash: str) -> pd.DataFrame:

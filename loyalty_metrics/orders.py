@@ -198,9 +198,9 @@ class OrderKernel:
         """Net amount of every line dated in ``window``, per customer code."""
         n = self.n_customers
         begin, stop = self.between(window)
-        revenue = np.bincount(
+        revenue = np.bincount(  # float64 even when no order is in the window
             self.customer[begin:stop], weights=self._day_amount[begin:stop], minlength=n
-        )
+        ).astype("float64", copy=False)
         if len(self._late_date):
             lo, hi = np.searchsorted(
                 self._late_date, [window.start.value, window.end_exclusive.value]

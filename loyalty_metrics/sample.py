@@ -35,14 +35,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._sample_points import POINT_TYPES, simulate_ledger
+from ._sample_points import POINT_TYPES, sample_config, simulate_ledger
 from ._window import DateLike, to_day
 from .schema import TABLES
 
 __all__ = ["SAMPLE_FILES", "generate_sample", "write_sample"]
 
-#: File names :func:`write_sample` writes, by table (the canonical data-folder names).
-SAMPLE_FILES: dict[str, str] = {name: f"{name}.csv" for name in TABLES}
+#: Canonical columns the sample leaves out: it gives ``amount`` (so no ``unit_price`` to
+#: compute it from) and its returns reference their order by ``order_id`` (no ``cancels``).
+NOT_GENERATED: dict[str, tuple[str, ...]] = {"orders": ("unit_price", "cancels")}
+
+#: File names :func:`write_sample` writes, by table (the canonical data-folder names), and the
+#: ``loyalty.toml`` with tier thresholds fitted to the sample (``config``).
+SAMPLE_FILES: dict[str, str] = {
+    **{name: f"{name}.csv" for name in TABLES},
+    "config": "loyalty.toml",
+}
 
 _NS_PER_DAY = 86_400 * 10**9
 _NS_PER_SECOND = 10**9
@@ -225,7 +233,7 @@ def write_sample(
     start: DateLike = "2023-01-01",
     months: int = 24,
 ) -> dict[str, Path]:
-    """Generate a sample data set and write it as CSV files into ``out_dir``.
+    """Generate a sample data set and write it as CSV files, with its loyalty.toml, into ``out_dir``.
 
     Parameters
     ----------
@@ -239,7 +247,8 @@ def write_sample(
     -------
     dict of str to pathlib.Path
         Table name -> file written: ``orders.csv``, ``surveys.csv``, ``events.csv``,
-        ``spend.csv``, ``customers.csv``, ``points.csv``. UTF-8, comma-separated, ``\\n`` line ends, ISO
+        ``spend.csv``, ``customers.csv``, ``points.csv``, and ``config``: ``loyalty.toml``
+        (only ``[metrics] tier_thresholds``, fitted to the sample's spend). UTF-8, comma-separated, ``\\n`` line ends, ISO
         dates (``YYYY-MM-DD``, or ``YYYY-MM-DD HH:MM:SS`` for event timestamps), money in
         the shortest form that reads back exactly (``12.5``), whole numbers without
         decimals, ``is_member`` as true/false, blanks for missing values. The same arguments give byte-identical files.
@@ -251,7 +260,7 @@ def write_sample(
     ...     paths = write_sample(tmp, customers=50, seed=3)
     ...     header = paths["orders"].read_text().splitlines()[0]
     >>> sorted(p.name for p in paths.values())
-    ['customers.csv', 'events.csv', 'orders.csv', 'points.csv', 'spend.csv', 'surveys.csv']
+    ['customers.csv', 'events.csv', 'loyalty.toml', 'orders.csv', 'points.csv', 'spend.csv', 'surveys.csv']
     >>> header
     'customer_id,order_date,amount,order_id,category,product_id,quantity,cost,channel'
     """
@@ -263,6 +272,8 @@ def write_sample(
         path = out / SAMPLE_FILES[name]
         _write_csv(name, frame, path)
         written[name] = path
+    written["config"] = out / SAMPLE_FILES["config"]
+    _write_atomic(sample_config(tables["orders"]).encode("utf-8"), written["config"])
     return written
 
 
@@ -822,7 +833,10 @@ def _csv_bytes(frame: pd.DataFrame, *, quoted_text: bool) -> bytes:
 def _write_csv(name: str, frame: pd.DataFrame, path: Path) -> None:
     """Write atomically: a temporary file in the same folder, then an atomic rename."""
     has_text = any(spec.kind == "text" for spec in TABLES[name].columns.values())
-    data = _csv_bytes(_for_csv(name, frame), quoted_text=has_text)
+    _write_atomic(_csv_bytes(_for_csv(name, frame), quoted_text=has_text), path)
+
+
+def _write_atomic(data: bytes, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from . import caveats
 from ._ids import count_distinct
 from ._validation import validate_orders
 from ._window import ONE_DAY, DateLike, Window, resolve_window
@@ -27,6 +28,7 @@ from .metrics._common import (
     day_after,
     parse_span,
     periods,
+    require_order_lines,
 )
 from .metrics.engagement import EventArrays, active_score_total, event_arrays, known_id_parts
 from .metrics.registry import KPI_KEYS, ParsedOptions, evaluate, parse_options
@@ -279,9 +281,17 @@ def kpis(
     >>> list(k.index) == list(KPI_KEYS)
     True
     """
+    require_order_lines(orders, func="kpis")
     parsed = parse_options("kpis", _merge(options, locals()))
     validate_orders(orders, func="kpis")
     window = resolve_window(orders["order_date"], start, end)
+    if not window.empty:
+        first = orders["order_date"].min()
+        caveats.emit(
+            caveats.window_caveats(
+                first, window.start, window.end, churn_period=parsed.churn_period
+            )
+        )
     # The survey, event and spend rows need no kernel: count them on the other core while
     # this one nets the order lines (their kernels release the GIL).
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -367,6 +377,7 @@ def kpis_by_period(
     2024-03-15        2.0     60.0                  50.0
     """
     func = "kpis_by_period"
+    require_order_lines(orders, func=func)
     check_freq(freq, func=func)
     trailing = None
     if not (isinstance(window, str) and window in ("expanding", "period")):

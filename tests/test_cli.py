@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import loyalty_metrics as lm
@@ -69,7 +69,10 @@ def test_report_html_file(runner, data_dir, tmp_path):
     result = _run(runner, "report", data_dir, "-o", out)
     assert result.exit_code == 0, result.output
     assert result.stdout == ""  # the report went to the file
-    assert result.stderr == ""  # no progress: stderr is not a terminal
+    # no progress (stderr is not a terminal), only the analyst's caveats on the figures
+    caveats = result.stderr.splitlines()
+    assert caveats and all(line.startswith("Warning: ") for line in caveats)
+    assert any(line.startswith("Warning: new_customers equals customers") for line in caveats)
     parser = _Sections()
     parser.feed(out.read_text(encoding="utf-8"))
     assert parser.sections[:2] == ["kpis", "nps"] and "data_quality" in parser.sections
@@ -294,19 +297,26 @@ def test_kpis_by_period(runner, data_dir):
     )
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "period_end,revenue,nps"
+    assert lines[0] == "period_end,status,revenue,nps"
     tables = lm.read_folder(data_dir)
     expected = lm.kpis_by_period(tables["orders"], tables["surveys"], freq="Q", window="period")
     assert len(lines) == len(expected) + 1
     first = lines[1].split(",")
     assert first[0] == expected.index[0].strftime("%Y-%m-%d")
-    assert float(first[1]) == pytest.approx(expected["revenue"].iloc[0], rel=1e-14)
+    assert float(first[2]) == pytest.approx(expected["revenue"].iloc[0], rel=1e-14)
+    # the last quarter ends after the as-of date: partial, like the first when the data
+    # begin after its first day
+    last_end = expected.index[-1]
+    assert lines[-1].split(",")[1] == (
+        "partial" if pd.Period(last_end, "Q").end_time.normalize() > last_end else "complete"
+    )
     rows = json.loads(_run(runner, "kpis", data_dir, "--freq", "M", "--format", "json").stdout)
     monthly = lm.kpis_by_period(tables["orders"], tables["surveys"], freq="M", window="period")
     assert [r["period_end"] for r in rows] == [d.strftime("%Y-%m-%d") for d in monthly.index]
-    assert set(rows[0]) == {"period_end", *lm.KPI_KEYS}
+    assert set(rows[0]) == {"period_end", "status", *lm.KPI_KEYS}
+    assert {r["status"] for r in rows} <= {"complete", "partial"}
     table = _run(runner, "kpis", data_dir, "--freq", "Y")
-    assert table.stdout.splitlines()[0].split()[:3] == ["period_end", "customers", "new_customers"]
+    assert table.stdout.splitlines()[0].split()[:3] == ["period_end", "status", "customers"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,6 +336,12 @@ def test_cohorts_outputs(runner, data_dir, tmp_path):
     assert _run(runner, "cohorts", data_dir, "--values", "customers", "-o", csv).exit_code == 0
     frame = pd.read_csv(csv, index_col="cohort")
     orders = lm.read_folder(data_dir)["orders"]
+    # each cohort's partial cell is the period holding the as-of date: k = months from the
+    # cohort's month to the as-of month
+    as_of = pd.Period(orders["order_date"].max(), "M")
+    months = [(as_of - pd.Period(c, "M")).n for c in frame.index]
+    assert frame.pop("partial_period").tolist() == months
+    assert "* partial: the period holding the as-of date" in text.stdout
     expected = pd.DataFrame(lm.cohort_table(orders, values="customers"))  # not a CohortTable
     pd.testing.assert_frame_equal(
         frame,
@@ -418,6 +434,7 @@ def test_errors_are_one_line_with_the_documented_exit_code(runner, data_dir, tmp
 
 
 @given(day=st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31)))
+@example(day=dt.date(1900, 1, 1))  # the widest window: 1731 overflowed pandas.Timedelta (found)
 @settings(max_examples=25, deadline=None)
 def test_any_calendar_day_is_computed_or_refused_as_a_usage_error(tmp_path_factory, day):
     # Dates inside the computable range (schema.DATE_RANGE) run; others exit 2 in one line,
@@ -468,6 +485,44 @@ def test_write_errors_start_with_the_file_name_and_exit_3(runner, data_dir, tmp_
     result = _run(runner, args[0], data_dir, *args[1:])
     assert result.exit_code == 3, result.output
     line = _one_error_line(result)
-    assert line.startswith(f"Error: {out}/") and result.stderr.count("\n") == 1
+    # one error line; before it only the analyst's caveats on the figures (warnings)
+    before = result.stderr.splitlines()[:-1]
+    assert line.startswith(f"Error: {out}/") and result.stderr.count("Error: ") == 1
+    assert all(other.startswith("Warning: ") for other in before)
     assert os.strerror(getattr(errno, errno_name)).lower() in line.lower()
     assert not [p for p in out.rglob("*.tmp")]  # no temporary file left behind
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["report", "-o", "{missing}/r.html"], ["kpis", "-o", "{missing}/k.csv"],
+     ["cohorts", "-o", "{missing}/c.png"], ["clv", "-o", "{missing}/c.csv"],
+     ["export", "--to", "{missing}/k.csv"], ["export", "--to", "sqlite:///{missing}/k.db"],
+     ["report", "-o", "{file}/r.html"]],
+)  # fmt: skip
+def test_output_targets_are_checked_before_any_data_is_read(runner, tmp_path, command):
+    # The lead's finding: report -o into a missing folder computed the whole report first.
+    # The data folder does not exist either: the output is checked first, so that is not
+    # what the error names.
+    (tmp_path / "file").write_text("")
+    args = [a.format(missing=tmp_path / "missing", file=tmp_path / "file") for a in command]
+    result = _run(runner, args[0], tmp_path / "no_data", *args[1:])
+    assert result.exit_code == 3
+    if "{file}" in " ".join(command):
+        assert result.stderr.startswith(f"Error: {tmp_path / 'file'}: not a folder (to write ")
+    else:  # the message writing would give, only before the work
+        assert result.stderr == f"Error: {args[-1]}: no such file or directory\n"
+    assert result.stderr.count("\n") == 1 and "no_data" not in result.stderr
+    assert not (tmp_path / "missing").exists()  # refused, not created
+
+
+def test_output_folders_are_created_up_front(runner, tmp_path):
+    # demo --out, validate --rejects and sample --out name folders: made before any reading
+    for args in (["demo", tmp_path / "no_data", "--out", tmp_path / "a" / "out"],
+                 ["validate", tmp_path / "no_data", "--rejects", tmp_path / "b" / "rej"]):  # fmt: skip
+        result = _run(runner, *args)
+        assert result.exit_code == 3 and "no_data" in result.stderr  # the data is what failed
+        assert args[-1].is_dir()
+    (tmp_path / "file").write_text("")
+    result = _run(runner, "demo", tmp_path / "no_data", "--out", tmp_path / "file" / "out")
+    assert result.exit_code == 3 and result.stderr.startswith(f"Error: {tmp_path}/file/out: ")

@@ -63,6 +63,7 @@ title = "Loyalty, week 12"
 [export]
 table = "kpi_history"
 lock_timeout = 30
+errors = "reject"
 """
 
 
@@ -99,6 +100,7 @@ def test_full_config_loads_and_normalises(tmp_path):
     assert metrics["cli_weights"] == {"nps": 2.0, "repeat_purchase_rate": 1.0, "upsell_share": 1.0}
     assert metrics["key_actions"] == ["purchase", "review"]
     assert config["export"]["lock_timeout"] == 30.0
+    assert config["export"]["errors"] == "reject"
     assert config["report"]["title"] == "Loyalty, week 12"
 
 
@@ -193,6 +195,7 @@ def test_top_level_key_says_which_table_it_belongs_to(tmp_path):
             r"\[orders.columns\] amount must be the name of a column",
         ),
         ("[export]\nlock_timeout = -1\n", r"lock_timeout must be a number of at least 0"),
+        ('[export]\nerrors = "skip"\n', r"errors must be one of 'raise', 'reject'"),
         ('report = "x"\n', r"\[report\] must be a table, e\.g\. \[report\] on its own line"),
         ("metrics = 3\n", r"\[metrics\] must be a table"),
     ],
@@ -308,6 +311,7 @@ def test_the_schema_lists_the_documented_tables():
         "points",
         "metrics",
         "report",
+        "cancellations",
         "export",
     ]
 

@@ -29,6 +29,7 @@ METRICS = (
     "repeat_purchase_rate",
     "purchase_frequency",
     "average_ticket",
+    "average_units",
     "upsell_ratio",
     "upsell_share",
     # retention and value
@@ -39,6 +40,7 @@ METRICS = (
     "cac",
     "ltv_cac_ratio",
     "cac_payback_months",
+    "guest_revenue",
     # engagement, index, snapshot
     "engagement_scores",
     "engagement_score",
@@ -80,6 +82,10 @@ NOT_METRICS = (
     "LockTimeoutError",
     "LoyaltyMetricsError",
     "ModelFitError",
+    "LoyaltyWarning",
+    "DataCoverageWarning",
+    "WeakFitWarning",
+    "link_cancellations",
     "ReadReport",
     "ReadResult",
     "ExportResult",
@@ -89,6 +95,7 @@ NOT_METRICS = (
     "export_kpis",
     "write_export",
     "generate_sample",
+    "guest_orders",
     "load_config",
     "read_customers",
     "read_events",
@@ -111,6 +118,7 @@ MODEL_SECTIONS = (
     "GammaGammaModel",
     "predictive_clv",
     "clv_breakdown",
+    "flag_clv_above_history",
     "calibration_holdout",
     "evaluate",
 )

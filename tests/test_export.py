@@ -642,14 +642,23 @@ def test_export_kpis_rows_and_stamps(tmp_path, fake_kpis, orders):
     ]
     assert result.keys == ("2024-01-31", "2024-02-29", "2024-03-31")  # calendar ends
     frame = result.frame
-    assert list(frame.columns) == [*ex.STAMP_COLUMNS, "customers", "revenue"]
+    assert list(frame.columns) == [
+        *ex.STAMP_COLUMNS,
+        "period_end",
+        "status",
+        "customers",
+        "revenue",
+    ]
     assert set(frame["as_of"]) == {"2024-03-05"}  # default: the last order date
+    # labelled as kpis_by_period labels them; March is computed as of its 5th: partial
+    assert frame["period_end"].tolist() == ["2024-01-31", "2024-02-29", "2024-03-05"]
+    assert frame["status"].tolist() == ["complete", "complete", "partial"]
     assert set(frame["loyalty_metrics_version"]) == {loyalty_metrics.__version__}
     assert set(frame["input_hash"]) == {ex.input_hash({"orders": orders})}
     assert frame["revenue"].tolist() == [15.0, 20.0, 7.0]
     assert target.read_text().splitlines()[1] == (
         f"2024-01-31,M,2024-03-05,{loyalty_metrics.__version__},"
-        f"{ex.input_hash({'orders': orders})},2,15"
+        f"{ex.input_hash({'orders': orders})},2024-01-31,complete,2,15"
     )
     again = ex.export_kpis(orders, target=target, freq="M")
     assert again.changed is False
@@ -732,7 +741,12 @@ def test_real_kpis_backfill_rows_equal_full_run_rows(tmp_path):
     assert part.keys == ("2024-02-29", "2024-03-31", "2024-04-30", "2024-05-31")
     full_rows = full.frame.set_index("period").loc[list(part.keys)]
     pd.testing.assert_frame_equal(part.frame.set_index("period"), full_rows)
-    assert list(full.frame.columns) == [*ex.STAMP_COLUMNS, *loyalty_metrics.KPI_KEYS]
+    assert list(full.frame.columns) == [
+        *ex.STAMP_COLUMNS,
+        "period_end",
+        "status",
+        *loyalty_metrics.KPI_KEYS,
+    ]
     # the last row is the partial May, as of May 20, under the calendar key: by default the
     # snapshot from the first order on (kpis_by_period's row), per period on request
     from loyalty_metrics.snapshot import kpis
@@ -812,6 +826,8 @@ def test_points_kpis_become_columns_and_an_older_target_gains_them(tmp_path):
     back = read_back(target)
     assert list(back.columns) == [
         *ex.STAMP_COLUMNS,
+        "period_end",
+        "status",
         *loyalty_metrics.KPI_KEYS,
         *loyalty_metrics.POINTS_KPI_KEYS,
     ]

@@ -290,7 +290,7 @@ def test_dates_are_kept_only_inside_the_range_the_computations_handle(year, iso)
     assert (len(orders) == 2) is (low <= year <= high)
     if not low <= year <= high:
         assert lm.rejected_rows(orders)["reason"].tolist() == [
-            "order_date: date outside 1700-01-01..2200-12-31"
+            "order_date: date outside 1900-01-01..2100-12-31"
         ]
 
 

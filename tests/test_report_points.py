@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
@@ -12,8 +13,15 @@ import pytest
 import loyalty_metrics as lm
 from loyalty_metrics import charts
 from loyalty_metrics.programs import CAUSALITY
-from loyalty_metrics.report import build_report, render_html, render_json, render_markdown
+from loyalty_metrics.report import (
+    build_report,
+    render_html,
+    render_json,
+    render_markdown,
+    render_text,
+)
 from loyalty_metrics.report._figures import chart_images
+from loyalty_metrics.report._section_points import ROI_LABELS
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 CONFIG = {"metrics": {"point_value": 0.01, "margin": 0.35,
@@ -60,6 +68,65 @@ def test_roi_states_its_basis_and_causal_strength(report):
     assert CAUSALITY["difference_in_differences"] in roi["definition"]
 
 
+class _Card(HTMLParser):
+    """The text of each div of one card (by class), in the order the page shows them."""
+
+    def __init__(self, card_id: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.card_id, self.depth, self.divs, self.current = card_id, 0, [], None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "div" and attrs.get("id") == self.card_id:
+            self.depth = 1
+        elif tag == "div" and self.depth:
+            self.depth += 1
+            self.current = [attrs.get("class", ""), ""]
+            self.divs.append(self.current)
+
+    def handle_endtag(self, tag):
+        if tag == "div" and self.depth:
+            self.depth -= 1
+            self.current = None
+
+    def handle_data(self, data):
+        if self.current is not None:
+            self.current[1] += data
+
+
+def test_roi_labels_keep_each_bases_causal_strength():
+    assert set(ROI_LABELS) == set(CAUSALITY)
+    for basis, label in ROI_LABELS.items():
+        strength = CAUSALITY[basis].split(":")[0]  # e.g. "not causal"
+        assert basis.replace("_", " ").split()[0] in label and strength in label, basis
+
+
+def test_roi_causal_label_is_next_to_the_figure_in_every_format(report):
+    label = "difference in differences: closest to causal, assumes parallel trends"
+    roi = next(s for s in _points(report)["stats"] if s["key"] == "program_roi")
+    assert roi["caveat"] == label == ROI_LABELS["difference_in_differences"]
+    figure = f"{roi['value']:,.2f}"
+    # HTML: the card's div right after the value holds the label
+    card = _Card("stat-program_roi")
+    card.feed(render_html(report, charts=False))
+    classes = [c for c, _ in card.divs]
+    texts = dict(card.divs)
+    assert classes.index("caveat") == classes.index("value") + 1
+    assert texts["value"] == figure and texts["caveat"] == label
+    # Markdown: the value cell of the ROI row
+    row = next(
+        r for r in render_markdown(report).splitlines() if r.startswith("| Programme ROI |")
+    )
+    assert row.split(" | ")[1] == f"{figure} ({label})"
+    # JSON: the stat carries it
+    stats = _points(json.loads(render_json(report)))["stats"]
+    assert next(s for s in stats if s["key"] == "program_roi")["caveat"] == label
+    # text: one line with the figure, the label, n and the interval
+    line = next(r for r in render_text(report).splitlines() if r.startswith("Programme ROI"))
+    assert line.startswith(f"Programme ROI: {figure} ({label}); n = {roi['n']:,} members; ")
+    assert line.endswith(f"interval {roi['ci_low']:,.2f} – {roi['ci_high']:,.2f}")
+
+
 def test_tables_and_charts_with_tier_thresholds(report):
     section = _points(report)
     tables = {t["id"]: t for t in section["tables"]}
@@ -85,6 +152,8 @@ def test_without_thresholds_tiers_are_a_note(frames):
     assert any("tier_thresholds" in note for note in section["notes"])
     html = render_html(report, charts=False)
     assert "Loyalty programme" in html and "tier_thresholds" in html
+    # the older members-vs-non-members section has a title of its own
+    assert "Member impact and referrals" in html and "Loyalty programme and" not in html
     assert "Points outstanding" in render_markdown(report)
 
 

@@ -83,7 +83,7 @@ def _orders(**columns) -> pd.DataFrame:
         (_orders(amount=[1e308, 1e308]), r"rows 1, 2: amount beyond \+-1e\+15"),
         (_orders(amount=[np.inf, 1.0]), "row 1: unparseable number"),
         (_orders(order_date=pd.to_datetime(["1690-01-05", "2024-02-01"])),
-         "date outside 1700-01-01..2200-12-31"),
+         "date outside 1900-01-01..2100-12-31"),
     ],
 )  # fmt: skip
 @pytest.mark.parametrize(
@@ -112,3 +112,19 @@ def test_the_reader_rejects_amounts_that_would_overflow_revenue():
     orders = lm.read_orders(io.StringIO(text), errors="reject")
     assert lm.rejected_rows(orders)["reason"].tolist() == ["amount: amount beyond +-1e+15"] * 2
     assert lm.customer_summary(orders)["revenue"].sum() == 5.0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"end": "9999-12-31"}, "'end' parameter must be a date from 1678-01-01 to 2261-12-31"),
+        ({"start": "0001-01-01"}, "'start' parameter must be a date from 1678-01-01"),
+        ({"start": "1700-01-01"}, "spans more than 250 years"),
+    ],
+)
+@pytest.mark.parametrize("entry", [lm.customer_summary, lm.kpis, lm.cohort_table])
+def test_window_options_a_timestamp_cannot_hold_are_value_errors(options, message, entry):
+    # Found by the adversarial run: "unexpected OverflowError"; then by hypothesis: a window
+    # from 1731 to 2024 overflowed pandas.Timedelta (292 years).
+    with pytest.raises(ValueError, match=message):
+        entry(_orders(), **options)

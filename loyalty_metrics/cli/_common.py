@@ -42,25 +42,24 @@ CONFIG_NAME = "loyalty.toml"
 
 
 def check_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """Click callback: a calendar date the computations handle, else a usage error (exit 2)."""
+    """Click callback: a calendar date inside ``schema.DATE_RANGE``, else a usage error (exit 2)."""
     if value is None:
         return None
+    import pandas as pd
+
     from .._window import to_day
-
-    try:
-        to_day(value)
-    except ValueError:
-        low, high = _date_range()
-        raise click.BadParameter(
-            f"{value!r} is not a date: give a calendar day from {low} to {high} (YYYY-MM-DD)."
-        ) from None
-    return value
-
-
-def _date_range() -> tuple[str, str]:
     from ..schema import DATE_RANGE
 
-    return DATE_RANGE
+    low, high = DATE_RANGE
+    try:
+        day = to_day(value)
+    except ValueError:
+        day = None
+    if day is None or not pd.Timestamp(low) <= day <= pd.Timestamp(high):
+        raise click.BadParameter(
+            f"{value!r} is not a date: give a calendar day from {low} to {high} (YYYY-MM-DD)."
+        )
+    return value
 
 
 def _check_window_order(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -98,7 +97,7 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 f"--{name}",
                 type=click.Path(path_type=Path),
                 metavar="FILE",
-                help=f"The {name} file (CSV, CSV.gz or Parquet); overrides DATA_DIR/{name}.*",
+                help=f"The {name} file (CSV, CSV.gz, Parquet or Excel); overrides DATA_DIR/{name}.*",
             )
             for name in TABLE_OPTIONS
         ],
@@ -127,6 +126,18 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def cancellations_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--link-cancellations SPAN`` (default: ``[cancellations] within`` in loyalty.toml)."""
+    return click.option(
+        "--link-cancellations",
+        "link_cancellations",
+        metavar="SPAN",
+        help="Move each cancellation line (negative amount) into the purchase it reverses: same "
+        "customer and product, at most SPAN earlier (e.g. 30D). Default: [cancellations] "
+        "within in loyalty.toml, else off.",
+    )(func)
+
+
 def strict_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add ``--strict``: stop at the first bad row (exit 1) instead of setting bad rows aside."""
     return click.option(
@@ -136,12 +147,52 @@ def strict_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+class OutputError(click.ClickException):
+    """An output that cannot be written, found before any data is read: exit 3 (I/O)."""
+
+    exit_code = EXIT_IO
+
+
+def check_output_folder(folder: Path, *, target: object) -> None:
+    """Raise :class:`OutputError` unless ``folder`` exists, is a folder and is writable.
+
+    A missing folder is refused, not created: a typo in a cron line should fail at once, not
+    leave a new tree of folders (sqlite-utils and most Unix tools do the same). The message
+    is the one writing would give (``TARGET: no such file or directory``), only earlier.
+    """
+    folder = folder if str(folder) else Path(".")
+    if not folder.exists():
+        raise OutputError(f"{target}: no such file or directory")
+    if not folder.is_dir():
+        raise OutputError(f"{folder}: not a folder (to write {target})")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{folder}: permission denied (to write {target})")
+
+
+def _check_output(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    if value is not None:
+        check_output_folder(value.parent, target=value)
+    return value
+
+
+def make_output_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Any:
+    """Click callback for an output *folder* option: create it now, before any data is read."""
+    if value is not None:
+        try:
+            value.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{value}: {(exc.strerror or str(exc)).lower()}") from None
+        check_output_folder(value, target=value)
+    return value
+
+
 def output_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Add ``-o/--output FILE`` (not checked for existence: it is written)."""
+    """Add ``-o/--output FILE``: its folder must exist and be writable (exit 3 up front)."""
     return click.option(
         "-o",
         "--output",
         type=click.Path(dir_okay=False, path_type=Path),
+        callback=_check_output,
         help=help,
     )
 
@@ -211,6 +262,12 @@ def warn(message: str, *, quiet: bool = False) -> None:
         click.echo(f"Warning: {message}", err=True)
 
 
+def warn_caveats(notes: Any, *, quiet: bool = False) -> None:
+    """One warning line on stderr per caveat (:func:`loyalty_metrics.caveats.collect`)."""
+    for note in notes:
+        warn(str(note), quiet=quiet)
+
+
 def stdout_is_terminal() -> bool:
     """True when results go to a person rather than a pipe or a file."""
     return sys.stdout.isatty()
@@ -273,11 +330,13 @@ def load_inputs(
     config: Path | None = None,
     strict: bool = False,
     quiet: bool = False,
+    link_cancellations: str | None = None,
 ) -> Inputs:
     """Read DATA_DIR and/or the per-table files, with the config, as every command does.
 
     Lenient by default: bad rows are left out and counted (a warning line per file says how
-    many); with ``strict`` the first bad file raises (exit 1).
+    many); with ``strict`` the first bad file raises (exit 1). Cancellation lines are linked
+    to the orders they reverse when ``link_cancellations`` or ``[cancellations]`` asks.
     """
     from ..config import load_config
     from ..io import read_folder, read_report
@@ -292,6 +351,8 @@ def load_inputs(
     frames = read_folder(
         data_dir, files=given or None, config=cfg, errors="raise" if strict else "reject"
     )
+    from ..caveats import id_match_caveats
+
     reports = []
     for name, frame in frames.items():
         try:
@@ -307,6 +368,9 @@ def load_inputs(
                 source=str(report.source),
                 table="orders",
             )
+        notice = mapping_notice(report)
+        if notice and not quiet:
+            click.echo(f"Note: {notice}", err=True)
         if report.rows_rejected:
             warn(
                 f"{_name(report.source)}: {report.rows_rejected:,} of {report.rows_read:,} rows "
@@ -315,7 +379,46 @@ def load_inputs(
             )
         for message in getattr(report, "warnings", ()):
             warn(message, quiet=quiet)
+    warn_caveats(id_match_caveats(frames), quiet=quiet)
+    frames["orders"] = apply_cancellations(frames["orders"], cfg, link_cancellations, quiet=quiet)
     return Inputs(frames=frames, reports=reports, config=cfg, config_path=config_path)
+
+
+def apply_cancellations(
+    orders: pd.DataFrame, cfg: dict[str, Any], within: str | None, *, quiet: bool = False
+) -> pd.DataFrame:
+    """``link_cancellations`` with the option or ``[cancellations]``; a note says what moved."""
+    from ..cancellations import link_cancellations
+
+    settings = cfg.get("cancellations", {})
+    within = within or settings.get("within")
+    if within is None:
+        return orders
+    by = settings.get("by", ["customer_id", "product_id"])
+    try:
+        linked = link_cancellations(orders, within=within, by=by)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    moved = int(linked["cancels"].notna().sum())
+    negative = int((orders["amount"] < 0).sum())
+    if not quiet:
+        click.echo(
+            f"Note: {moved:,} of {negative:,} cancellation lines linked to the purchase they "
+            f"reverse (within {within}, same {' and '.join(by)}).",
+            err=True,
+        )
+    return linked
+
+
+def mapping_notice(report: Any) -> str:
+    """One line saying which columns were recognised by their usual spellings, and which were
+    computed (``amount = quantity * unit_price``); empty when there is nothing to say."""
+    parts = [f"{c} = {h!r}" for c, h in report.settings.get("auto_mapped", {}).items()]
+    if "amount" in report.settings:
+        parts.append(f"amount = {report.settings['amount']}")
+    if not parts:
+        return ""
+    return f"{_name(report.source)}: columns mapped automatically: {', '.join(parts)}."
 
 
 def _first_reason(report: Any) -> str:

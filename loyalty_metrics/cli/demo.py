@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._common import generated_at, handle_errors, input_options, load_inputs, progress
+from ._common import (
+    generated_at,
+    handle_errors,
+    input_options,
+    load_inputs,
+    make_output_folder,
+    progress,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -31,6 +38,7 @@ TOP_REASONS = 3
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("out"),
     show_default=True,
+    callback=make_output_folder,
     help="Folder for the outputs (report.html, summary.txt, customer_summary.csv, rejected rows).",
 )
 @handle_errors

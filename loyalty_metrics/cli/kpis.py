@@ -10,6 +10,7 @@ import click
 
 from ._common import (
     EXIT_CODES_HELP,
+    cancellations_option,
     emit,
     handle_errors,
     input_options,
@@ -17,6 +18,7 @@ from ._common import (
     output_option,
     progress,
     strict_option,
+    warn_caveats,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -111,7 +113,10 @@ def _trend_table(frame: pd.DataFrame, currency: str | None) -> str:
         rows.append(
             [
                 _period_label(period),
-                *(fmt(v, _unit(k), currency=currency) for k, v in values.items()),
+                *(
+                    v if k == "status" else fmt(v, _unit(k), currency=currency)
+                    for k, v in values.items()
+                ),
             ]
         )
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
@@ -135,7 +140,10 @@ def render_kpis(result: pd.Series | pd.DataFrame, fmt: str, currency: str | None
             data: Any = {k: _number(v) for k, v in result.items()}
         else:
             data = [
-                {"period_end": _number(period), **{k: _number(v) for k, v in row.items()}}
+                {
+                    "period_end": _number(period),
+                    **{k: v if k == "status" else _number(v) for k, v in row.items()},
+                }
                 for period, row in result.iterrows()
             ]
         return json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
@@ -183,6 +191,7 @@ def render_kpis(result: pd.Series | pd.DataFrame, fmt: str, currency: str | None
 )
 @output_option("Write here (.csv, .json or .txt) instead of stdout.")
 @strict_option
+@cancellations_option
 @handle_errors
 def command(
     data_dir: Path | None,
@@ -197,6 +206,7 @@ def command(
     keys: tuple[str, ...],
     output: Path | None,
     strict: bool,
+    link_cancellations: str | None,
     **files: Path | None,
 ) -> None:
     """The KPI snapshot over the window, or its time series with --freq.
@@ -210,11 +220,19 @@ def command(
       loyalty kpis sample_data/ --freq M --format csv -o kpis_by_month.csv
       loyalty kpis sample_data/ --as-of 2024-06-30 --kpi nps --kpi churn_rate --format json
     """
-    from .. import KPI_KEYS, kpis, kpis_by_period
+    from .. import KPI_KEYS, caveats, kpis, kpis_by_period
+    from .._window import period_status, resolve_window
     from ..options import MetricOptions
 
     fmt = _format(fmt, output)
-    inputs = load_inputs(data_dir, files, config=config, strict=strict, quiet=quiet)
+    inputs = load_inputs(
+        data_dir,
+        files,
+        config=config,
+        strict=strict,
+        quiet=quiet,
+        link_cancellations=link_cancellations,
+    )
     unknown = [k for k in keys if k not in KPI_KEYS]
     if unknown:
         import difflib
@@ -231,27 +249,39 @@ def command(
     tables = {name: inputs.get(name) for name in ("surveys", "events", "spend", "customers")}
     progress("Computing the KPIs...", quiet=quiet)
     options = MetricOptions.from_config(inputs.config)
-    if freq is None:
-        result = kpis(
-            inputs.orders,
-            **tables,  # type: ignore[arg-type]  # options checked by the library
-            start=start,
-            end=end,
-            options=options,
-        )
-    else:
-        result = kpis_by_period(
-            inputs.orders,
-            **tables,  # type: ignore[arg-type]  # options checked by the library
-            freq=freq,
-            window=window,
-            start=start,
-            end=end,
-            options=options,
-        )
+    with caveats.collect() as notes:
+        if freq is None:
+            result = kpis(
+                inputs.orders,
+                **tables,  # type: ignore[arg-type]  # options checked by the library
+                start=start,
+                end=end,
+                options=options,
+            )
+        else:
+            result = kpis_by_period(
+                inputs.orders,
+                **tables,  # type: ignore[arg-type]  # options checked by the library
+                freq=freq,
+                window=window,
+                start=start,
+                end=end,
+                options=options,
+            )
+    warn_caveats(notes, quiet=quiet)
     if keys:
         result = result[list(keys)]
     elif freq is not None and fmt == "table":
         result = result[[k for k in TREND_DEFAULT if k in result.columns]]
+    if freq is not None:
+        # partial periods (a final month holding 9 days) are marked, not shown as real
+        first = resolve_window(inputs.orders["order_date"], start, end).start
+        status = period_status(
+            result.index,
+            freq,
+            start=first if window == "period" else None,
+            end=end or result.index.max(),
+        )
+        result.insert(0, "status", status)
     currency = inputs.config.get("metrics", {}).get("currency")
     emit(render_kpis(result, fmt, currency), output, quiet=quiet)

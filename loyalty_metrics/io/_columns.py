@@ -8,8 +8,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError, DataValidationError
-from ..schema import TableSchema
+from ..schema import DERIVED, TableSchema
+from ._aliases import alias_rank
 from ._options import _DELIMITERS
+
+#: Kinds whose values are numbers: never suggested from a header that merely looks alike.
+_NUMBER_KINDS = ("money", "number", "duration", "nps_score", "csat_score")
 
 
 def _norm(name: Any) -> str:
@@ -18,15 +22,26 @@ def _norm(name: Any) -> str:
     return re.sub(r"[\s\-.]+", "_", text)
 
 
-def _closest(name: str, candidates: list[str]) -> str | None:
+def _closest(name: str, candidates: list[str], *, spelling_only: bool = False) -> str | None:
+    """The candidate most like ``name``: containing it, else the closest spelling.
+
+    ``spelling_only=False`` skips the fuzzy match (for number columns: ``country`` is close
+    to ``amount`` as a word and useless as an amount).
+    """
     by_norm = {_norm(c): c for c in candidates}
     target = _norm(name)
     # A header containing the name ("order_amount" for "amount") is the likeliest match.
     containing = [c for n, c in by_norm.items() if n and (target in n or n in target)]
     if containing:
         return containing[0]
+    if spelling_only:
+        return None
     close = difflib.get_close_matches(target, list(by_norm), n=1, cutoff=0.5)
     return by_norm[close[0]] if close else None
+
+
+def _is_number(schema: TableSchema, name: str) -> bool:
+    return schema.columns[name].kind in _NUMBER_KINDS
 
 
 def _quote_list(names: list[str]) -> str:
@@ -100,27 +115,51 @@ def _match_columns(
         if pos:
             matched[canonical] = pos[0]
             used.add(pos[0])
-    missing = [c for c in schema.required if c not in matched]
+    # The usual spellings (InvoiceNo, CustomerID, Unit Price...), best spelling first.
+    for canonical in schema.columns:
+        if canonical in matched:
+            continue
+        ranked = sorted(
+            (rank, i)
+            for i, f in enumerate(found)
+            if i not in used and (rank := alias_rank(schema.name, canonical, f)) is not None
+        )
+        if ranked:
+            matched[canonical] = ranked[0][1]
+            used.add(ranked[0][1])
+    derived = DERIVED.get(schema.name, {})
+    computable = {c for c, sources in derived.items() if all(s in matched for s in sources)}
+    missing = [c for c in schema.required if c not in matched and c not in computable]
     if missing:
         free = [str(f) for i, f in enumerate(found) if i not in used]
         hints = []
         for name in missing:
-            close = _closest(name, free)
-            hints.append(f"{name!r} -> {close!r}" if close else f"{name!r} -> no close match")
+            close = _closest(name, free, spelling_only=_is_number(schema, name))
+            hint = f"{name!r} -> {close!r}" if close else f"{name!r} -> no close match"
+            if name in derived:
+                hint += f" (or columns {' and '.join(map(repr, derived[name]))}: " + (
+                    f"{name} = {' * '.join(derived[name])})"
+                )
+            hints.append(hint)
         plural = "s" if len(missing) > 1 else ""
         if len(found) == 1 and any(d in str(found[0]) for d in _DELIMITERS):
             # one merged header: the delimiter is wrong
             raise DataValidationError(
                 f"{source}: a single column {str(found[0])!r} was found: the delimiter seems "
-                "wrong; pass sep= (for example sep=';' or sep='\\t')",
+                f'wrong; set sep = ";" (or "\\t", "|") under [{schema.name}] in loyalty.toml '
+                "(sep= in Python)",
                 source=source,
                 table=schema.name,
             )
-        example = ", ".join(f"{name!r}: {(_closest(name, free) or '...')!r}" for name in missing)
+        example = "; ".join(
+            f'{name} = "{_closest(name, free, spelling_only=_is_number(schema, name)) or "..."}"'
+            for name in missing
+        )
         raise DataValidationError(
             f"{source}: missing required column{plural} {_quote_list(missing)} "
             f"(columns found: {_quote_list(found)}; closest match{'es' if plural else ''}: "
-            f"{'; '.join(hints)}); rename the column or pass columns={{{example}}}",
+            f"{'; '.join(hints)}); rename the column, or map it under [{schema.name}.columns] "
+            f"in loyalty.toml ({example}) or with columns= in Python",
             source=source,
             table=schema.name,
         )

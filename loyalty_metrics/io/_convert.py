@@ -13,21 +13,45 @@ _TRUE = ["true", "t", "yes", "y", "1", "1.0"]
 _FALSE = ["false", "f", "no", "n", "0", "0.0"]
 
 
-def _convert_ids(arr: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray]:
-    """Ids as trimmed text; integer-valued numbers without a trailing ``.0``."""
+#: Floats hold every integer exactly only below 2**53; beyond, 17850.0-style ids collide.
+_EXACT_FLOAT_LIMIT = 2.0**53
+#: Text of a whole number written as a float: "17850.0" (spreadsheets, pandas with blanks).
+_FLOAT_WHOLE = r"^([+-]?[0-9]+)\.0+$"
+
+
+def _convert_ids(arr: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray, np.ndarray]:
+    """Ids as trimmed text, one normalisation on every input path (DESIGN §2).
+
+    Surrounding whitespace is stripped and a whole number written as a float (``17850.0``,
+    text or a float column) becomes ``17850``. A float id that is not a whole number below
+    2**53 cannot be told apart from its neighbours (``2**63`` and ``2**63 + 1`` are one
+    float): it is ``bad`` (third array), never cast silently. Returns text, blank and bad.
+    """
     arr = _decoded(arr)
+    bad = np.zeros(len(arr), dtype=bool)
     if pa.types.is_floating(arr.type):
         values = arr.cast(pa.float64())
-        finite = pc.drop_null(values).to_numpy(zero_copy_only=False)
-        if np.all(np.isfinite(finite) & (finite == np.round(finite))):
-            arr = values.cast(pa.int64(), safe=False)
+        floats = values.to_numpy(zero_copy_only=False)  # nulls are NaN
+        with np.errstate(invalid="ignore"):
+            exact = (np.abs(floats) < _EXACT_FLOAT_LIMIT) & (floats == np.round(floats))
+        bad = ~np.isnan(floats) & ~exact
+        whole = pc.if_else(pa.array(exact), values, pa.scalar(None, pa.float64()))
+        arr = whole.cast(pa.int64())
     if not _is_text(arr.type):
         arr = arr.cast(pa.string())
     trimmed = _chunkwise(arr, _trim_chunk)
+    if pc.any(pc.match_substring(trimmed, ".")).as_py():
+        trimmed = _chunkwise(trimmed, _whole_number_chunk)
     blank = _np_bool(pc.is_null(trimmed)) | _np_bool(pc.equal(trimmed, ""))
+    blank &= ~bad
     if blank.any():
         trimmed = pc.if_else(pa.array(blank), pa.scalar(None, trimmed.type), trimmed)
-    return trimmed, blank
+    return trimmed, blank, bad
+
+
+def _whole_number_chunk(chunk: pa.Array) -> pa.Array:
+    """``17850.0`` -> ``17850``; other text unchanged."""
+    return pc.replace_substring_regex(chunk, pattern=_FLOAT_WHOLE, replacement=r"\1")
 
 
 def _trim_chunk(chunk: pa.Array) -> pa.Array:

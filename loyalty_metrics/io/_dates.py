@@ -366,8 +366,9 @@ def _convert_dates(
                     source,
                     table,
                     f"column {c!r}: dates such as {dates.example!r} could be day-first or "
-                    "month-first and no value has a day above 12; pass dayfirst=True or "
-                    "dayfirst=False (or date_format=)",
+                    f"month-first and no value has a day above 12; set dayfirst = true (or "
+                    f'false, or date_format = "%d.%m.%Y") under [{table}] in loyalty.toml '
+                    "(dayfirst= in Python)",
                 )
             dayfirst = next(iter(decided))
         if dates.has_dmy:

@@ -10,7 +10,16 @@ from typing import Any, Literal
 from ..errors import ConfigError
 
 #: Reader keyword options that ``loyalty.toml`` may set per table.
-READ_OPTIONS = ("columns", "sep", "decimal", "thousands", "encoding", "dayfirst", "date_format")
+READ_OPTIONS = (
+    "columns",
+    "sep",
+    "decimal",
+    "thousands",
+    "encoding",
+    "dayfirst",
+    "date_format",
+    "sheet",
+)
 Errors = Literal["raise", "reject"]
 _DELIMITERS = (",", ";", "\t", "|")
 
@@ -25,6 +34,7 @@ class _Options:
     dayfirst: bool | None = None
     date_format: str | None = None
     errors: str = "raise"
+    sheet: str | int | None = None
 
 
 def _param_error(func: str, name: str, allowed: str, value: Any) -> ConfigError:
@@ -69,6 +79,13 @@ def _check_options(func: str, opts: _Options) -> _Options:
     ):
         raise _param_error(
             func, "date_format", "a strptime format such as '%d.%m.%Y'", opts.date_format
+        )
+    if opts.sheet is not None and not (
+        isinstance(opts.sheet, str)
+        or (isinstance(opts.sheet, int) and not isinstance(opts.sheet, bool) and opts.sheet >= 0)
+    ):
+        raise _param_error(
+            func, "sheet", "a sheet name or a 0-based sheet number, or None", opts.sheet
         )
     if opts.columns is not None and not (
         isinstance(opts.columns, Mapping)

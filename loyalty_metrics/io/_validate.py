@@ -11,8 +11,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import DataValidationError
-from ..schema import AMOUNT_LIMIT, DATE_RANGE, POINT_TYPES, SCORE_SCALES, TABLES, TableSchema
+from ..schema import (
+    AMOUNT_LIMIT,
+    DATE_RANGE,
+    DERIVED,
+    POINT_TYPES,
+    SCORE_SCALES,
+    TABLES,
+    TableSchema,
+)
 from ._arrow_text import _as_text, _decoded, _is_text, _np_bool
+from ._columns import _norm
 from ._convert import _convert_bool, _convert_category, _convert_ids
 from ._dates import _convert_dates
 from ._numbers import _convert_numbers
@@ -87,6 +96,11 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
             )
         columns[c] = values
         blanks[c] = blank
+    _derive(table, raw, columns, blanks, problems)
+    mapped = opts.columns or {}
+    auto = {c: h for c, h in raw.columns.items() if _norm(h) != c and c not in mapped}
+    if auto:
+        settings["auto_mapped"] = auto
     dates = [c for c, k in kinds.items() if k == "date"]
     for c, (values, bad, blank) in _convert_dates(
         raw.arrays, dates, opts, settings, raw.source, table
@@ -100,7 +114,8 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
         blanks[c] = blank
     for c, kind in kinds.items():
         if kind == "id":
-            columns[c], blanks[c] = _convert_ids(raw.arrays[c])
+            columns[c], blanks[c], bad = _convert_ids(raw.arrays[c])
+            problems.add(c, "float id not a whole number below 2**53: store ids as text", bad)
         elif kind == "category":
             columns[c], blanks[c] = _convert_category(raw.arrays[c])
         elif kind == "bool":
@@ -133,6 +148,25 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
     # the next step (the customer summary) starts from what the frame really holds.
     pa.default_memory_pool().release_unused()
     return result
+
+
+def _derive(
+    table: str,
+    raw: _Raw,
+    columns: dict[str, Any],
+    blanks: dict[str, np.ndarray],
+    problems: _Problems,
+) -> None:
+    """Compute a required column the input lacks from its sources (amount = quantity *
+    unit_price); a blank source is then a problem of the row, like a blank amount."""
+    for target, sources in DERIVED.get(table, {}).items():
+        if target in raw.arrays or not all(s in columns for s in sources):
+            continue
+        formula = " * ".join(sources)
+        for source in sources:
+            problems.add(source, f"blank value (needed for {target} = {formula})", blanks[source])
+        columns[target] = np.prod([columns[s] for s in sources], axis=0)
+        raw.settings[target] = formula
 
 
 def _point_rules(

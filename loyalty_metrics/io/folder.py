@@ -16,7 +16,18 @@ from ._options import READ_OPTIONS, Errors, _param_error
 from .readers import READERS
 
 #: File name endings :func:`read_folder` looks for, in order of preference.
-FOLDER_EXTENSIONS = (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz", ".parquet", ".pq")
+FOLDER_EXTENSIONS = (
+    ".csv",
+    ".csv.gz",
+    ".txt",
+    ".txt.gz",
+    ".tsv",
+    ".tsv.gz",
+    ".parquet",
+    ".pq",
+    ".xlsx",
+    ".xls",
+)
 
 
 def _load_config(config: Any) -> tuple[dict[str, Any], Path | None]:
@@ -121,8 +132,8 @@ def read_folder(
     data_dir : path, optional
         Folder holding ``orders``, ``surveys``, ``events``, ``spend``, ``customers`` files
         named ``<table>.csv``, ``.csv.gz``, ``.txt``, ``.tsv`` (optionally ``.gz``),
-        ``.parquet`` or ``.pq`` (case-insensitive; two candidates for one table are an
-        error).
+        ``.parquet``, ``.pq``, ``.xlsx`` or ``.xls`` (case-insensitive; two candidates for
+        one table are an error).
     files : dict, optional
         Table -> path (or DataFrame); overrides everything else for that table.
     config : dict or path, optional
@@ -130,7 +141,7 @@ def read_folder(
         path; default ``data_dir/loyalty.toml`` when it exists. Each ``[table]`` may set
         ``file`` (relative: found in ``data_dir``, else next to the config file) and the reader
         options ``columns``, ``sep``, ``decimal``, ``thousands``, ``encoding``,
-        ``dayfirst``, ``date_format``.
+        ``dayfirst``, ``date_format``, ``sheet``.
     errors : {"raise", "reject"}, default "raise"
         As for :func:`read_orders`; each frame's report is ``lm.read_report(frame)``.
 

@@ -16,13 +16,18 @@ _COMMON_DOC = """
     Parameters
     ----------
     source : path, file object or pandas.DataFrame
-        A CSV file (``,`` ``;`` tab or ``|`` delimited, optionally gzip-compressed) or a
-        Parquet file, by path (``str`` or ``Path``) or as an open file object; or a frame
-        (reported as ``"<DataFrame>"``, values already typed or text).
+        A CSV file (``,`` ``;`` tab or ``|`` delimited, optionally gzip-compressed), a
+        Parquet file or an Excel workbook (``.xlsx``, ``.xls``, ``.xlsb``, ``.ods``), by path
+        (``str`` or ``Path``) or as an open file object; or a frame (reported as
+        ``"<DataFrame>"``, values already typed or text). Any other binary file is refused
+        in one line.
     columns : dict, optional
         Canonical name -> the input's column name, e.g. ``{{"amount": "Betrag"}}``.
         Unmapped canonical columns are found by name, ignoring case, surrounding space
-        and ``-``/``.``/space versus ``_``. Other input columns are not read.
+        and ``-``/``.``/space versus ``_``, then by their usual spellings in shop, ERP and
+        POS exports (``InvoiceNo``, ``CustomerID``, ``Order Date``, ``Qty``, ``SKU``...;
+        see ``loyalty_metrics.io._aliases``), reported in ``read_report(df).settings
+        ["auto_mapped"]``. Other input columns are not read.
     sep : str, optional
         Field delimiter. Default: sniffed among ``,`` ``;`` tab ``|`` from the first 64 KB.
     decimal : {{".", ","}}, optional
@@ -47,12 +52,14 @@ _COMMON_DOC = """
         optional time and ``Z``/``+02:00`` offset) are always year-month-day. A UTC offset
         beyond +-14:00 is rejected. Two-digit years follow POSIX: 00-68 are 2000-2068,
         69-99 are 1969-1999 (recorded in the read report's ``settings["two_digit_years"]``).
-        Dates outside 1700-01-01..2200-12-31 (what the computations handle) are rejected;
+        Dates outside 1900-01-01..2100-12-31 (what the computations handle) are rejected;
         dates after today, or more than two years after 90% of their column, are kept and
         listed in the read report's ``warnings``.
     date_format : str, optional
         An explicit ``strptime`` format for every date column (``"%d.%m.%Y"``); disables
         the detection above.
+    sheet : str or int, optional
+        The Excel sheet to read, by name or 0-based number; default the first.
     errors : {{"raise", "reject"}}, default "raise"
         ``"raise"``: any offending row raises one :class:`DataValidationError` naming the
         file, each column, the first 10 line numbers and the reason, with every offending
@@ -113,8 +120,10 @@ def _doc(
 @_doc(
     "Read order lines (or orders) into the canonical orders frame.",
     """    Required columns ``customer_id`` (blank is an error), ``order_date``, ``amount``
-    (net revenue, may be negative for returns); optional ``order_id``, ``category``,
-    ``product_id``, ``quantity``, ``cost``, ``channel``.""",
+    (net revenue, may be negative for returns; without it, ``quantity`` and ``unit_price``
+    give ``amount = quantity * unit_price`` and a blank one rejects the line); optional
+    ``order_id``, ``category``, ``product_id``, ``quantity``, ``unit_price``, ``cost``,
+    ``channel``, ``cancels`` (the order a cancellation line reverses).""",
     """    >>> import io
     >>> from loyalty_metrics import rejected_rows
     >>> csv_text = "Customer ID,Order Date,Amount\\nc1,2024-03-15,12.5\\n,2024-03-16,x\\n"
@@ -137,8 +146,11 @@ def read_orders(
     dayfirst: bool | None = None,
     date_format: str | None = None,
     errors: Errors = "raise",
+    sheet: str | int | None = None,
 ) -> pd.DataFrame:
-    opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
+    opts = _Options(
+        columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors, sheet
+    )
     return _read("orders", source, opts, "read_orders").frame
 
 
@@ -172,8 +184,11 @@ def read_surveys(
     dayfirst: bool | None = None,
     date_format: str | None = None,
     errors: Errors = "raise",
+    sheet: str | int | None = None,
 ) -> pd.DataFrame:
-    opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
+    opts = _Options(
+        columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors, sheet
+    )
     return _read("surveys", source, opts, "read_surveys").frame
 
 
@@ -205,8 +220,11 @@ def read_events(
     dayfirst: bool | None = None,
     date_format: str | None = None,
     errors: Errors = "raise",
+    sheet: str | int | None = None,
 ) -> pd.DataFrame:
-    opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
+    opts = _Options(
+        columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors, sheet
+    )
     return _read("events", source, opts, "read_events").frame
 
 
@@ -232,8 +250,11 @@ def read_spend(
     dayfirst: bool | None = None,
     date_format: str | None = None,
     errors: Errors = "raise",
+    sheet: str | int | None = None,
 ) -> pd.DataFrame:
-    opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
+    opts = _Options(
+        columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors, sheet
+    )
     return _read("spend", source, opts, "read_spend").frame
 
 
@@ -265,8 +286,11 @@ def read_customers(
     dayfirst: bool | None = None,
     date_format: str | None = None,
     errors: Errors = "raise",
+    sheet: str | int | None = None,
 ) -> pd.DataFrame:
-    opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
+    opts = _Options(
+        columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors, sheet
+    )
     return _read("customers", source, opts, "read_customers").frame
 
 
@@ -330,6 +354,7 @@ def read_table_result(
     dayfirst: bool | None = None,
     date_format: str | None = None,
     errors: Errors = "raise",
+    sheet: str | int | None = None,
 ) -> ReadResult:
     """Read one table and return its frame and read report side by side.
 
@@ -374,5 +399,7 @@ def read_table_result(
     """
     if table not in READERS:
         raise _param_error("read_table_result", "table", f"one of {sorted(READERS)}", table)
-    opts = _Options(columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors)
+    opts = _Options(
+        columns, sep, decimal, thousands, encoding, dayfirst, date_format, errors, sheet
+    )
     return _read(table, source, opts, "read_table_result")

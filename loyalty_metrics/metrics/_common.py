@@ -172,6 +172,29 @@ def require_orders(orders: pd.DataFrame, *, func: str, why: str) -> None:
         raise ConfigError(f"{func} needs the orders frame, not a customer summary: {why}.")
 
 
+def require_order_lines(orders: Any, *, func: str) -> None:
+    """Say what was passed and what is expected when ``orders`` is not an orders frame.
+
+    (Missing columns of an orders frame are the entry checks' to report, with the readers'
+    wording: see :mod:`loyalty_metrics._validation`.)
+
+    Examples
+    --------
+    >>> require_order_lines([1, 2], func="kpis")
+    Traceback (most recent call last):
+    ...
+    TypeError: kpis needs the order lines (columns customer_id, order_date, amount, as read_orders returns); got list.
+    """
+    expected = "the order lines (columns customer_id, order_date, amount, as read_orders returns)"
+    if not isinstance(orders, pd.DataFrame):
+        raise TypeError(f"{func} needs {expected}; got {type(orders).__name__}.")
+    if is_customer_summary(orders):
+        raise ConfigError(
+            f"{func} needs {expected}, not a customer summary: it nets the orders and measures "
+            f"churn and new customers from the lines. Pass the frame you gave customer_summary."
+        )
+
+
 def orders_window(orders: pd.DataFrame, start: DateLike | None, end: DateLike | None) -> Window:
     """The window of an orders frame or a summary."""
     if is_customer_summary(orders):

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .._window import ONE_DAY, DateLike, Window
 from ..orders import OrderKernel, order_kernel
-from ..summary import summary_from_kernel
+from ..summary import summary_from_kernel, summary_window
 from ._common import (
     By,
     Span,
@@ -30,6 +30,7 @@ from .registry import summary_value
 
 __all__ = [
     "average_ticket",
+    "average_units",
     "purchase_frequency",
     "repeat_purchase_rate",
     "upsell_ratio",
@@ -258,6 +259,45 @@ def average_ticket(
     """
     summary = get_summary(orders, start, end, func="average_ticket")
     return summary_value("average_ticket", summary)
+
+
+def average_units(
+    orders: pd.DataFrame, *, start: DateLike | None = None, end: DateLike | None = None
+) -> float:
+    """Units (``quantity``) per purchase: net units in the window / purchases.
+
+    Parameters
+    ----------
+    orders : pandas.DataFrame
+        A validated orders frame with a ``quantity`` column.
+    start, end : date-like, optional
+        Inclusive window; default the first and the last order date.
+
+    Returns
+    -------
+    float
+        ``sum of quantity of the lines dated in the window / purchases``, the unit count of
+        :func:`average_ticket` (returns count with their negative quantity, as they count in
+        revenue). NaN when there is no purchase or no quantity column.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b", "b"], "order_id": ["1", "1", "2", "3"],
+    ...     "order_date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-02", "2024-01-03"]),
+    ...     "amount": [10.0, 20.0, 30.0, -6.0], "quantity": [1.0, 2.0, 3.0, -1.0],
+    ... })
+    >>> average_units(orders)  # (1 + 2 + 3 - 1) / 2 purchases (order 3 is a return)
+    2.5
+    """
+    require_orders(orders, func="average_units", why="units are read from the order lines")
+    if "quantity" not in orders.columns:
+        return float("nan")
+    summary = get_summary(orders, start, end, func="average_units")
+    purchases = int(summary["purchases"].sum())
+    window = summary_window(summary)
+    units = float(orders.loc[window.contains(orders["order_date"]), "quantity"].sum())
+    return units / purchases if purchases else float("nan")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import overload
 import numpy as np
 import pandas as pd
 
+from .. import caveats
 from .._window import ONE_DAY, DateLike
 from ..errors import ConfigError
 from ..orders import OrderKernel
@@ -113,6 +114,9 @@ def _churn(
 
     name = "retention_rate" if retained else "churn_rate"
     if by is None and freq is None:
+        if not is_customer_summary(orders) and not pd.isna(window.end) and len(orders):
+            first = orders["order_date"].min()
+            caveats.emit(caveats.churn_caveats(first, window.end, span), stacklevel=4)
         return rate_scalar(units(None, None)["_hit"].to_numpy())
     return rate_breakdown(
         units,

@@ -7,6 +7,7 @@ from typing import Literal, overload
 import numpy as np
 import pandas as pd
 
+from .. import caveats
 from .._window import DateLike, Window
 from ..errors import ConfigError
 from ..orders import order_kernel
@@ -81,7 +82,13 @@ def _clv(
                 f"{func} needs lifespan_years= when given a customer summary: estimating the "
                 "lifespan needs the churn of the order lines. Pass the orders frame instead."
             )
-        churn = yearly_churn(orders, summary_window(summary).end)
+        end = summary_window(summary).end
+        if len(orders):
+            caveats.emit(
+                caveats.churn_caveats(orders["order_date"].min(), end, pd.Timedelta("365D")),
+                stacklevel=4,
+            )
+        churn = yearly_churn(orders, end)
         lifespan_years = lifespan_from_churn(churn, max_lifespan_years)
     return clv_from(summary, lifespan_years=lifespan_years, margin=margin)
 

@@ -48,7 +48,10 @@ def _stat(
     ci_low: Any = None,
     ci_high: Any = None,
     definition: str | None = None,
+    caveat: str | None = None,
 ) -> dict[str, Any]:
+    # A caveat (how far the figure can be trusted) is shown next to the value in every format.
+    extra = {"caveat": caveat} if caveat else {}
     return {
         "key": key,
         "label": label,
@@ -60,6 +63,7 @@ def _stat(
         "ci_high": ci_high,
         "low_n": _flag_low_n(n, ci_low, ci_high) if n is not None else False,
         "definition": definition,
+        **extra,
     }
 
 

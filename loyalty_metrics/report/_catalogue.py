@@ -12,7 +12,7 @@ SECTION_TITLES: dict[str, str] = {
     "clv": "Customer lifetime value",
     "cac": "Acquisition cost by channel",
     "engagement": "Engagement",
-    "programs": "Loyalty programme and referrals",
+    "programs": "Member impact and referrals",
     "points": "Loyalty programme",
     "data_quality": "Data quality",
 }

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from .. import caveats
 from .._window import DateLike, Window, resolve_window
 from ..errors import ModelFitError
 from ._catalogue import HEADLINE, SECTION_TITLES
@@ -90,8 +91,10 @@ def build_report(
     dict
         ``title``, ``generated_at``, ``window`` (start, end, as_of, days), ``inputs`` (rows per
         table), ``sections`` (a list in display order; each has ``id``, ``title``, ``shown``
-        and either its ``stats``/``tables``/``charts`` or a one-line ``note``),
-        ``definitions`` and ``schema_version``. NaN is None.
+        and either its ``stats``/``tables``/``charts``/``notes`` or a one-line ``note``),
+        ``caveats`` (each :class:`~loyalty_metrics.errors.LoyaltyWarning` raised while
+        computing a section: ``section``, ``about``, ``message``; also among that section's
+        notes), ``definitions`` and ``schema_version``. NaN is None.
 
     Examples
     --------
@@ -117,6 +120,11 @@ def build_report(
         # mypy cannot infer the type of a lambda with a default argument
         sections.append(_run(section_id, lambda make=make: make(ctx), strict))  # type: ignore[misc]
     sections.append(_run("data_quality", lambda: _section_data_quality(ctx, read_reports), strict))
+    noted = [
+        {"section": s["id"], "about": list(n.about), "message": str(n)}
+        for s in sections
+        for n in s.pop("_caveats", [])
+    ]
     # Shown sections first in their order, then the notes of the others (same order).
     sections = [s for s in sections if s["shown"]] + [s for s in sections if not s["shown"]]
 
@@ -142,6 +150,8 @@ def build_report(
         "comparison": comparison,
         "inputs": {name: len(frame) for name, frame in sorted(present.items())},
         "sections": sections,
+        # every caveat once, with the figures it concerns (also in its section's notes)
+        "caveats": noted,
         "definitions": _definitions(ctx, comparison),
     }
     return plain(content)
@@ -166,7 +176,8 @@ def _report_window(
 def _run(section_id: str, make: Callable[[], dict[str, Any]], strict: bool) -> dict[str, Any]:
     head = {"id": section_id, "title": SECTION_TITLES[section_id]}
     try:
-        body = make()
+        with caveats.collect() as notes:  # the analyst's caveats on this section's figures
+            body = make()
     except _Skip as skip:
         return {**head, "shown": False, "note": f"{head['title']}: not shown, {skip}"}
     except ModelFitError as exc:
@@ -186,4 +197,5 @@ def _run(section_id: str, make: Callable[[], dict[str, Any]], strict: bool) -> d
         }
     for key in ("stats", "tables", "charts", "notes"):
         body.setdefault(key, [])
-    return {**head, "shown": True, "note": None, **body}
+    body["notes"] = [*body["notes"], *(f"Caveat: {n}" for n in notes)]
+    return {**head, "shown": True, "note": None, **body, "_caveats": notes}

@@ -31,7 +31,8 @@ def _kpi_trends(section: dict[str, Any], spec: dict[str, Any], currency: str | N
         return None
     frame = frame.set_index(pd.DatetimeIndex(pd.to_datetime(frame["period"]), name="period"))
     data = frame[spec["keys"]].apply(pd.to_numeric, errors="coerce").astype("float64")
-    return charts.kpi_trends(data, spec["keys"], currency=currency)
+    status = frame["status"].tolist() if "status" in frame else None
+    return charts.kpi_trends(data, spec["keys"], currency=currency, status=status)
 
 
 def _nps_distribution(section: dict[str, Any], spec: dict[str, Any], currency: str | None) -> Any:

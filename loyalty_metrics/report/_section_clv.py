@@ -6,7 +6,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import ModelFitError
+from .. import caveats
+from ..errors import LoyaltyWarning, ModelFitError, WeakFitWarning
 from ._blocks import (
     _centre,
     _chart,
@@ -186,10 +187,26 @@ def _predictive_clv(ctx: _Context, metrics: dict[str, Any]) -> dict[str, Any] | 
             "averaged over customers.",
         ),
     ]
+    flag = _lib("flag_clv_above_history", "models")
+    frame = flag(frame, summary)
     top = frame.sort_values(["clv", "p_alive"], ascending=False, kind="stable").head(10)
     top = top.rename_axis("customer_id").reset_index()
     top["customer_id"] = top["customer_id"].astype("str")
-    top["historic"] = summary["revenue"].reindex(top["customer_id"]).to_numpy()
+    top["historic"] = top["net_history"]
+    top["check"] = top["far_above_history"].map({True: "far above history", False: ""})
+    flagged = int(frame["far_above_history"].sum())
+    if flagged:
+        caveats.emit(
+            [
+                LoyaltyWarning(
+                    f"predictive_clv: {flagged:,} customer(s) have a predicted value more than 5 "
+                    "times their net history (marked in the top-10 table); a purchase cancelled "
+                    "on another invoice reads as one big purchase: link cancellations "
+                    '([cancellations] within = "30D" in loyalty.toml).',
+                    about=("predictive_clv",),
+                )
+            ]
+        )
     top_columns = [
         _column("customer_id", "Customer"),
         _column("clv", "Predictive CLV", "money"),
@@ -197,6 +214,7 @@ def _predictive_clv(ctx: _Context, metrics: dict[str, Any]) -> dict[str, Any] | 
         _column("expected_average_value", "Expected spend per purchase", "money"),
         _column("p_alive", "P(alive)", "ratio"),
         _column("historic", "Historic value", "money"),
+        _column("check", "Check"),
     ]
     out: dict[str, Any] = {
         "stats": stats,
@@ -223,8 +241,18 @@ def _predictive_clv(ctx: _Context, metrics: dict[str, Any]) -> dict[str, Any] | 
         ],
         "notes": [f"Model caution: {c}" for c in cautions],
     }
-    calibration = _calibration(ctx)
-    if calibration is not None:
+    calibration, missing = _calibration(ctx)
+    if calibration is None:
+        caveats.emit(
+            [
+                WeakFitWarning(
+                    f"predictive_clv: no calibration-vs-holdout check ({missing}), so these "
+                    "predictions are not validated on held-out data.",
+                    about=("predictive_clv", "p_alive"),
+                )
+            ]
+        )
+    else:
         out["tables"].append(calibration)
         out["charts"].append(
             _chart(
@@ -242,10 +270,11 @@ def _first_line(message: object) -> str:
     return text.splitlines()[0] if text else type(message).__name__
 
 
-def _calibration(ctx: _Context) -> dict[str, Any] | None:
+def _calibration(ctx: _Context) -> tuple[dict[str, Any] | None, str]:
     """The BG/NBD check: fit before a holdout, compare predicted and actual purchases in it.
 
-    The holdout is the last 6 months of the window (a third of it when shorter).
+    The holdout is the last 6 months of the window (a third of it when shorter). Returns the
+    table, or None and why the check could not be made.
     """
     import warnings
 
@@ -254,13 +283,13 @@ def _calibration(ctx: _Context) -> dict[str, Any] | None:
         evaluate = _lib("evaluate", "models")
         bg_model = _lib("BetaGeoModel", "models")
     except _Skip:
-        return None
+        return None, "the models are not available"
     if ctx.window.empty:
-        return None
+        return None, "no orders in the window"
     days = (ctx.end - ctx.start).days + 1
     holdout_days = min(183, days // 3)
     if holdout_days < 28:
-        return None
+        return None, f"the window holds {days} days; a holdout of 28 days or more needs 84"
     calibration_end = ctx.end - pd.Timedelta(days=holdout_days)
     split = split_fn(
         ctx.frames["orders"],
@@ -269,14 +298,18 @@ def _calibration(ctx: _Context) -> dict[str, Any] | None:
         start=ctx.start,
         time_unit="W",
     )
-    if int((split["frequency"] > 0).sum()) < MIN_REPEATERS:
-        return None
+    repeaters = int((split["frequency"] > 0).sum())
+    if repeaters < MIN_REPEATERS:
+        return None, (
+            f"{repeaters} repeat customers before {calibration_end.date()}; the fit needs "
+            f"{MIN_REPEATERS}"
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         try:
             model = bg_model(time_unit="W").fit(split)
-        except ModelFitError:
-            return None
+        except ModelFitError as exc:
+            return None, f"the model did not fit on the calibration period: {_first_line(exc)}"
     result = evaluate(model, split)
     table = result.by_frequency.rename_axis("frequency").reset_index()
     table["frequency"] = table["frequency"].astype("str")
@@ -286,7 +319,7 @@ def _calibration(ctx: _Context) -> dict[str, Any] | None:
         f"{_fmt_number(metrics['actual_total'])} purchase days happened, the model expected "
         f"{_fmt_number(metrics['predicted_total'])}."
     )
-    return _table(
+    table_block = _table(
         "calibration",
         "Holdout purchases: actual vs model",
         table,
@@ -299,6 +332,7 @@ def _calibration(ctx: _Context) -> dict[str, Any] | None:
         collapsed=True,
         note=note,
     )
+    return table_block, ""
 
 
 def _fmt_number(value: float) -> str:

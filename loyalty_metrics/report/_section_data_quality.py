@@ -85,7 +85,23 @@ def _section_data_quality(ctx: _Context, read_reports: Sequence[Any] | None) -> 
                 ],
             )
         )
+    notes += [n for n in (_mapping_note(report) for report in reports) if n]
+    from ..caveats import id_match_caveats
+
+    notes += [f"Warning: {note}" for note in id_match_caveats(ctx.frames)]
     return {"stats": stats, "tables": tables, "charts": [], "notes": notes}
+
+
+def _mapping_note(report: Any) -> str:
+    """Columns recognised by their usual spellings, and a computed amount, in one line."""
+    settings = getattr(report, "settings", {}) or {}
+    parts = [f"{c} = {h!r}" for c, h in settings.get("auto_mapped", {}).items()]
+    if "amount" in settings:
+        parts.append(f"amount = {settings['amount']}")
+    if not parts:
+        return ""
+    source = _source_name(getattr(report, "source", None))
+    return f"{source}: columns mapped automatically: {', '.join(parts)}."
 
 
 def _reports_from_frames(frames: Mapping[str, pd.DataFrame]) -> list[Any]:

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from .._stats import wilson_interval
+from .._window import period_status
 from ._blocks import (
     _POINT_UNITS,
     _chart,
@@ -44,6 +45,13 @@ def _section_kpis(ctx: _Context) -> dict[str, Any]:
         stat["previous"] = prev
         stat["change"], stat["change_kind"] = _change(value, prev, unit)
         stats.append(stat)
+    stats.extend(_unit_stats(ctx))
+    guests = _guest_stats(ctx, values)
+    if guests:
+        for stat in stats:
+            if stat["key"] == "revenue":
+                stat["label"] = "Revenue, identified customers"
+        stats.extend(guests)
     section: dict[str, Any] = {
         "stats": stats,
         "values": {k: _float(v) for k, v in values.items()},
@@ -56,12 +64,15 @@ def _section_kpis(ctx: _Context) -> dict[str, Any]:
         section["tables"].append(categories)
     trend = _kpi_trend(ctx)
     if trend is not None:
-        columns = [_column("period", "Period end", "date")] + [
-            _column(k, HEADLINE[k][0], HEADLINE[k][1]) for k in HEADLINE if k in trend.columns
-        ]
-        section["tables"].append(
-            _table("trend", "KPIs by period", _period_frame(trend), columns, collapsed=True)
+        columns = [
+            _column("period", "Period end", "date"),
+            _column("status", "Status"),
+        ] + [_column(k, HEADLINE[k][0], HEADLINE[k][1]) for k in HEADLINE if k in trend.columns]
+        rows = _period_frame(trend)
+        rows.insert(
+            1, "status", period_status(trend.index, ctx.freq, start=ctx.start, end=ctx.end)
         )
+        section["tables"].append(_table("trend", "KPIs by period", rows, columns, collapsed=True))
         keys = [
             k
             for k in (
@@ -75,12 +86,75 @@ def _section_kpis(ctx: _Context) -> dict[str, Any]:
                 "churn_rate",
                 "engagement_score",
             )
-            if k in trend.columns and trend[k].notna().any()
+            if k in trend.columns and trend[k].notna().sum() >= 2  # one point is no trend
         ]
-        section["charts"].append(
-            _chart("kpi_trends", "kpi_trends", "Period over period", table="trend", keys=keys)
-        )
+        if keys:
+            section["charts"].append(
+                _chart("kpi_trends", "kpi_trends", "Period over period", table="trend", keys=keys)
+            )
     return section
+
+
+def _unit_stats(ctx: _Context) -> list[dict[str, Any]]:
+    """Units per purchase, when the order lines carry a quantity."""
+    from ..metrics.purchase import average_units
+
+    orders = ctx.frames["orders"]
+    if "quantity" not in orders.columns or orders["quantity"].isna().all():
+        return []
+    card = _stat(
+        "average_units",
+        "Units per purchase",
+        _float(average_units(orders, start=ctx.start, end=ctx.end)),
+        "ratio",
+        n=int(ctx.summary()["purchases"].sum()),
+        n_label="purchases",
+        definition="Net units (quantity) of the lines in the window / purchases.",
+    )
+    card.update(previous=None, change=None, change_kind=None)
+    return [card]
+
+
+def _guest_stats(ctx: _Context, values: pd.Series) -> list[dict[str, Any]]:
+    """Guest-checkout revenue beside the identified customers' (when a lenient read set guest
+    lines aside): "revenue" is the identified customers', the total adds the guests'."""
+    from ..guests import guest_orders, guest_revenue
+
+    try:
+        guests = guest_orders(ctx.frames["orders"])
+    except ValueError:  # a frame made in memory: no read report, no guest lines known
+        return []
+    if guests.empty:
+        return []
+    guest = guest_revenue(guests, start=ctx.start, end=ctx.end)
+    identified = _float(values.get("revenue"))
+    inside = ctx.window.contains(guests["order_date"])
+    cards = [
+        _stat(
+            "guest_revenue",
+            "Revenue, guest checkouts",
+            guest,
+            "money",
+            n=int(inside.sum()),
+            n_label="lines",
+            definition="Net amount of the order lines without a customer id (guest "
+            "checkouts), set aside by the reader and left out of every customer figure.",
+        ),
+        _stat(
+            "total_revenue",
+            "Revenue, total (identified customers + guests)",
+            None if identified is None else identified + guest,
+            "money",
+            definition="Revenue of identified customers (the Revenue card) + guest revenue.",
+        ),
+    ]
+    for card in cards:  # no comparison with the earlier period for these two
+        card.update(previous=None, change=None, change_kind=None)
+    return cards
+
+
+#: Categories listed one by one in the category table; the rest share one "other" line.
+TOP_CATEGORIES = 15
 
 
 def _category_mix(ctx: _Context) -> dict[str, Any] | None:
@@ -97,9 +171,24 @@ def _category_mix(ctx: _Context) -> dict[str, Any] | None:
     )
     mix["revenue_share"] = 100 * mix["revenue"] / mix["revenue"].sum()
     mix = mix.sort_values("revenue", ascending=False, kind="stable")
+    title = "Revenue by category"
+    if len(mix) > TOP_CATEGORIES:
+        # thousands of product codes: the top ones and one line for the rest
+        rest = mix.index[TOP_CATEGORIES:]
+        others = lines[lines["category"].isin(rest)]
+        other = pd.DataFrame(
+            {
+                "revenue": [others["amount"].sum()],
+                "buyers": [others["customer_id"].nunique()],
+                "revenue_share": [mix.loc[rest, "revenue_share"].sum()],
+            },
+            index=[f"other ({len(rest):,} categories)"],
+        )
+        mix = pd.concat([mix.head(TOP_CATEGORIES), other])
+        title = f"Revenue by category (top {TOP_CATEGORIES} of {len(rest) + TOP_CATEGORIES:,})"
     return _table(
         "categories",
-        "Revenue by category",
+        title,
         mix.rename_axis("category").reset_index(),
         [
             _column("category", "Category"),

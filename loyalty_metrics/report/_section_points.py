@@ -169,6 +169,16 @@ def _tier_tables(ctx: _Context, charts: list[dict[str, Any]], notes: list[str]) 
     ]
 
 
+#: The causal label shown next to the ROI figure, by program_roi's basis (CAUSALITY, shortened).
+ROI_LABELS: dict[str, str] = {
+    "difference_in_differences": (
+        "difference in differences: closest to causal, assumes parallel trends"
+    ),
+    "before_after": "before vs after joining: weakly causal, no control for trends",
+    "members_vs_non_members": "members vs non-members: not causal, members select themselves",
+}
+
+
 def _roi(ctx: _Context, point_value: float) -> dict[str, Any] | None:
     customers = ctx.frame("customers")
     has_members = customers is not None and any(
@@ -208,6 +218,7 @@ def _roi(ctx: _Context, point_value: float) -> dict[str, Any] | None:
         ci_low=_float(roi["roi_ci_low"]),
         ci_high=_float(roi["roi_ci_high"]),
         definition=definition,
+        caveat=ROI_LABELS[str(roi["basis"])],
     )
 
 

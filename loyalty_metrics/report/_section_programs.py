@@ -1,4 +1,4 @@
-"""The loyalty programme and referrals section."""
+"""The member impact and referrals section: members vs non-members, and referral conversion."""
 
 from __future__ import annotations
 
