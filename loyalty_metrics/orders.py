@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ._ids import factorize_ids, first_rows, take_ids
-from ._window import DateLike, Window, resolve_window, to_day
+from ._window import DateLike, Window, checked_window, resolve_window, to_day
 from .schema import AMOUNT_TOLERANCE
 
 __all__ = ["NS_PER_DAY", "OrderKernel", "order_kernel", "shared_kernels"]
@@ -136,9 +136,7 @@ class OrderKernel:
             start_day = first.normalize()
         elif start_day is None:
             start_day = pd.NaT
-        if not pd.isna(start_day) and not pd.isna(end_day) and start_day > end_day:
-            raise ValueError(f"start ({start_day.date()}) is after end ({end_day.date()}).")
-        return Window(start=start_day, end=end_day)
+        return checked_window(start_day, end_day)
 
     def as_of(self, end: DateLike) -> OrderKernel:
         """The kernel of the same lines truncated at ``end`` (on or before ``self.end``).
