@@ -8,8 +8,6 @@ import pytest
 import loyalty_metrics as lm
 from loyalty_metrics.errors import ConfigError, DataValidationError
 
-pytest.importorskip("openpyxl")  # writes the fixtures; reading uses python-calamine
-
 ORDERS = pd.DataFrame(
     {
         "InvoiceNo": ["536365", "536366", "536367"],

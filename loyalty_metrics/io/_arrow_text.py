@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -20,6 +21,18 @@ _NULL_VARIANTS = pa.array(
 def _np_bool(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """An Arrow boolean array as numpy, nulls as False."""
     return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _pandas_text(series: pd.Series) -> pd.Series:
+    """``series.astype("str")`` with missing values kept missing.
+
+    pandas 3's ``str`` keeps them; on pandas 2.2 ``str`` is object and turns None into the
+    text "None" (a blank ``referred_by`` would count as a referral).
+    """
+    text = series.astype("str")
+    if text.dtype == object:
+        text[series.isna().to_numpy()] = np.nan  # np.nan itself, as pandas 3 stores it
+    return text
 
 
 def _is_text(t: pa.DataType) -> bool:

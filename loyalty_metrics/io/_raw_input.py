@@ -27,6 +27,7 @@ import pyarrow.csv as pacsv
 
 from ..errors import DataValidationError
 from ..schema import TableSchema
+from ._arrow_text import _pandas_text
 from ._columns import _match_columns, _norm
 from ._options import _DELIMITERS, _Options
 
@@ -83,7 +84,7 @@ def _raw_from_frame(df: pd.DataFrame, schema: TableSchema, opts: _Options) -> _R
             arr = _chunked(pa.array(series, from_pandas=True))
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
             # mixed object columns (numbers and text...): compare them as text
-            arr = _chunked(pa.array(series.astype("str"), from_pandas=True))
+            arr = _chunked(pa.array(_pandas_text(series), from_pandas=True))
         if pa.types.is_large_string(arr.type) or pa.types.is_string_view(arr.type):
             # pandas' str columns arrive as large_string: use the type files are read as
             # (a column over 2 GB of text stays large)

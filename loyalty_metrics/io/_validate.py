@@ -20,7 +20,7 @@ from ..schema import (
     TABLES,
     TableSchema,
 )
-from ._arrow_text import _as_text, _decoded, _is_text, _np_bool
+from ._arrow_text import _as_text, _decoded, _is_text, _np_bool, _pandas_text
 from ._columns import _norm
 from ._convert import _convert_bool, _convert_category, _convert_ids
 from ._dates import _convert_dates
@@ -313,9 +313,7 @@ def _frame(schema: TableSchema, columns: dict[str, Any], n: int) -> pd.DataFrame
         v = columns[c]
         if isinstance(v, pa.ChunkedArray):
             series = v.to_pandas()
-            if series.dtype != "str":
-                series = series.astype("str")
-            data[c] = series
+            data[c] = series if series.dtype == "str" else _pandas_text(series)
         else:
             data[c] = pd.Series(v, copy=False)
     return pd.DataFrame(data, copy=False)
@@ -382,7 +380,7 @@ def _finish(
                 {
                     "line": lines.rows[pos],
                     "column": column,
-                    "value": values.astype("str").to_numpy(dtype=object),
+                    "value": _pandas_text(values).to_numpy(dtype=object),
                     "reason": reason,
                     "_pos": pos,
                     "_order": order[column],
@@ -408,9 +406,9 @@ def _finish(
         )
     cells = pd.concat(parts, ignore_index=True).sort_values(["line", "_order"], kind="stable")
     cells = cells.reset_index(drop=True)
-    problem_frame = cells[["line", "column", "value", "reason"]].astype(
-        {"line": np.int64, "column": "str", "value": "str", "reason": "str"}
-    )
+    problem_frame = cells[["line", "column", "value", "reason"]].astype({"line": np.int64})
+    for c in ("column", "value", "reason"):
+        problem_frame[c] = _pandas_text(problem_frame[c])
     if errors == "raise":
         raise DataValidationError(
             _message(raw, table, cells, csv_input),
@@ -450,8 +448,8 @@ def _rejected_frame(
     take = pa.array(bad_pos)
     data: dict[str, Any] = {"line": lines.rows[bad_pos]}
     for c in schema_cols:
-        data[c] = (
-            _as_text(raw.arrays[c]).take(take).to_pandas().astype("str").to_numpy(dtype=object)
+        data[c] = _pandas_text(_as_text(raw.arrays[c]).take(take).to_pandas()).to_numpy(
+            dtype=object
         )
     rows = pd.DataFrame(data)
     # Join each row's reasons in column order. Cells are sorted by line then column, so
@@ -478,7 +476,10 @@ def _rejected_frame(
         )
         rows = pd.concat([rows, extra], ignore_index=True)
     rows = rows.sort_values("line", kind="stable").reset_index(drop=True)
-    return rows.astype({"line": np.int64} | {c: "str" for c in [*schema_cols, "reason"]})
+    rows = rows.astype({"line": np.int64})
+    for c in [*schema_cols, "reason"]:
+        rows[c] = _pandas_text(rows[c])
+    return rows
 
 
 def _message(raw: _Raw, table: str, cells: pd.DataFrame, csv_input: bool) -> str:
