@@ -32,9 +32,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-docs: $(STAMP)  ## Regenerate docs/cli.md (click commands) and docs/config.md (config schema).
+docs: $(STAMP)  ## Regenerate docs/cli.md, docs/config.md and the KPI tables of docs/metrics.md.
 	$(BIN)/python -m loyalty_metrics.cli._docs > docs/cli.md
 	$(BIN)/python -m loyalty_metrics._config_reference > docs/config.md
+	$(BIN)/python -m loyalty_metrics.metrics.registry docs/metrics.md
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache .hypothesis

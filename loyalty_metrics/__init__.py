@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:  # what the lazy table resolves to, spelled out for type checkers
     from .cancellations import link_cancellations
     from .cohorts import (
+        CohortTable,
         cohort_cell_status,
         cohort_table,
         inter_purchase_times,
@@ -69,6 +70,7 @@ if TYPE_CHECKING:  # what the lazy table resolves to, spelled out for type check
     from .metrics.retention import churn_rate, retention_rate
     from .metrics.survey import csat, nps, nps_breakdown, nps_difference, nps_sample_size
     from .metrics.value import cac, cac_payback_months, clv, historic_clv, ltv_cac_ratio
+    from .options import MetricOptions
     from .points import (
         POINTS_KPI_KEYS,
         points_flow,
@@ -80,7 +82,7 @@ if TYPE_CHECKING:  # what the lazy table resolves to, spelled out for type check
     from .sample import generate_sample, write_sample
     from .segments import ladder_transitions, loyalty_ladder, loyalty_loop, rfm_segments
     from .snapshot import KPI_KEYS, kpis, kpis_by_period
-    from .summary import customer_summary
+    from .summary import CustomerSummary, customer_summary
     from .tiers import loyalty_tiers, tier_distribution, tier_migration
 
 # public name -> module that defines it (relative to this package)
@@ -116,6 +118,7 @@ _EXPORTS: dict[str, str] = {
     "guest_revenue": "guests",
     # summary
     "customer_summary": "summary",
+    "CustomerSummary": "summary",
     # survey metrics
     "nps": "metrics.survey",
     "nps_breakdown": "metrics.survey",
@@ -147,8 +150,10 @@ _EXPORTS: dict[str, str] = {
     "kpis": "snapshot",
     "kpis_by_period": "snapshot",
     "KPI_KEYS": "snapshot",
+    "MetricOptions": "options",
     # cohorts
     "cohort_table": "cohorts",
+    "CohortTable": "cohorts",
     "cohort_cell_status": "cohorts",
     "repeat_rate_by_cohort": "cohorts",
     "time_to_second_purchase": "cohorts",
@@ -185,7 +190,9 @@ _EXPORTS: dict[str, str] = {
 #: The public names, listed literally for tools that read it statically; equal to the
 #: keys of ``_EXPORTS`` (a test checks).
 __all__ = [
+    "CohortTable",
     "ConfigError",
+    "CustomerSummary",
     "DataCoverageWarning",
     "DataValidationError",
     "ExportError",
@@ -194,6 +201,7 @@ __all__ = [
     "LockTimeoutError",
     "LoyaltyMetricsError",
     "LoyaltyWarning",
+    "MetricOptions",
     "ModelFitError",
     "POINTS_KPI_KEYS",
     "ReadReport",

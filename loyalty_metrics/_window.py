@@ -139,6 +139,18 @@ def resolve_window(
         else:
             first = values[values < end_day + ONE_DAY].min()
             start_day = end_day if pd.isna(first) else first.normalize()
+    return checked_window(start_day, end_day)
+
+
+def checked_window(start_day: pd.Timestamp, end_day: pd.Timestamp) -> Window:
+    """The window ``start_day..end_day`` (days or NaT), refused when it is upside down or
+    longer than ``MAX_WINDOW_YEARS``.
+
+    Examples
+    --------
+    >>> checked_window(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-31")).years > 0
+    True
+    """
     if not pd.isna(start_day) and not pd.isna(end_day):
         if start_day > end_day:
             raise ValueError(f"start ({start_day.date()}) is after end ({end_day.date()}).")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import string
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from loyalty_metrics import MetricOptions, generate_sample, kpis
 from loyalty_metrics.config import CONFIG_KEYS, check_config, load_config, metric_options
 from loyalty_metrics.errors import ConfigError
 
@@ -220,7 +223,7 @@ def test_every_input_table_takes_its_canonical_columns():
         assert config[table]["columns"] == {c: f"file_{c}" for c in schema.columns}
 
 
-def test_metric_options_pass_what_each_function_takes():
+def test_metric_options_have_one_spelling_from_config_to_kpis():
     config = {
         "metrics": {
             "currency": "EUR",
@@ -232,36 +235,27 @@ def test_metric_options_pass_what_each_function_takes():
             "cli_weights": {"nps": 1.0, "repeat_purchase_rate": 1.0, "upsell_share": 1.0},
         }
     }
-
-    def kpis(
-        orders,
-        *,
-        churn_period="365D",
-        margin=1.0,
-        nps_method="adjusted-wald",
-        engagement_window="90D",
-        engagement_weights=None,
-        cli_weights=None,
-    ): ...
-
-    def churn_rate(orders, *, period="365D"): ...
-
-    def nps_breakdown(surveys, *, window=None, method="adjusted-wald"): ...
-
-    def engagement_scores(events, *, window="90D", weights=None): ...
-
-    # kpis takes every option under its own name; currency is display only
-    assert metric_options(config, kpis) == {
+    options = MetricOptions.from_config(config)
+    # every [metrics] key but the display-only currency is an option of the same name
+    assert {k: getattr(options, k) for k in config["metrics"] if k != "currency"} == {
         k: v for k, v in config["metrics"].items() if k != "currency"
     }
-    assert metric_options(config, churn_rate) == {"period": "90D"}
-    # nps_breakdown's ``window`` is a rolling NPS window, not the engagement window
-    assert metric_options(config, nps_breakdown) == {"method": "wald"}
-    assert metric_options(config, engagement_scores) == {
-        "window": "30D",
-        "weights": config["metrics"]["engagement_weights"],
-    }
-    assert metric_options(None, kpis) == {}
+    assert set(CONFIG_KEYS["metrics"]) - {"currency"} == {
+        f.name for f in dataclasses.fields(MetricOptions)
+    } - {"engagement_half_life", "level"}
+    assert MetricOptions.from_config(None) == MetricOptions()
+    # kpis takes them as one object or as keywords, with the same result
+    data = generate_sample(200, seed=1)
+    tables = [data[t] for t in ("orders", "surveys", "events", "spend", "customers")]
+    keywords = {k: v for k, v in config["metrics"].items() if k != "currency"}
+    by_object = kpis(*tables, options=options)
+    pd.testing.assert_series_equal(by_object, kpis(*tables, **keywords))
+    assert not by_object.equals(kpis(*tables))  # the options do change the figures
+    # a keyword left at its default keeps the object's value; another one overrides it
+    assert kpis(*tables, options=options, margin=1.0)["clv"] == by_object["clv"]
+    assert kpis(*tables, options=options, margin=0.6)["clv"] == pytest.approx(
+        2 * by_object["clv"], rel=1e-12
+    )
 
 
 def test_points_programme_keys(tmp_path):

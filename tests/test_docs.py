@@ -89,6 +89,9 @@ NOT_METRICS = (
     "ReadReport",
     "ReadResult",
     "ExportResult",
+    "CustomerSummary",  # result classes and options: documented with their functions
+    "CohortTable",
+    "MetricOptions",
     "export_kpis",
     "write_export",
     "generate_sample",

@@ -144,6 +144,7 @@ def command(
       loyalty clv sample_data/ --discount-rate 0.08 --margin 0.3 > clv.csv
     """
     from .. import caveats, models
+    from ..options import MetricOptions
     from ..summary import customer_summary
 
     inputs = load_inputs(
@@ -154,13 +155,9 @@ def command(
         quiet=quiet,
         link_cancellations=link_cancellations,
     )
-    metrics_cfg = inputs.config.get("metrics", {})
-    rate = (
-        discount_rate
-        if discount_rate is not None
-        else float(metrics_cfg.get("annual_discount_rate", 0.10))
-    )
-    share = margin if margin is not None else float(metrics_cfg.get("margin", 1.0))
+    options = MetricOptions.from_config(inputs.config)
+    rate = discount_rate if discount_rate is not None else float(options.annual_discount_rate)
+    share = margin if margin is not None else float(options.margin)
     summary = customer_summary(inputs.orders, start=start, end=end)
     class_name, label = _MODELS[model_name]
     with caveats.collect() as notes:

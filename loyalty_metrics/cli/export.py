@@ -195,14 +195,11 @@ def _log_rejects(table: str, report: Any) -> None:
 
 
 def _kpi_options(settings: dict[str, Any]) -> dict[str, Any]:
-    """The ``[metrics]`` settings ``kpis_by_period`` takes, and ``point_value`` (points KPIs)."""
-    import inspect
+    """The ``[metrics]`` settings that are KPI options, and ``point_value`` (points KPIs)."""
+    from ..options import KPI_OPTIONS
 
-    from ..snapshot import kpis_by_period
-
-    accepted = {*inspect.signature(kpis_by_period).parameters, "point_value"}
     metrics = settings.get("metrics", {})
-    return {key: value for key, value in metrics.items() if key in accepted}
+    return {k: v for k, v in metrics.items() if k in KPI_OPTIONS or k == "point_value"}
 
 
 # ---------------------------------------------------------------------------------------------

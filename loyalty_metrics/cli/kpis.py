@@ -222,7 +222,7 @@ def command(
     """
     from .. import KPI_KEYS, caveats, kpis, kpis_by_period
     from .._window import period_status, resolve_window
-    from ..config import metric_options
+    from ..options import MetricOptions
 
     fmt = _format(fmt, output)
     inputs = load_inputs(
@@ -248,26 +248,25 @@ def command(
         )
     tables = {name: inputs.get(name) for name in ("surveys", "events", "spend", "customers")}
     progress("Computing the KPIs...", quiet=quiet)
+    options = MetricOptions.from_config(inputs.config)
     with caveats.collect() as notes:
         if freq is None:
-            func = kpis
-            result = func(
+            result = kpis(
                 inputs.orders,
                 **tables,  # type: ignore[arg-type]  # options checked by the library
                 start=start,
                 end=end,
-                **metric_options(inputs.config, func),
+                options=options,
             )
         else:
-            func = kpis_by_period
-            result = func(
+            result = kpis_by_period(
                 inputs.orders,
                 **tables,  # type: ignore[arg-type]  # options checked by the library
                 freq=freq,
                 window=window,
                 start=start,
                 end=end,
-                **metric_options(inputs.config, func),
+                options=options,
             )
     warn_caveats(notes, quiet=quiet)
     if keys:

@@ -91,6 +91,7 @@ def command(
       loyalty report --orders orders.csv --surveys nps.csv --start 2024-01-01 -o r.md
       loyalty report sample_data/ --format json --as-of 2024-06-30 > report.json
     """
+    from ..orders import shared_kernels
     from ..report import build_report, render
 
     fmt = _format(fmt, output)
@@ -106,16 +107,17 @@ def command(
     if title:
         cfg = {**cfg, "report": {**cfg.get("report", {}), "title": title}}
     progress("Computing the report...", quiet=quiet)
-    content = build_report(
-        inputs.frames,
-        start=start,
-        end=end,
-        config=cfg,
-        generated_at=generated_at(),
-        read_reports=inputs.reports,
-        freq=freq,  # type: ignore[arg-type]  # click checked the choice
-        strict=debug,
-    )
+    with shared_kernels():  # the order lines are netted once for every section
+        content = build_report(
+            inputs.frames,
+            start=start,
+            end=end,
+            config=cfg,
+            generated_at=generated_at(),
+            read_reports=inputs.reports,
+            freq=freq,  # type: ignore[arg-type]  # click checked the choice
+            strict=debug,
+        )
     for caveat in content.get("caveats", []):
         warn(caveat["message"], quiet=quiet)
     if fmt == "html":

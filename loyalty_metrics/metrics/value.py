@@ -10,6 +10,7 @@ import pandas as pd
 from .. import caveats
 from .._window import DateLike, Window
 from ..errors import ConfigError
+from ..orders import order_kernel
 from ..summary import is_customer_summary, summary_window
 from ._common import (
     check_number,
@@ -17,9 +18,15 @@ from ._common import (
     get_summary,
     new_customer_mask,
     parse_span,
-    total_revenue,
 )
-from .retention import churn_hits, lookback_summary
+from .registry import (
+    churn_value,
+    clv_value,
+    lifespan_from_churn,
+    metric,
+    summary_aggregates,
+)
+from .retention import churn_counts
 
 __all__ = ["cac", "cac_payback_months", "clv", "historic_clv", "ltv_cac_ratio"]
 
@@ -32,25 +39,14 @@ _YEAR = "365D"
 
 def revenue_per_customer_year(summary: pd.DataFrame) -> float:
     """Net revenue / customers / window years (= average ticket * purchases per customer-year)."""
-    window = summary_window(summary)
-    customers = len(summary)
-    if not customers or window.empty:
-        return float("nan")
-    return total_revenue(summary) / customers / window.years
-
-
-def lifespan_from_churn(churn_pct: float, max_lifespan_years: float) -> float:
-    """``min(1 / (churn / 100), max)``: zero churn gives the cap, NaN churn gives NaN."""
-    if np.isnan(churn_pct):
-        return float("nan")
-    if churn_pct <= 0:
-        return float(max_lifespan_years)
-    return float(min(100.0 / churn_pct, max_lifespan_years))
+    a = summary_aggregates(summary)
+    return clv_value(a["revenue"], a["customers"], a["window_days"], 1.0, 1.0)
 
 
 def clv_from(summary: pd.DataFrame, *, lifespan_years: float, margin: float) -> float:
-    """Simple CLV from a summary and a lifespan."""
-    return revenue_per_customer_year(summary) * lifespan_years * margin
+    """Simple CLV from a summary and a lifespan (the registry's formula)."""
+    a = summary_aggregates(summary)
+    return clv_value(a["revenue"], a["customers"], a["window_days"], lifespan_years, margin)
 
 
 def yearly_churn(orders: pd.DataFrame, end: pd.Timestamp) -> float:
@@ -58,9 +54,8 @@ def yearly_churn(orders: pd.DataFrame, end: pd.Timestamp) -> float:
     if pd.isna(end):
         return float("nan")
     span = parse_span(_YEAR, name="period", func="clv")
-    lookback = lookback_summary(orders, end, span)
-    cohort, churned = churn_hits(lookback, end, span)
-    return float(100 * churned[cohort].mean()) if cohort.any() else float("nan")
+    cohort, churned = churn_counts(order_kernel(orders, end=end), end, span)
+    return churn_value(churned, cohort)
 
 
 def _check_clv_options(
@@ -298,7 +293,7 @@ def cac(
     summary = get_summary(orders, start, end, func=func)
     if by is None:
         total, new = cac_parts(spend, summary)
-        return total / new if new else float("nan")
+        return metric("cac").compute({"spend": total, "new_customers": new})
     if "channel" not in spend.columns:
         raise ConfigError(f"{func}(by='channel') needs a 'channel' column in the spend table.")
     window = summary_window(summary)
@@ -377,8 +372,7 @@ def ltv_cac_ratio(
         func=func,
     )
     total, new = cac_parts(spend, summary)
-    cost = total / new if new else float("nan")
-    return ratio(value, cost)
+    return ratio(value, metric("cac").compute({"spend": total, "new_customers": new}))
 
 
 def ratio(numerator: float, denominator: float) -> float:
