@@ -23,16 +23,19 @@ test: $(STAMP)  ## The whole test suite (unit, property, doctest, notebooks).
 bench: $(STAMP)  ## Speed and memory against plain pandas / DuckDB (minutes; 10M lines).
 	$(BIN)/python benchmarks/run.py $(if $(LINES),--lines $(LINES))
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff (lint + format check) and mypy (lenient; see pyproject.toml).
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-docs: $(STAMP)  ## Regenerate docs/cli.md from the click commands.
+docs: $(STAMP)  ## Regenerate docs/cli.md, docs/config.md and the KPI tables of docs/metrics.md.
 	$(BIN)/python -m loyalty_metrics.cli._docs > docs/cli.md
+	$(BIN)/python -m loyalty_metrics._config_reference > docs/config.md
+	$(BIN)/python -m loyalty_metrics.metrics.registry docs/metrics.md
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache .hypothesis

@@ -22,8 +22,11 @@ BENCH_DIR = Path(__file__).resolve().parent
 
 
 def scripts(only: list[str] | None = None) -> list[Path]:
-    """The benchmark scripts, sorted by name; ``only`` keeps those named (without bench_)."""
-    found = sorted(BENCH_DIR.glob("bench_*.py"))
+    """The benchmark scripts, sorted by name; ``only`` keeps those named (without bench_).
+
+    ``bench_task.py`` is the reference measurement ``bench_report.py`` runs, not a script.
+    """
+    found = sorted(p for p in BENCH_DIR.glob("bench_*.py") if p.name != "bench_task.py")
     if only:
         wanted = {name.removeprefix("bench_").removesuffix(".py") for name in only}
         found = [p for p in found if p.stem.removeprefix("bench_") in wanted]

@@ -1,18 +1,17 @@
-"""Exact integer codes for identifier columns (customer and order ids), fast and lean.
+"""Exact integer codes for identifier columns (customer and order ids).
 
-Factorizing millions of id strings is the slowest step of the customer summary: a string
-hash table over 10M order lines takes seconds and about 900 MB, and sorting 2.6M distinct
-customer ids takes seconds more. Two ways round it, both exact:
+Most exports number their ids: a fixed prefix and a decimal number (``C0012345``, ``#1001``,
+``100234``). When every id of an Arrow-backed text column has the same prefix and the
+number maps back to one string (one width for all, or no leading zeros), the ids are parsed
+to int64 once and coded by value through a lookup table: no string hashing, and the codes
+come out in the ids' sort order. ``benchmarks/bench_ids.py`` shows this beating
+``pandas.factorize`` and ``pyarrow.compute.dictionary_encode`` on such ids.
 
-- *Numbered ids*: most exports carry a fixed prefix and a decimal number (``C0012345``,
-  ``#1001``, ``100234``). When every id has the same prefix and the number maps back to one
-  string (one width for all, or no leading zeros), the ids are parsed to int64 once and coded
-  by value through a lookup table: no hashing, and the codes come out in the ids' sort order.
-- *Other text*: two 64-bit hashes per string, eight bytes at a time straight from Arrow's
-  buffers; the first is factorized and the second must agree within every code, else pandas'
-  exact factorize runs after all.
-
-Everything else (object or categorical columns) goes to :func:`pandas.factorize`.
+Any other text goes to Arrow's hash kernels (``dictionary_encode``, ``unique``), which beat
+or match what was hand-written here (a double 64-bit hash). Object columns holding only
+strings (pandas 2.2's text dtype) are converted to Arrow first, which beats pandas' object
+hash table and sort; anything else (categorical, numbers, mixed) goes to
+:func:`pandas.factorize`.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ def factorize_ids(values: pd.Series, *, sort: bool = False) -> np.ndarray:
     Parameters
     ----------
     values : pandas.Series
-        The ids (any dtype; Arrow-backed text takes the fast paths).
+        The ids (any dtype; numbered text takes the fast path).
     sort : bool, default False
         Number the codes in the sorted order of the ids (as ``pd.factorize(sort=True)``);
         otherwise in no particular order.
@@ -58,9 +57,7 @@ def factorize_ids(values: pd.Series, *, sort: bool = False) -> np.ndarray:
         numbered = _numbers(chunks, len(values))
         if numbered is not None:
             return _codes_by_number(*numbered, sort=sort)
-        codes = _hashed_codes(chunks, len(values))
-        if codes is not None:
-            return _sorted_codes(values, codes) if sort else codes
+        return _dictionary_codes(chunks, sort=sort)
     return pd.factorize(values, sort=sort, use_na_sentinel=True)[0].astype("int64")
 
 
@@ -82,20 +79,14 @@ def first_rows(codes: np.ndarray) -> np.ndarray:
 
 
 def take_ids(values: pd.Series, rows: np.ndarray) -> pd.Series:
-    """``values.iloc[rows]`` with a fresh RangeIndex (Arrow's take, without pandas' detour).
+    """``values.iloc[rows]`` with a fresh RangeIndex and the same dtype.
 
     Examples
     --------
     >>> take_ids(pd.Series(["a", "b", "c"], dtype="str"), np.array([2, 0])).tolist()
     ['c', 'a']
     """
-    import pyarrow as pa
-
-    array = getattr(values.array, "_pa_array", None)
-    if array is None or not isinstance(values.array, pd.arrays.ArrowStringArray):
-        return values.iloc[rows].reset_index(drop=True)
-    taken = type(values.array)(array.take(pa.array(rows, type=pa.int64())), dtype=values.dtype)
-    return pd.Series(taken, name=values.name, copy=False)
+    return pd.Series(values.array.take(rows), dtype=values.dtype, name=values.name, copy=False)
 
 
 def count_distinct(parts: Sequence[pd.Series]) -> int:
@@ -111,15 +102,13 @@ def count_distinct(parts: Sequence[pd.Series]) -> int:
         return 0
     chunk_lists = [_arrow_string_chunks(p) for p in parts]
     if all(c is not None for c in chunk_lists):
-        chunks = _same_type([c for chunk_list in chunk_lists for c in chunk_list])
+        chunks = _same_type([c for chunk_list in chunk_lists for c in chunk_list])  # type: ignore[union-attr]  # None ruled out above
         size = sum(len(p) for p in parts)
         numbered = _numbers(chunks, size)
         if numbered is not None:
             return _count_numbers(numbered[0])
-        codes = _hashed_codes(chunks, size)
-        if codes is not None:
-            return int(codes.max(initial=-1)) + 1
-    return int(pd.concat([p.astype("str") for p in parts], ignore_index=True).nunique())
+        return _count_text(chunks)
+    return int(pd.concat([p.astype(object) for p in parts], ignore_index=True).nunique())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,122 +238,42 @@ def _width_range(chunks: list) -> tuple[int, int]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Other text: two hashes, checked.
-
-_SEEDS = (np.uint64(0x243F6A8885A308D3), np.uint64(0x13198A2E03707344))
-_BLOCK = 1 << 20
-_ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
-#: (multiplier, multiplier, shift, shift, shift) of MurmurHash3's fmix64 and SplitMix64.
-_MURMUR = (np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53), *[np.uint64(33)] * 3)
-_SPLITMIX = (
-    np.uint64(0xBF58476D1CE4E5B9),
-    np.uint64(0x94D049BB133111EB),
-    np.uint64(30),
-    np.uint64(27),
-    np.uint64(31),
-)
+# Other text: Arrow's hash kernels.
 
 
-def _hashed_codes(chunks: list, size: int) -> np.ndarray | None:
-    """Codes by the first hash, or None when the second hash disagrees within a code.
-
-    pandas' and Arrow's string hash tables take about 900 MB for 10M order ids; two uint64
-    hashes take 160 MB, and factorizing the first is an integer hash.
-    """
-    first_hash = np.empty(size, dtype="uint64")
-    second_hash = np.empty(size, dtype="uint64")
-    pos = 0
-    for chunk in chunks:
-        first_hash[pos : pos + len(chunk)], second_hash[pos : pos + len(chunk)] = _hash_pair(chunk)
-        pos += len(chunk)
-    codes = pd.factorize(first_hash)[0].astype("int64")
-    del first_hash
-    # Every row's second hash must equal its code's first row's, block by block (no
-    # temporaries the size of the column).
-    reference = second_hash[first_rows(codes)]
-    for begin in range(0, size, _BLOCK):
-        block = slice(begin, begin + _BLOCK)
-        if not (second_hash[block] == reference[codes[block]]).all():
-            return None
-    missing = _missing(chunks, size)
-    if missing.any():
-        codes[missing] = -1
-        present = ~missing
-        codes[present] = pd.factorize(codes[present])[0]
-    return codes
-
-
-def _sorted_codes(values: pd.Series, codes: np.ndarray) -> np.ndarray:
-    """``codes`` renumbered in the sorted order of their ids (sorting the distinct ids only).
+def _dictionary_codes(chunks: list, *, sort: bool) -> np.ndarray:
+    """Codes by ``pyarrow.compute.dictionary_encode`` (one dictionary across the chunks),
+    renumbered in the sorted order of the distinct ids when ``sort``.
 
     Arrow sorts strings by their UTF-8 bytes, which is code point order: pandas' order.
     """
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    distinct = take_ids(values, first_rows(codes)).array._pa_array
-    order = pc.array_sort_indices(distinct).to_numpy()
-    rank = np.empty(len(order), dtype="int64")
-    rank[order] = np.arange(len(order))
-    present = codes >= 0
-    if present.all():
-        return rank[codes]
-    codes[present] = rank[codes[present]]
+    if not chunks:
+        return np.empty(0, dtype="int64")
+    encoded = pc.dictionary_encode(pa.chunked_array(chunks, type=chunks[0].type))
+    codes = np.empty(len(encoded), dtype="int64")
+    pos = 0
+    for chunk in encoded.chunks:
+        codes[pos : pos + len(chunk)] = chunk.indices.fill_null(-1).to_numpy()
+        pos += len(chunk)
+    if sort and encoded.num_chunks:
+        order = pc.array_sort_indices(encoded.chunks[-1].dictionary).to_numpy()
+        rank = np.empty(len(order) + 1, dtype="int64")
+        rank[order] = np.arange(len(order))
+        rank[-1] = -1  # missing ids keep -1
+        codes = rank[codes]
     return codes
 
 
-def _hash_pair(chunk) -> tuple[np.ndarray, np.ndarray]:
-    """Two independent 64-bit hashes of every string of one Arrow chunk.
+def _count_text(chunks: list) -> int:
+    """Distinct non-missing strings, by ``pyarrow.compute.unique``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    Eight bytes at a time: an unaligned uint64 view over the (padded) data buffer reads each
-    string's next word in one gather, and each word is mixed in with two different
-    finalisers (MurmurHash3's fmix64 and SplitMix64's). A loop over word positions (ids are
-    short), never over rows.
-    """
-    offsets = _offsets(chunk).astype("int64")
-    base = int(offsets[0])
-    starts = offsets[:-1] - base
-    lengths = np.diff(offsets)
-    data_buffer = chunk.buffers()[2]
-    raw = (
-        np.frombuffer(data_buffer, dtype="uint8")[base : int(offsets[-1])]
-        if data_buffer is not None
-        else np.zeros(0, dtype="uint8")
-    )
-    padded = np.zeros(len(raw) + 8, dtype="uint8")  # a word read from any start stays inside
-    padded[: len(raw)] = raw
-    words = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
-    h1 = np.full(len(chunk), _SEEDS[0], dtype="uint64")
-    h2 = np.full(len(chunk), _SEEDS[1], dtype="uint64")
-    with np.errstate(over="ignore"):
-        for j in range(0, int(lengths.max(initial=0)), 8):
-            word = words[np.minimum(starts + j, len(words) - 1)]
-            left = lengths - j
-            if (left >= 8).all():
-                h1 = _mix(h1 ^ word, _MURMUR)
-                h2 = _mix(h2 ^ word, _SPLITMIX)
-                continue
-            # the last, partial word of the shorter strings: keep their own bytes only
-            width = (8 * np.clip(left, 0, 7)).astype("uint64")
-            word &= np.where(left >= 8, _ALL_BITS, (np.uint64(1) << width) - np.uint64(1))
-            active = left > 0
-            h1 = np.where(active, _mix(h1 ^ word, _MURMUR), h1)
-            h2 = np.where(active, _mix(h2 ^ word, _SPLITMIX), h2)
-        # The length joins the hash, so "a" and "a\0" never meet by construction.
-        size = lengths.astype("uint64")
-        h1 = _mix(h1 ^ size, _MURMUR)
-        h2 = _mix(h2 ^ (size * np.uint64(0x9E3779B97F4A7C15)), _SPLITMIX)
-    return h1, h2
-
-
-def _mix(h: np.ndarray, constants: tuple[np.uint64, ...]) -> np.ndarray:
-    """A 64-bit finaliser (bijective, full avalanche), in place on ``h``."""
-    multiply_1, multiply_2, shift_1, shift_2, shift_3 = constants
-    h ^= h >> shift_1
-    h *= multiply_1
-    h ^= h >> shift_2
-    h *= multiply_2
-    h ^= h >> shift_3
-    return h
+    distinct = pc.unique(pa.chunked_array(chunks, type=chunks[0].type))
+    return len(distinct) - distinct.null_count
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,10 +281,19 @@ def _mix(h: np.ndarray, constants: tuple[np.uint64, ...]) -> np.ndarray:
 
 
 def _arrow_string_chunks(values: pd.Series) -> list | None:
-    """The Arrow string chunks behind ``values``, or None when it is not Arrow-backed text."""
+    """The Arrow string chunks behind ``values``, or None when it is not text.
+
+    An object column of Python strings (pandas 2.2's text dtype) is converted: Arrow's
+    kernels on the copy beat pandas' object hash table and sort (``bench_ids.py``).
+    """
     import pyarrow as pa
 
     array = getattr(values.array, "_pa_array", None)
+    if array is None and values.dtype == object:
+        try:
+            array = pa.chunked_array([pa.array(values.to_numpy(), from_pandas=True)])
+        except (pa.ArrowException, UnicodeError):  # not all text, or not encodable
+            return None
     if array is None or not (
         pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
     ):
@@ -398,13 +316,3 @@ def _offsets(chunk) -> np.ndarray:
     offset_type = "int64" if pa.types.is_large_string(chunk.type) else "int32"
     offsets = np.frombuffer(chunk.buffers()[1], dtype=offset_type)
     return offsets[chunk.offset : chunk.offset + len(chunk) + 1]
-
-
-def _missing(chunks: list, size: int) -> np.ndarray:
-    missing = np.zeros(size, dtype=bool)
-    pos = 0
-    for chunk in chunks:
-        if chunk.null_count:
-            missing[pos : pos + len(chunk)] = ~np.asarray(chunk.is_valid(), dtype=bool)
-        pos += len(chunk)
-    return missing

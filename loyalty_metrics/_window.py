@@ -7,19 +7,31 @@ Internally the window is ``start <= t < end + 1 day``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 
-DateLike = str | dt.date | dt.datetime | pd.Timestamp | np.datetime64
+DateLike: TypeAlias = str | dt.date | dt.datetime | pd.Timestamp | np.datetime64
 
 ONE_DAY = pd.Timedelta(days=1)
 DAYS_PER_YEAR = 365.25
+# Whole years a nanosecond timestamp holds (1677-09-21 .. 2262-04-11); readers and CLI options
+# keep to the narrower schema.DATE_RANGE.
+_HELD = ("1678-01-01", "2261-12-31")
+_FIRST_HELD, _LAST_HELD = (pd.Timestamp(day) for day in _HELD)
+#: The longest window: differences of two timestamps must stay under pandas.Timedelta's
+#: 292 years, look-backs included.
+MAX_WINDOW_YEARS = 250
 
 
 def to_day(value: DateLike | None, *, name: str = "date") -> pd.Timestamp | None:
     """Parse ``value`` into a midnight :class:`pandas.Timestamp` (``None`` stays ``None``).
+
+    A date no nanosecond timestamp holds (before 1678 or after 2261) is refused like a
+    value that is not a date.
 
     Examples
     --------
@@ -27,18 +39,26 @@ def to_day(value: DateLike | None, *, name: str = "date") -> pd.Timestamp | None
     Timestamp('2024-03-05 00:00:00')
     >>> to_day(None) is None
     True
+    >>> to_day("9999-12-31", name="end")
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'end' parameter must be a date from 1678-01-01 to 2261-12-31; got '9999-12-31'.
     """
     if value is None:
         return None
     try:
         ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ValueError(f"The {name!r} parameter must be a date; got {value!r}.") from exc
     if ts is pd.NaT:
         return None
     if ts.tzinfo is not None:
         ts = ts.tz_localize(None)
-    return ts.normalize()
+    if not _FIRST_HELD <= ts < _LAST_HELD + ONE_DAY:
+        raise ValueError(
+            f"The {name!r} parameter must be a date from {_HELD[0]} to {_HELD[1]}; got {value!r}."
+        )
+    return ts.normalize().as_unit("ns")
 
 
 @dataclass(frozen=True)
@@ -119,6 +139,57 @@ def resolve_window(
         else:
             first = values[values < end_day + ONE_DAY].min()
             start_day = end_day if pd.isna(first) else first.normalize()
-    if not pd.isna(start_day) and not pd.isna(end_day) and start_day > end_day:
-        raise ValueError(f"start ({start_day.date()}) is after end ({end_day.date()}).")
+    return checked_window(start_day, end_day)
+
+
+def checked_window(start_day: pd.Timestamp, end_day: pd.Timestamp) -> Window:
+    """The window ``start_day..end_day`` (days or NaT), refused when it is upside down or
+    longer than ``MAX_WINDOW_YEARS``.
+
+    Examples
+    --------
+    >>> checked_window(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-31")).years > 0
+    True
+    """
+    if not pd.isna(start_day) and not pd.isna(end_day):
+        if start_day > end_day:
+            raise ValueError(f"start ({start_day.date()}) is after end ({end_day.date()}).")
+        if end_day.year - start_day.year > MAX_WINDOW_YEARS:
+            raise ValueError(
+                f"The window {start_day.date()} to {end_day.date()} spans more than "
+                f"{MAX_WINDOW_YEARS} years; give a later start."
+            )
     return Window(start=start_day, end=end_day)
+
+
+def period_status(
+    ends: pd.DatetimeIndex | Sequence[DateLike],
+    freq: str,
+    *,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+) -> list[str]:
+    """``"complete"`` or ``"partial"`` for each period, given by a day inside it (its end).
+
+    A period is partial when the window ``start``..``end`` does not hold all of its calendar
+    days: the period holding ``end`` (a 9-day final month), or the one holding a ``start``
+    that is not its first day. A partial period's figures are not comparable with the others'
+    (a revenue "collapse" in a 9-day month): reports, tables and exports mark them.
+
+    Examples
+    --------
+    >>> ends = pd.to_datetime(["2024-01-31", "2024-02-29", "2024-03-09"])
+    >>> period_status(ends, "M", start="2024-01-01", end="2024-03-09")
+    ['complete', 'complete', 'partial']
+    >>> period_status(ends, "M", start="2024-01-15", end="2024-03-31")
+    ['partial', 'complete', 'complete']
+    """
+    periods = pd.DatetimeIndex(pd.to_datetime(list(ends))).to_period(freq)
+    first_day, last_day = to_day(start, name="start"), to_day(end, name="end")
+    out = []
+    for period in periods:
+        partial = (last_day is not None and period.end_time.normalize() > last_day) or (
+            first_day is not None and period.start_time.normalize() < first_day
+        )
+        out.append("partial" if partial else "complete")
+    return out

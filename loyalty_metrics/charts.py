@@ -6,6 +6,11 @@ nothing is shown or kept in global state; they display in Jupyter and save with
 ``fig.savefig("chart.png")`` or :func:`figure_bytes`. Colours are colour-blind safe: Okabe-Ito
 for categories and lines, viridis / cividis for heatmaps.
 
+Every text is drawn verbatim: labels come from the data (a channel named ``$x^$``, a segment
+``Save $5 or $10``), so mathtext and TeX are off, control characters are removed and labels
+longer than 80 characters end in ``…``. Matplotlib's warnings while drawing (a glyph missing
+from the font) go to the ``loyalty_metrics.charts`` logger, never to stderr.
+
 Examples
 --------
 >>> import pandas as pd
@@ -17,9 +22,13 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
-from collections.abc import Callable, Sequence
+import logging
+import re
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -43,6 +52,9 @@ __all__ = [
     "ladder_funnel",
     "nps_distribution",
     "nps_trend",
+    "points_flow_chart",
+    "tier_distribution_chart",
+    "tier_migration_heatmap",
 ]
 
 #: Okabe & Ito (2008) colour-blind-safe palette, in the order lines use it.
@@ -80,6 +92,15 @@ _STYLE = {
     "svg.hashsalt": "loyalty_metrics",  # stable ids: the same figure gives the same SVG
 }
 
+# Drawn verbatim: no mathtext ($...$) nor TeX, whatever the caller's matplotlibrc says.
+_VERBATIM = {"text.parse_math": False, "text.usetex": False}
+_STYLE.update(_VERBATIM)
+_LABEL_LIMIT = 80
+# Control characters (C0 but newline, DEL, C1): invisible or drawn as boxes; tab is a space.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+logger = logging.getLogger(__name__)
+
 _PERIOD_WORDS = {"D": "days", "W": "weeks", "M": "months", "Q": "quarters", "Y": "years"}
 _STAGES = ("lead", "buyer", "repeat", "advocate")
 
@@ -91,12 +112,47 @@ def _styled(func: Callable[..., Figure]) -> Callable[..., Figure]:
     def wrapper(*args: Any, **kwargs: Any) -> Figure:
         import matplotlib as mpl
         from cycler import cycler
+        from matplotlib.text import Text
 
+        given = kwargs.get("ax")
+        before = set(given.figure.findobj(Text)) if given is not None else set()
         style = dict(_STYLE, **{"axes.prop_cycle": cycler(color=OKABE_ITO)})
-        with mpl.rc_context(style):
-            return func(*args, **kwargs)
+        with mpl.rc_context(style), _warnings_logged():
+            fig = func(*args, **kwargs)
+        for text in fig.findobj(Text):
+            if text not in before:  # the caller's own texts on a shared figure stay theirs
+                text.set_parse_math(False)
+                text.set_usetex(False)
+                text.set_text(_verbatim(text.get_text()))
+        return fig
 
     return wrapper
+
+
+def _verbatim(text: str) -> str:
+    """``text`` as it can be drawn as is: no control characters, at most 80 characters.
+
+    Examples
+    --------
+    >>> _verbatim("Save $5\x07 or $10")
+    'Save $5 or $10'
+    >>> len(_verbatim("x" * 500))
+    80
+    """
+    text = _CONTROL.sub("", str(text).replace("\t", " "))
+    if len(text) > _LABEL_LIMIT:
+        text = text[: _LABEL_LIMIT - 1] + "…"
+    return text
+
+
+@contextlib.contextmanager
+def _warnings_logged() -> Iterator[None]:
+    """Send the warnings raised inside to the logger (cron mails whatever reaches stderr)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for warning in caught:
+        logger.info("matplotlib: %s", warning.message)
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -125,7 +181,7 @@ def figure_bytes(fig: Figure, format: Literal["png", "svg"] = "png", *, dpi: int
 
     buffer = io.BytesIO()
     metadata = {"Software": None} if format == "png" else {"Date": None, "Creator": None}
-    with mpl.rc_context({"svg.hashsalt": "loyalty_metrics"}):
+    with mpl.rc_context({"svg.hashsalt": "loyalty_metrics", **_VERBATIM}), _warnings_logged():
         fig.savefig(buffer, format=format, dpi=dpi, metadata=metadata)
     return buffer.getvalue()
 
@@ -278,8 +334,8 @@ def cohort_heatmap(
     colorbar.set_label(label)
     colorbar.outline.set_visible(False)
 
-    ax.set_xticks(range(n_cols), [str(c) for c in table.columns])
-    ax.set_yticks(range(n_rows), _period_labels(table.index))
+    ax.set_xticks(range(n_cols), [_verbatim(c) for c in table.columns])
+    ax.set_yticks(range(n_rows), [_verbatim(c) for c in _period_labels(table.index)])
     ax.tick_params(length=0)
     for side in ("left", "bottom"):
         ax.spines[side].set_visible(False)
@@ -453,11 +509,11 @@ def nps_distribution(
     [2.0, 1.0]
     """
     fig, ax = _axes(ax, (6.0, 2.8))
-    counts = (
+    per_score = (
         pd.Series(scores).reindex(range(11), fill_value=0) if counts else _score_counts(scores)
     )
     colours = [_DETRACTOR] * 7 + [_PASSIVE] * 2 + [_PROMOTER] * 2
-    ax.bar(counts.index, counts.to_numpy(dtype="float64"), color=colours, width=0.8)
+    ax.bar(per_score.index, per_score.to_numpy(dtype="float64"), color=colours, width=0.8)
     ax.set_xticks(range(11))
     ax.set_xlabel("Answer to “How likely are you to recommend us?” (0–10)")
     ax.set_ylabel("Responses")
@@ -555,7 +611,9 @@ def ladder_funnel(ladder: pd.Series | pd.DataFrame, *, ax: Axes | None = None) -
                 color=_GREY,
             )
     ax.set_xlim(0, widest * 1.75 if widest else 1.0)
-    ax.set_yticks(positions, [_RUNG_LABELS.get(str(s), str(s).capitalize()) for s in counts.index])
+    ax.set_yticks(
+        positions, [_verbatim(_RUNG_LABELS.get(str(s), str(s).capitalize())) for s in counts.index]
+    )
     ax.set_ylim(len(counts) - 0.5, -0.5)
     ax.set_xticks([])
     for side in ("bottom", "left"):
@@ -850,7 +908,7 @@ def bar_chart(
             text += "  low n"
         ax.text(max(end, 0) + span * 0.015, yi, text, va="center", fontsize=8)
     ax.set_xlim(min(0.0, float(np.nanmin(ends)) if ends.size else 0.0), span * 1.15)
-    ax.set_yticks(y, [str(v) for v in values.index])
+    ax.set_yticks(y, [_verbatim(v) for v in values.index])  # tick labels are not Text yet
     ax.set_ylim(len(values) - 0.5, -0.5)
     ax.tick_params(axis="y", length=0)
     ax.set_xlabel(xlabel)
@@ -897,6 +955,7 @@ def kpi_trends(
     *,
     currency: str | None = None,
     ncols: int = 3,
+    status: Sequence[str] | None = None,
     ax: Axes | None = None,
 ) -> Figure:
     """Period-over-period KPI lines: one small panel per KPI (or all on ``ax``).
@@ -906,37 +965,50 @@ def kpi_trends(
     frame : pandas.DataFrame
         :func:`loyalty_metrics.kpis_by_period`: indexed by period end, one column per KPI.
     keys : sequence of str, optional
-        The KPIs to draw; default the columns that have at least one value (up to 9).
+        The KPIs to draw; default the columns that have at least two values (up to 9): a
+        single point is no trend.
+    status : sequence of str, optional
+        ``"complete"`` or ``"partial"`` per row (:func:`loyalty_metrics._window.period_status`):
+        partial periods are drawn with a hollow marker at the end of a dashed segment, so a
+        9-day month does not read as a collapse.
     ax : matplotlib.axes.Axes, optional
         Draw every KPI as a line on this axes (same scale: pick comparable KPIs).
 
     Returns
     -------
     matplotlib.figure.Figure
-        One axes per KPI, titled with its label; ``lines[0]`` holds the values.
+        One axes per KPI, titled with its label; ``lines[0]`` holds the values (partial
+        periods as NaN when ``status`` is given; ``lines[1]`` is then the dashed part).
 
     Examples
     --------
-    >>> f = pd.DataFrame({"revenue": [10.0, 12.0], "nps": [5.0, 9.0]},
-    ...                  index=pd.to_datetime(["2024-01-31", "2024-02-29"]))
-    >>> fig = kpi_trends(f)
+    >>> f = pd.DataFrame({"revenue": [10.0, 12.0, 1.0], "nps": [5.0, 9.0, 7.0]},
+    ...                  index=pd.to_datetime(["2024-01-31", "2024-02-29", "2024-03-09"]))
+    >>> fig = kpi_trends(f, status=["complete", "complete", "partial"])
     >>> [a.get_title() for a in fig.axes], fig.axes[1].lines[0].get_ydata().tolist()
-    (['Revenue', 'NPS (points)'], [5.0, 9.0])
+    (['Revenue', 'NPS (points)'], [5.0, 9.0, nan])
+    >>> fig.axes[1].lines[1].get_linestyle(), fig.axes[1].lines[1].get_ydata().tolist()
+    ('--', [9.0, 7.0])
     """
     if keys is None:
-        keys = [k for k in frame.columns if frame[k].notna().any()][:9]
+        keys = [k for k in frame.columns if frame[k].notna().sum() >= 2][:9]
     keys = list(keys)
     x = _dates(frame.index)
+    partial = (
+        np.zeros(len(frame), dtype=bool)
+        if status is None
+        else np.asarray([s == "partial" for s in status], dtype=bool)
+    )
     if ax is not None:
         fig = ax.figure
         for i, key in enumerate(keys):
-            ax.plot(
+            _trend_line(
+                ax,
                 x,
-                frame[key].to_numpy(dtype="float64", na_value=np.nan),
-                marker="o",
-                markersize=3,
-                color=OKABE_ITO[i % len(OKABE_ITO)],
-                label=_kpi_label(key, currency),
+                frame[key],
+                partial,
+                OKABE_ITO[i % len(OKABE_ITO)],
+                _kpi_label(key, currency),
             )
         ax.legend(loc="best")
         ax.grid(axis="y")
@@ -951,21 +1023,37 @@ def kpi_trends(
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True)
     for i, key in enumerate(keys):
         panel = axes[i // ncols][i % ncols]
-        panel.plot(
-            x,
-            frame[key].to_numpy(dtype="float64", na_value=np.nan),
-            marker="o",
-            markersize=3,
-            linewidth=1.5,
-            color=OKABE_ITO[0],
-        )
+        _trend_line(panel, x, frame[key], partial, OKABE_ITO[0], None)
         panel.set_title(_kpi_label(key, currency), fontsize=9.5)
         panel.yaxis.set_major_formatter(FuncFormatter(_tick))
         panel.grid(axis="y")
         _format_date_axis(panel)
     for j in range(len(keys), nrows * ncols):
         fig.delaxes(axes[j // ncols][j % ncols])
+    if partial.any():
+        fig.supxlabel(
+            "dashed, hollow: partial period (not all its days are in the data)", fontsize=8
+        )
     return fig
+
+
+def _trend_line(
+    ax: Axes,
+    x: np.ndarray,
+    values: pd.Series,
+    partial: np.ndarray,
+    color: str,
+    label: str | None,
+) -> None:
+    """Complete periods as a solid line; each partial one dashed from its neighbour, hollow."""
+    y = values.to_numpy(dtype="float64", na_value=np.nan)
+    solid = np.where(partial, np.nan, y)
+    ax.plot(x, solid, marker="o", markersize=3, linewidth=1.5, color=color, label=label)
+    for i in np.flatnonzero(partial):
+        near = [j for j in (i - 1, i + 1) if 0 <= j < len(y) and not partial[j]]
+        pair = sorted([i, *near[:1]])
+        ax.plot(x[pair], y[pair], linestyle="--", linewidth=1.2, color=color)
+        ax.plot(x[i], y[i], marker="o", markersize=5, markerfacecolor="white", color=color)
 
 
 def _kpi_label(key: str, currency: str | None) -> str:
@@ -1031,7 +1119,7 @@ def calibration_vs_holdout(
         labels = [
             f"{label}\nn={_fmt(n)}" for label, n in zip(labels, grouped["customers"], strict=True)
         ]
-    ax.set_xticks(x, labels)
+    ax.set_xticks(x, [_verbatim(label) for label in labels])
     ax.set_xlabel(f"Repeat purchases in the calibration {time_unit}")
     ax.set_ylabel("Mean purchases in the holdout")
     ax.grid(axis="y")
@@ -1052,3 +1140,177 @@ def _calibration_groups(table: pd.DataFrame, max_frequency: int) -> pd.DataFrame
             "customers": grouped.size(),
         }
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The points programme.
+
+
+@_styled
+def points_flow_chart(flow: pd.DataFrame, *, ax: Axes | None = None) -> Figure:
+    """Points issued (up), redeemed and expired (down) per period, and the balance.
+
+    Parameters
+    ----------
+    flow : pandas.DataFrame
+        :func:`loyalty_metrics.points_flow`: indexed by period end, with ``issued``,
+        ``redeemed``, ``expired`` and ``outstanding``.
+    ax : matplotlib.axes.Axes, optional
+        Draw here instead of on a new figure (the balance goes on a twin axis).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``axes[0].containers`` are the issued, redeemed and expired bars (redeemed and
+        expired drawn below zero, expired stacked under redeemed); the twin axis's
+        ``lines[0]`` is the outstanding balance at each period's end.
+
+    Examples
+    --------
+    >>> flow = pd.DataFrame({"issued": [100.0, 50.0], "redeemed": [0.0, 40.0],
+    ...                      "expired": [0.0, 10.0], "outstanding": [100.0, 100.0]},
+    ...                     index=pd.to_datetime(["2024-01-31", "2024-02-29"]))
+    >>> fig = points_flow_chart(flow)
+    >>> [[float(bar.get_height()) for bar in c] for c in fig.axes[0].containers]
+    [[100.0, 50.0], [0.0, -40.0], [0.0, -10.0]]
+    >>> fig.axes[1].lines[0].get_ydata().tolist()
+    [100.0, 100.0]
+    """
+    from matplotlib.ticker import FuncFormatter
+
+    fig, ax = _axes(ax, (7.5, 3.4))
+    x = _dates(flow.index)
+    days = np.diff(x).min() / np.timedelta64(1, "D") if len(x) > 1 else 30
+    width = np.timedelta64(max(1, int(0.7 * days)), "D")
+    issued = flow["issued"].to_numpy(dtype="float64", na_value=np.nan)
+    redeemed = flow["redeemed"].to_numpy(dtype="float64", na_value=np.nan)
+    expired = flow["expired"].to_numpy(dtype="float64", na_value=np.nan)
+    ax.bar(x, issued, width=width, color=OKABE_ITO[0], label="issued")
+    ax.bar(x, -redeemed, width=width, color=OKABE_ITO[1], label="redeemed")
+    ax.bar(x, -expired, width=width, bottom=-redeemed, color=_GREY, label="expired")
+    ax.axhline(0, color="black", linewidth=0.6)
+    ax.set_ylabel("Points per period")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: _tick(abs(v))))
+    ax.grid(axis="y")
+    balance = ax.twinx()
+    balance.plot(
+        x,
+        flow["outstanding"].to_numpy(dtype="float64", na_value=np.nan),
+        color=OKABE_ITO[3],
+        marker="o",
+        markersize=3,
+        label="outstanding (right axis)",
+    )
+    balance.set_ylabel("Outstanding points")
+    balance.yaxis.set_major_formatter(FuncFormatter(_tick))
+    balance.spines["right"].set_visible(True)
+    low, high = balance.get_ylim()
+    balance.set_ylim(min(0.0, low), high)
+    handles = ax.get_legend_handles_labels()
+    extra = balance.get_legend_handles_labels()
+    ax.legend(handles[0] + extra[0], handles[1] + extra[1], loc="upper left", ncols=4)
+    _format_date_axis(ax)
+    return fig
+
+
+@_styled
+def tier_migration_heatmap(matrix: pd.DataFrame, *, ax: Axes | None = None) -> Figure:
+    """The tier migration matrix: cells coloured by row share, annotated with counts.
+
+    Parameters
+    ----------
+    matrix : pandas.DataFrame
+        :func:`loyalty_metrics.tier_migration`: counts, rows = tier at the start (``new``
+        first), columns = tier at the end, tiers from lowest to highest.
+    ax : matplotlib.axes.Axes, optional
+        Draw here instead of on a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``fig.axes[0].images[0].get_array()`` holds each cell's share of its row (percent,
+        masked for an empty row); the texts are the counts.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame([[3, 1], [2, 2], [0, 0]], index=["new", "base", "silver"],
+    ...                  columns=["base", "silver"])
+    >>> fig = tier_migration_heatmap(m)
+    >>> fig.axes[0].images[0].get_array().tolist()
+    [[75.0, 25.0], [50.0, 50.0], [None, None]]
+    """
+    import matplotlib as mpl
+
+    counts = matrix.to_numpy(dtype="float64")
+    totals = counts.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = np.where(totals > 0, 100 * counts / totals, np.nan)
+    n_rows, n_cols = counts.shape
+    fig, ax = _axes(ax, (min(max(4.0, 1.8 + 0.9 * n_cols), 10.0), min(max(2.6, 1.2 + 0.5 * n_rows), 8.0)))  # fmt: skip
+    cmap = mpl.colormaps["viridis"].with_extremes(bad="white")
+    image = ax.imshow(np.ma.masked_invalid(shares), cmap=cmap, vmin=0, vmax=100, aspect="auto")
+    colorbar = fig.colorbar(image, ax=ax, shrink=0.9, pad=0.01)
+    colorbar.set_label("Share of the row (%)")
+    colorbar.outline.set_visible(False)
+    ax.set_xticks(range(n_cols), [str(c) for c in matrix.columns])
+    ax.set_yticks(range(n_rows), [str(r) for r in matrix.index])
+    ax.tick_params(length=0)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.set_xlabel("Tier at the end")
+    ax.set_ylabel("Tier at the start")
+    ax.xaxis.set_label_position("top")
+    ax.xaxis.tick_top()
+    for r in range(n_rows):
+        for c in range(n_cols):
+            share = shares[r, c]
+            red, green, blue, _ = cmap(image.norm(0 if np.isnan(share) else share))
+            dark = 0.2126 * red + 0.7152 * green + 0.0722 * blue > 0.45 or np.isnan(share)
+            ax.text(c, r, _fmt(counts[r, c]), ha="center", va="center",
+                    color="black" if dark else "white")  # fmt: skip
+    return fig
+
+
+@_styled
+def tier_distribution_chart(distribution: pd.DataFrame, *, ax: Axes | None = None) -> Figure:
+    """Customers per tier at each period's end, as stacked bars (lowest tier at the bottom).
+
+    Parameters
+    ----------
+    distribution : pandas.DataFrame
+        :func:`loyalty_metrics.tier_distribution`: indexed by period end, one column per tier
+        from the lowest to the highest.
+    ax : matplotlib.axes.Axes, optional
+        Draw here instead of on a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``axes[0].containers`` hold one bar series per tier, in column order.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"base": [5, 6], "gold": [1, 2]},
+    ...                  index=pd.to_datetime(["2024-01-31", "2024-02-29"]))
+    >>> fig = tier_distribution_chart(d)
+    >>> [[float(b.get_height()) for b in c] for c in fig.axes[0].containers]
+    [[5.0, 6.0], [1.0, 2.0]]
+    """
+    from matplotlib.ticker import FuncFormatter
+
+    fig, ax = _axes(ax, (7.5, 3.0))
+    x = _dates(distribution.index)
+    days = np.diff(x).min() / np.timedelta64(1, "D") if len(x) > 1 else 30
+    width = np.timedelta64(max(1, int(0.7 * days)), "D")
+    bottom = np.zeros(len(distribution))
+    for i, tier in enumerate(distribution.columns):
+        values = distribution[tier].to_numpy(dtype="float64", na_value=0.0)
+        ax.bar(x, values, width=width, bottom=bottom, label=str(tier),
+               color=OKABE_ITO[i % len(OKABE_ITO)])  # fmt: skip
+        bottom += values
+    ax.set_ylabel("Customers")
+    ax.yaxis.set_major_formatter(FuncFormatter(_tick))
+    ax.grid(axis="y")
+    ax.legend(loc="upper left", ncols=len(distribution.columns), title=None)
+    _format_date_axis(ax)
+    return fig

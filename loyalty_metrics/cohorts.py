@@ -31,13 +31,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._window import DateLike, Window, resolve_window
+from . import caveats
+from ._validation import validate_orders
+from ._window import DateLike, Window
 from .errors import ConfigError
-from .schema import AMOUNT_TOLERANCE
+from .orders import OrderKernel, order_kernel
 
 __all__ = [
     "ALL_COHORTS",
     "CELL_STATUSES",
+    "CohortTable",
     "cohort_cell_status",
     "cohort_table",
     "inter_purchase_times",
@@ -130,7 +133,7 @@ def _sorted_ids(*parts: pd.Series | pd.Index | np.ndarray) -> pd.Index:
 
 
 # --------------------------------------------------------------------------------------------
-# The heavy pass: order lines -> orders (private, shared with segments.py and programs.py)
+# Orders from the order kernel (private, shared with segments.py and programs.py)
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Orders:
@@ -193,73 +196,25 @@ def _empty_orders(window: Window) -> _Orders:
 def _orders_up_to_end(
     orders: pd.DataFrame, *, start: DateLike | None = None, end: DateLike | None = None
 ) -> _Orders:
-    """Reduce order lines to orders on or before ``end`` (the conventions of customer_summary)."""
-    window = resolve_window(orders["order_date"], start, end)
-    if window.empty or len(orders) == 0:
-        return _empty_orders(window)
-    ns = orders["order_date"].to_numpy(dtype="datetime64[ns]").view("int64")
-    keep = ns < window.end_exclusive.value
-    keep &= ns != _INT_MIN  # NaT is never inside the window
-    all_kept = bool(keep.all())
-    # Factorize full columns and mask the codes: cheaper than copying string columns.
-    codes, ids = pd.factorize(orders["customer_id"])
-    codes = codes.astype("int64", copy=False)
-    days = ns // _NS_PER_DAY
-    amounts = orders["amount"].to_numpy(dtype="float64", na_value=np.nan)
-    if not all_kept:
-        codes, days, amounts = codes[keep], days[keep], amounts[keep]
-    ids = pd.Index(ids).astype("str")
+    """The orders on or before ``end`` (the order kernel's), over the window ``start..end``."""
+    validate_orders(orders)
+    kernel = order_kernel(orders, end=end)
+    return orders_from_kernel(kernel, kernel.window(start, end))
 
-    if "order_id" in orders.columns and orders["order_id"].notna().any():
-        order_codes, order_customer = _order_codes(codes, orders["order_id"], keep, all_kept)
-        n_orders = len(order_customer)
-        used = np.bincount(order_codes, minlength=n_orders) > 0
-        order_amount = np.bincount(order_codes, weights=amounts, minlength=n_orders)
-        order_day = np.full(n_orders, _INT_MAX, dtype="int64")
-        np.minimum.at(order_day, order_codes, days)
-        if not used.all():  # orders dated entirely after end
-            order_customer = order_customer[used]
-            order_amount = order_amount[used]
-            order_day = order_day[used]
-    else:
-        order_customer, order_amount, order_day = codes, amounts, days
+
+def orders_from_kernel(kernel: OrderKernel, window: Window) -> _Orders:
+    """The cohorts' view of an order kernel truncated at ``window.end``."""
+    if window.empty:
+        return _empty_orders(window)
+    k = kernel.as_of(window.end)
     return _Orders(
         window=window,
-        customer_ids=ids,
-        customer=order_customer,
-        day=order_day,
-        amount=order_amount,
-        purchase=order_amount >= -AMOUNT_TOLERANCE,
+        customer_ids=pd.Index(k.customer_ids, dtype="str"),
+        customer=k.customer,
+        day=k.day,
+        amount=k.amount,
+        purchase=k.purchase,
     )
-
-
-def _order_codes(
-    customer: np.ndarray, order_id: pd.Series, keep: np.ndarray, all_kept: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of orders = (customer, order_id); a blank order_id makes its line an order.
-
-    Returns the code of each kept line and the customer of each order code.
-    """
-    raw, uniques = pd.factorize(order_id)
-    raw = raw.astype("int64", copy=False)
-    if not all_kept:
-        raw = raw[keep]
-    blank = raw < 0
-    if blank.any():
-        raw = raw.copy()
-        raw[blank] = len(uniques) + np.arange(int(blank.sum()))
-    n = int(raw.max()) + 1 if len(raw) else 0
-    owner = np.full(n, -1, dtype="int64")
-    owner[raw] = customer
-    if np.array_equal(owner[raw], customer):
-        return raw, owner  # the usual case: every order_id belongs to one customer
-    # The same order_id used by two customers: they are two orders.
-    key = raw * (int(customer.max()) + 1) + customer
-    codes, _ = pd.factorize(key)
-    codes = codes.astype("int64", copy=False)
-    owner = np.empty(int(codes.max()) + 1, dtype="int64")
-    owner[codes] = customer
-    return codes, owner
 
 
 # --------------------------------------------------------------------------------------------
@@ -305,6 +260,35 @@ def _first_shown_cohort(window: Window, period: str) -> int:
 # --------------------------------------------------------------------------------------------
 # Cohort tables
 # --------------------------------------------------------------------------------------------
+class CohortTable(pd.DataFrame):
+    """What :func:`cohort_table` returns: a DataFrame that knows how it was made.
+
+    Attributes (kept through selections and copies; a ``merge`` or ``concat`` result has
+    them as None): ``cohort_period``, ``cohort_values`` and ``cohort_mode`` (the options it
+    was made with), ``window`` and ``cohort_size`` (customers per cohort row, a Series
+    indexed like the rows, without the ``All cohorts`` row).
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [1.0, 1.0, 1.0],
+    ...     "order_date": pd.to_datetime(["2024-01-05", "2024-02-05", "2024-01-20"])})
+    >>> table = cohort_table(orders)
+    >>> table.cohort_size.tolist(), table.cohort_period
+    ([2], 'M')
+    """
+
+    _metadata = ["cohort_period", "cohort_values", "cohort_mode", "window", "cohort_size"]
+    cohort_period: str | None = None
+    cohort_values: str | None = None
+    cohort_mode: str | None = None
+    window: Window | None = None
+    cohort_size: pd.Series | None = None
+
+    @property
+    def _constructor(self) -> type[CohortTable]:
+        return CohortTable
+
+
 @dataclass(frozen=True)
 class _CohortGrid:
     """Shown cohorts (rows), their sizes and the status of every (cohort, periods since) cell."""
@@ -485,8 +469,10 @@ def cohort_table(
         Index ``cohort`` (a :class:`pandas.PeriodIndex`, ascending, only cohorts with
         customers), columns ``periods_since`` 0, 1, ... up to the last observable period of
         the oldest cohort shown (no cap). Floats; cells after ``end`` are NaN, never 0.
-        ``attrs["loyalty_metrics.cohorts"]`` records ``period``, ``values``, ``mode``,
-        ``start``, ``end`` and ``cohort_size`` (a list aligned with the cohort rows).
+        A :class:`CohortTable`: ``table.cohort_size`` gives the customers of each cohort row,
+        ``table.window`` the window (``attrs["loyalty_metrics.cohorts"]`` holds the same as
+        plain values: ``period``, ``values``, ``mode``, ``start``, ``end`` as ISO dates and
+        ``cohort_size`` as a list).
 
     Notes
     -----
@@ -525,6 +511,9 @@ def cohort_table(
                                     include_all=include_all, start=start, end=end, engine=engine)  # fmt: skip
     _check_cohort_args("cohort_table", period, values, mode)
     o = _orders_up_to_end(orders, start=start, end=end)
+    if len(o.day):
+        first = pd.Timestamp(int(o.day.min()) * _NS_PER_DAY)
+        caveats.emit(caveats.cohort_caveats(first, o.window.start))
     grid = _cohort_grid(o, period)
     n_rows, n_cols = grid.shape
     if values in ("customers", "retention"):
@@ -553,15 +542,23 @@ def cohort_table(
         with np.errstate(invalid="ignore", divide="ignore"):
             average = (np.where(complete, table, 0.0) * weights).sum(axis=0) / weights.sum(axis=0)
         frame = _append_row(frame, average)
-    frame.attrs[_ATTR] = {
+    table = CohortTable(frame)
+    table.cohort_period, table.cohort_values, table.cohort_mode = period, values, mode
+    table.window = o.window
+    table.cohort_size = pd.Series(
+        grid.sizes.astype("int64"), index=_period_index(grid.cohorts, period), name="cohort_size"
+    )
+    # The same, as plain values, for readers of the attrs (JSON-safe: to_parquet keeps them).
+    frame_attrs = {
         "period": period,
         "values": values,
         "mode": mode,
-        "start": o.window.start,
-        "end": o.window.end,
+        "start": None if o.window.empty else str(o.window.start.date()),
+        "end": None if o.window.empty else str(o.window.end.date()),
         "cohort_size": [int(s) for s in grid.sizes],
     }
-    return frame
+    table.attrs[_ATTR] = frame_attrs
+    return table
 
 
 def cohort_cell_status(
@@ -743,7 +740,8 @@ def repeat_rate_by_cohort(
         k = np.bincount(rows[repeated], minlength=n_rows)
         parts.append((label, n, k))
     index_cohorts = list(_period_index(cohorts, period))
-    records_idx, cols = [], {"customers": [], "n": [], "repeaters": []}
+    records_idx: list[Any] = []
+    cols: dict[str, list[Any]] = {"customers": [], "n": [], "repeaters": []}
     for r in range(n_rows):  # one row per (cohort, window): a handful of periods
         for label, n, k in parts:
             records_idx.append((index_cohorts[r], label))

@@ -1,7 +1,8 @@
 """``loyalty.toml``: column mappings, reader options and metric options, loaded and checked.
 
 A config file has one table per input (``[orders]``, ``[surveys]``, ``[events]``, ``[spend]``,
-``[customers]``) and the tables ``[metrics]``, ``[report]``, ``[export]`` and ``[engine]``::
+``[customers]``, ``[points]``) and the tables ``[metrics]``, ``[report]``, ``[cancellations]``,
+``[export]`` and ``[engine]``::
 
     [orders]
     file = "exports/orders_2024.csv"      # relative to the config file's folder
@@ -19,6 +20,10 @@ A config file has one table per input (``[orders]``, ``[surveys]``, ``[events]``
     churn_period = "365D"
     key_actions = ["purchase", "review"]
     nps_method = "adjusted-wald"
+    point_value = 0.01                    # the points programme
+    tier_thresholds = {silver = 500, gold = 2000}
+    tier_lookback = "365D"
+    cost_channel = "loyalty"              # spend channel of the programme's running costs
 
     [report]
     title = "Loyalty, week 12"
@@ -112,6 +117,42 @@ def _string_list(value: Any) -> list[str]:
     return list(value)
 
 
+def _sheet(value: Any) -> str | int:
+    """An Excel sheet: its name, or its 0-based number."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ValueError('a sheet name such as "Orders" or a 0-based sheet number')
+
+
+def _fixed_span(value: Any) -> str:
+    """A fixed length of time such as ``"30D"``, ``"12h"`` or ``"2W"`` (no months)."""
+    import pandas as pd
+
+    try:
+        ok = isinstance(value, str) and pd.Timedelta(value) > pd.Timedelta(0)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError('a fixed length such as "30D", "12h" or "2W"')
+    return value.strip()
+
+
+def _match_columns(value: Any) -> list[str]:
+    allowed = ("customer_id", "product_id", "category")
+    if (
+        not isinstance(value, list)
+        or "customer_id" not in value
+        or not all(v in allowed for v in value)
+    ):
+        raise ValueError(
+            'a list holding "customer_id" and any of "product_id", "category", e.g. '
+            '["customer_id", "product_id"]'
+        )
+    return list(value)
+
+
 def _one_of(*choices: str) -> Check:
     def check(value: Any) -> str:
         if value not in choices:
@@ -152,6 +193,25 @@ def _weights(*names: str) -> Check:
     return check
 
 
+def _tier_thresholds(value: Any) -> dict[str, float]:
+    """Tier name -> minimum trailing revenue, distinct minimums."""
+    expected = (
+        "a table of tier names and distinct minimum revenues, e.g. {silver = 500, gold = 2000}"
+    )
+    if not isinstance(value, dict) or not value:
+        raise ValueError(expected)
+    out = {}
+    for name, minimum in value.items():
+        if isinstance(minimum, bool) or not isinstance(minimum, int | float):
+            raise ValueError(expected)
+        if math.isnan(minimum) or math.isinf(minimum):
+            raise ValueError(expected)
+        out[name] = float(minimum)
+    if len(set(out.values())) < len(out):
+        raise ValueError(expected)
+    return out
+
+
 class _UnknownKey(Exception):
     def __init__(self, key: str, known: tuple[str, ...] | list[str]) -> None:
         super().__init__(key)
@@ -172,6 +232,7 @@ INPUT_KEYS: dict[str, Check] = {
     "encoding": _non_empty_string,
     "dayfirst": _bool,
     "date_format": _non_empty_string,
+    "sheet": _sheet,
 }
 
 #: Every table of ``loyalty.toml`` and the check of each of its keys.
@@ -190,9 +251,19 @@ CONFIG_KEYS: dict[str, dict[str, Check]] = {
         "annual_discount_rate": _number(0.0, 1.0),
         "cli_weights": _weights("nps", "repeat_purchase_rate", "upsell_share"),
         "cli_nps_scale": _one_of("points", "percent"),
+        "point_value": _number(0.0),
+        "tier_thresholds": _tier_thresholds,
+        "tier_lookback": _period,
+        "cost_channel": _non_empty_string,
     },
     "report": {"title": _non_empty_string},
-    "export": {"table": _non_empty_string, "lock_timeout": _number(0.0)},
+    # link cancellation lines to the orders they reverse (loyalty_metrics.link_cancellations)
+    "cancellations": {"within": _fixed_span, "by": _match_columns},
+    "export": {
+        "table": _non_empty_string,
+        "lock_timeout": _number(0.0),
+        "errors": _one_of("raise", "reject"),
+    },
     # where the CLI computes (DESIGN section 7); the DuckDB and Spark settings of engines.connect
     "engine": {
         "name": _one_of("pandas", "duckdb", "spark"),
@@ -352,6 +423,10 @@ METRIC_PARAMETERS: dict[str, dict[str, str]] = {
     "engagement_scores": {"engagement_window": "window", "engagement_weights": "weights"},
     "engagement_score": {"engagement_window": "window", "engagement_weights": "weights"},
     "customer_loyalty_index": {"cli_weights": "weights", "cli_nps_scale": "nps_scale"},
+    **{
+        func: {"tier_thresholds": "thresholds", "tier_lookback": "lookback"}
+        for func in ("loyalty_tiers", "tier_migration", "tier_distribution")
+    },
 }
 
 
@@ -371,7 +446,7 @@ def metric_options(config: Mapping[str, Any] | None, func: Callable[..., Any]) -
     """
     import inspect
 
-    metrics = dict((config or {}).get("metrics", {}))
+    metrics: dict[str, Any] = dict((config or {}).get("metrics", {}))
     metrics.pop("currency", None)
     try:
         params = inspect.signature(func).parameters

@@ -1,4 +1,13 @@
-"""The exceptions of loyalty_metrics: one small hierarchy under :class:`LoyaltyMetricsError`."""
+"""The exceptions of loyalty_metrics (one small hierarchy under :class:`LoyaltyMetricsError`)
+and its warnings (under :class:`LoyaltyWarning`).
+
+Errors stop a computation. Warnings are the caveats a careful analyst adds next to a figure
+that was computed but should be read with something in mind (a churn rate whose base year
+holds a week of data, a model parameter the data barely pin down). They are ordinary Python
+warnings, so a notebook shows them and ``warnings.simplefilter("error", LoyaltyWarning)``
+makes them fatal in a pipeline; the CLI prints them on stderr and the report shows them next
+to the figures named in their ``about``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +17,9 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = [
+    "DataCoverageWarning",
+    "LoyaltyWarning",
+    "WeakFitWarning",
     "ConfigError",
     "DataValidationError",
     "ExportError",
@@ -118,5 +130,53 @@ class LockTimeoutError(ExportError):
     Examples
     --------
     >>> issubclass(LockTimeoutError, ExportError)  # the CLI exits 4 for it
+    True
+    """
+
+
+class LoyaltyWarning(UserWarning):
+    """A caveat on a figure that was computed: read the figure with this in mind.
+
+    Parameters
+    ----------
+    message : str
+        What to keep in mind, and what to do about it when something can be done.
+    about : sequence of str, optional
+        The figures it concerns (KPI keys such as ``"churn_rate"``, or ``"cohort_table"``,
+        ``"predictive_clv"``), so a report can print it next to them.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn(LoyaltyWarning("base year holds 8 days", about=["churn_rate"]))
+    >>> caught[0].message.about
+    ('churn_rate',)
+    """
+
+    def __init__(self, message: str, *, about: tuple[str, ...] | list[str] = ()) -> None:
+        super().__init__(message)
+        self.about = tuple(about)
+
+
+class DataCoverageWarning(LoyaltyWarning):
+    """The data cover less time than a figure looks at (a look-back reaching before the first
+    order, a window starting on the first day of the data).
+
+    Examples
+    --------
+    >>> issubclass(DataCoverageWarning, LoyaltyWarning)
+    True
+    """
+
+
+class WeakFitWarning(LoyaltyWarning):
+    """A model was fitted, but the data barely identify a parameter (a very wide interval), or
+    its predictions were not checked against held-out data.
+
+    Examples
+    --------
+    >>> issubclass(WeakFitWarning, UserWarning)
     True
     """

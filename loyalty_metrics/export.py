@@ -24,12 +24,19 @@ Guarantees
 * **Atomic.** Files are written to a temporary file in the target's folder, flushed and
   ``fsync``-ed, renamed over the target with :func:`os.replace` and the folder is ``fsync``-ed:
   a crash or ``kill -9`` at any moment leaves the old or the new complete file. Leftover
-  temporary files of a killed run (``.NAME.*.tmp``) are removed by the next run. SQLite writes
-  happen in one ``BEGIN IMMEDIATE ... COMMIT`` transaction.
+  temporary files of a killed run are removed by the next run: only the exact names this module
+  generates (``.NAME.<12 hex digits>.tmp``), nothing else. SQLite writes happen in one
+  ``BEGIN IMMEDIATE ... COMMIT`` transaction.
 * **One writer at a time.** An exclusive ``flock`` on the sidecar file ``TARGET.lock`` (kept,
   never deleted: deleting lock files races) is held from reading the target to replacing it.
   A second export waits up to ``lock_timeout`` seconds, then raises
-  :class:`~loyalty_metrics.errors.LockTimeoutError`. POSIX only.
+  :class:`~loyalty_metrics.errors.LockTimeoutError`. POSIX only. The lock file is opened
+  without following symlinks and must be a regular file; an existing one is never truncated
+  (the holder's process id is written only into an empty lock file or one holding a process
+  id, so a file planted there is never overwritten).
+* **Only regular files are written.** A target (or the file a symlinked target points to) that
+  is a device, FIFO or socket is refused before it is opened for reading or writing; an empty
+  file counts as an empty export only when named directly, not through a symlink.
 * **Never clobbers foreign data.** An existing target is only rewritten when it is a KPI export
   of this tool: it must have the key column and the stamp columns ``as_of``,
   ``loyalty_metrics_version`` and ``input_hash``, unique keys, the same ``freq`` and columns of
@@ -49,7 +56,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import glob
 import hashlib
 import io
 import json
@@ -58,6 +64,7 @@ import os
 import re
 import secrets
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,7 +74,8 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from ._window import DateLike, resolve_window, to_day
+from ._csv import FORMULA_START, neutralise
+from ._window import DateLike, period_status, resolve_window, to_day
 from .errors import DataValidationError, ExportError, LockTimeoutError
 
 __all__ = [
@@ -99,7 +107,7 @@ STAMP_COLUMNS: tuple[str, ...] = (
 #: Columns (besides the key) that mark a target as an export of this tool.
 MARKER_COLUMNS: tuple[str, ...] = ("as_of", "loyalty_metrics_version", "input_hash")
 DEFAULT_LOCK_TIMEOUT = 60.0
-INPUT_TABLES: tuple[str, ...] = ("orders", "surveys", "events", "spend", "customers")
+INPUT_TABLES: tuple[str, ...] = ("orders", "surveys", "events", "spend", "customers", "points")
 
 _SUFFIXES: dict[str, Format] = {
     ".csv": "csv",
@@ -112,8 +120,7 @@ _SUFFIXES: dict[str, Format] = {
 _SQLITE_URL = "sqlite:///"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _TMP_SUFFIX = ".tmp"
-# Spreadsheet formula triggers (OWASP CSV injection): = + - @ tab CR.
-_FORMULA_START = r"[=+\-@\t\r]"
+_TMP_TOKEN_BYTES = 6
 _PARQUET_MARKER = b"loyalty_metrics.export"
 
 Kind = Literal["number", "bool", "text", "empty"]
@@ -172,6 +179,7 @@ def export_kpis(
     events: pd.DataFrame | None = None,
     spend: pd.DataFrame | None = None,
     customers: pd.DataFrame | None = None,
+    points: pd.DataFrame | None = None,
     *,
     target: str | os.PathLike[str],
     freq: Freq = "M",
@@ -181,13 +189,16 @@ def export_kpis(
     table: str = "kpis",
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     kpi_options: Mapping[str, Any] | None = None,
+    guests: pd.DataFrame | None = None,
 ) -> ExportResult:
     """Compute the KPI snapshot of every period and upsert one row per period into ``target``.
 
     Parameters
     ----------
-    orders, surveys, events, spend, customers : pandas.DataFrame
-        Validated frames (see :mod:`loyalty_metrics.io`); only ``orders`` is required.
+    orders, surveys, events, spend, customers, points : pandas.DataFrame
+        Validated frames (see :mod:`loyalty_metrics.io`); only ``orders`` is required. With
+        a points ledger every row also carries the :data:`~loyalty_metrics.POINTS_KPI_KEYS`
+        (:func:`~loyalty_metrics.points_kpis_by_period` over the same periods and window).
     target : str or path-like
         ``*.csv``, ``*.jsonl``, ``*.parquet`` or ``sqlite:///path/kpis.db`` (see the module
         docstring for what each guarantees).
@@ -211,16 +222,27 @@ def export_kpis(
     lock_timeout : float, default 60
         Seconds to wait for another export of the same target to finish.
     kpi_options : mapping, optional
-        Keyword options passed on to ``kpis_by_period`` (e.g. ``margin``); part of the input
-        hash.
+        Keyword options passed on to ``kpis_by_period`` (e.g. ``margin``), except
+        ``point_value``, which goes to the points KPIs; part of the input hash.
+    guests : pandas.DataFrame, optional
+        Guest-checkout lines (no customer id), as :func:`~loyalty_metrics.guests.guest_orders`
+        reads them back from a lenient read. When given, each row also gets
+        ``guest_revenue`` (their net amount in the row's window) and ``total_revenue``
+        (``revenue`` of the identified customers + ``guest_revenue``). Part of the input hash.
 
     Returns
     -------
     ExportResult
         What was written. The rows (``result.frame``) have the columns ``period`` (ISO date of
         the calendar end of the period, the upsert key), ``freq``, ``as_of`` (ISO date),
-        ``loyalty_metrics_version``, ``input_hash`` (see :func:`input_hash`), then the KPI keys
-        of :func:`~loyalty_metrics.snapshot.kpis` as float columns (NaN where undefined).
+        ``loyalty_metrics_version``, ``input_hash`` (see :func:`input_hash`), ``period_end``
+        (the last day the row covers: ``kpis_by_period``'s label, ``as_of`` for the current
+        period), ``status`` (``"complete"``, or ``"partial"`` when the row does not cover the
+        whole calendar period: a current month computed as of its 9th), then the KPI keys
+        of :func:`~loyalty_metrics.snapshot.kpis` as float columns (NaN where undefined), then
+        ``guest_revenue`` and ``total_revenue`` when ``guests`` is given, then the points
+        KPIs when a ledger is given (an older target gains those columns, empty for its rows
+        that are not replaced).
 
     Raises
     ------
@@ -282,22 +304,60 @@ def export_kpis(
         # Whole periods only: a period that starts before `since` is still computed in full.
         start = pd.Period(since_day, freq=freq).start_time
     options = dict(kpi_options or {})
+    kpis_options = {k: v for k, v in options.items() if k != "point_value"}
     # An expanding row is the snapshot from the first order on, whatever `since` says; a
     # per-period row needs nothing before its period (look-backs reach back by themselves).
+    row_start = start if window == "period" else None
     frame = kpis_by_period(
         orders, surveys, events, spend, customers, freq=freq, window=window,
-        start=start if window == "period" else None, end=as_of_day, **options,
+        start=row_start, end=as_of_day, **kpis_options,
     )  # fmt: skip
+    if guests is not None:
+        first = None if window == "period" else data_window.start
+        frame = _with_guest_revenue(frame, guests, freq=freq, first=first)
+    if points is not None:
+        from .points import points_kpis_by_period
+
+        by_period = points_kpis_by_period(
+            points, customers, orders, freq=freq, window=window,
+            start=data_window.start if row_start is None else row_start, end=as_of_day,
+            point_value=options.get("point_value", 1.0),
+        )  # fmt: skip
+        frame = frame.join(by_period.reindex(frame.index))
     frames = {"orders": orders, "surveys": surveys, "events": events, "spend": spend,
-              "customers": customers}  # fmt: skip
+              "customers": customers, "points": points, "guests": guests}  # fmt: skip
     rows = kpi_rows(
         frame, freq=freq, as_of=as_of_day, input_hash=input_hash(frames, options=options)
+    )
+    # The key stays the calendar end (one row per period across runs); period_end is the
+    # last day the row was computed to, as kpis_by_period labels it, and status says whether
+    # that covers the whole period.
+    computed_to = pd.DatetimeIndex(frame.index)
+    rows.insert(len(STAMP_COLUMNS), "period_end", list(computed_to.strftime("%Y-%m-%d")))
+    first = data_window.start if window == "period" else None
+    rows.insert(
+        len(STAMP_COLUMNS) + 1,
+        "status",
+        period_status(computed_to, freq, start=first, end=as_of_day),
     )
     if window == "period":
         rows["freq"] = f"{freq}/period"
     if start is not None:
         rows = rows[rows["period"] >= _period_key(pd.DatetimeIndex([start]), freq)[0]]
     return write_export(rows, dest.given, key="period", table=table, lock_timeout=lock_timeout)
+
+
+def _with_guest_revenue(
+    frame: pd.DataFrame, guests: pd.DataFrame, *, freq: str, first: pd.Timestamp | None
+) -> pd.DataFrame:
+    """Add ``guest_revenue`` (window of each row: from ``first``, else its period) and
+    ``total_revenue``."""
+    from .guests import guest_revenue
+
+    ends = pd.DatetimeIndex(frame.index)
+    starts = ends.to_period(freq).start_time if first is None else [first] * len(ends)
+    guest = [guest_revenue(guests, start=s, end=e) for s, e in zip(starts, ends, strict=True)]
+    return frame.assign(guest_revenue=guest, total_revenue=frame["revenue"] + guest)
 
 
 def kpi_rows(frame: pd.DataFrame, *, freq: Freq, as_of: DateLike, input_hash: str) -> pd.DataFrame:
@@ -323,7 +383,7 @@ def kpi_rows(frame: pd.DataFrame, *, freq: Freq, as_of: DateLike, input_hash: st
         {
             "period": pd.Series(_period_key(index, freq), index=kpis.index, dtype="str"),
             "freq": freq,
-            "as_of": as_of_day.strftime("%Y-%m-%d"),
+            "as_of": as_of_day.strftime("%Y-%m-%d"),  # type: ignore[union-attr]  # as_of is given
             "loyalty_metrics_version": __version__,
             "input_hash": input_hash,
         },
@@ -460,6 +520,7 @@ class _Target:
     given: str
     format: Format
     path: str  # resolved (symlinks followed) filesystem path
+    linked: bool = False  # the given path goes through a symlink
 
     @property
     def lock_path(self) -> str:
@@ -492,6 +553,7 @@ def _check_table_name(table: Any) -> None:
 
 def _parse_target(target: Any, func: str) -> _Target:
     """Recognise the format of ``target``; the path is resolved through symlinks."""
+    fmt: Format | None
     if isinstance(target, str) and target.startswith("sqlite:"):
         if not target.startswith(_SQLITE_URL) or len(target) == len(_SQLITE_URL):
             raise ValueError(
@@ -513,7 +575,10 @@ def _parse_target(target: Any, func: str) -> _Target:
             f"The 'target' parameter of {func} must be a path or a 'sqlite:///' URL. "
             f"Got {target!r} instead."
         )
-    return _Target(given=os.fspath(target), format=fmt, path=os.path.realpath(path))
+    real = os.path.realpath(path)
+    return _Target(
+        given=os.fspath(target), format=fmt, path=real, linked=real != os.path.abspath(path)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -698,7 +763,7 @@ def _typed_from_text(
             return None, None
     # text: undo the formula-injection quote this module adds
     text = column.astype(object)
-    quoted = column.str.match("'" + _FORMULA_START).to_numpy()
+    quoted = column.str.match("'" + FORMULA_START).to_numpy()
     text = text.where(~quoted, column.str.slice(1))
     return text.where(present.to_numpy(), None), "text"
 
@@ -713,7 +778,7 @@ def _read_csv(raw: bytes, new_kinds: Mapping[str, Kind], dest: _Target, key: str
         raise _not_ours(dest, f"not readable as CSV: {str(exc).splitlines()[0]}") from None
     if any(str(c).startswith("Unnamed: ") for c in text.columns):
         raise _not_ours(dest, "its header has blank column names")
-    text.columns = [c[1:] if re.match("'" + _FORMULA_START, c) else c for c in text.columns]
+    text.columns = [c[1:] if re.match("'" + FORMULA_START, c) else c for c in text.columns]
     _check_ours(dest, list(text.columns), {}, {}, key)
     out, kinds = {}, {}
     for column in text.columns:
@@ -787,17 +852,52 @@ def _read_parquet(path: str, dest: _Target):
     return frame, kinds
 
 
-def _read_file(dest: _Target, new_kinds: Mapping[str, Kind], key: str):
-    """The target's rows and column kinds, or (None, {}) when there is no target yet."""
+def _read_target(dest: _Target, limit: int = -1) -> bytes | None:
+    """The target's bytes (the first ``limit``; None when it does not exist).
+
+    Anything but a regular file is refused before it is opened (opening a device can act on
+    it); O_NONBLOCK and the check on the opened descriptor close the race with a swap.
+    """
     try:
-        with open(dest.path, "rb") as handle:
-            raw = handle.read()
+        _check_regular(dest, os.stat(dest.path).st_mode)
+        fd = os.open(dest.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        return None, {}, None
-    except IsADirectoryError:
-        raise ExportError(f"{dest.given} is a folder; give a file path to --to.") from None
+        return None
     except OSError as exc:
         raise ExportError(f"Cannot read {dest.given}: {exc.strerror or exc}.") from None
+    try:
+        _check_regular(dest, os.fstat(fd).st_mode)
+        raw = os.read(fd, limit) if limit >= 0 else _read_all(fd)
+    except OSError as exc:
+        raise ExportError(f"Cannot read {dest.given}: {exc.strerror or exc}.") from None
+    finally:
+        os.close(fd)
+    if not raw and dest.linked:
+        raise _not_ours(
+            dest,
+            "it is an empty file reached through a symlink (an empty file counts as an empty "
+            "export only when named directly)",
+        )
+    return raw
+
+
+def _check_regular(dest: _Target, mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise ExportError(f"{dest.given} is a folder; give a file path to --to.")
+    if not stat.S_ISREG(mode):
+        raise _not_ours(dest, "it is not a regular file (a device, FIFO or socket)")
+
+
+def _read_all(fd: int) -> bytes:
+    with os.fdopen(os.dup(fd), "rb") as handle:
+        return handle.read()
+
+
+def _read_file(dest: _Target, new_kinds: Mapping[str, Kind], key: str):
+    """The target's rows and column kinds, or (None, {}) when there is no target yet."""
+    raw = _read_target(dest)
+    if raw is None:
+        return None, {}, None
     if not raw:
         return None, {}, raw
     if dest.format == "csv":
@@ -843,18 +943,11 @@ def _csv_cells(values: pd.Series, kind: Kind) -> pd.Series:
     if kind == "empty":
         return pd.Series([""] * len(values), dtype=object)
     text = pd.Series(np.where(present, values.to_numpy(dtype=object), ""), dtype=object)
-    return _neutralise(text)
-
-
-def _neutralise(text: pd.Series) -> pd.Series:
-    """Prefix text that a spreadsheet would run as a formula with a single quote."""
-    s = text.astype(str)
-    risky = s.str.match(_FORMULA_START).to_numpy()
-    return text.where(~risky, "'" + s)
+    return neutralise(text)
 
 
 def _render_csv(frame: pd.DataFrame, kinds: Mapping[str, Kind], handle: IO[bytes]) -> None:
-    header = _quote_csv(_neutralise(pd.Series([str(c) for c in frame.columns], dtype=object)))
+    header = _quote_csv(neutralise(pd.Series([str(c) for c in frame.columns], dtype=object)))
     handle.write((",".join(header) + "\n").encode("utf-8"))
     if not len(frame):
         return
@@ -951,12 +1044,7 @@ def _exclusive_lock(dest: _Target, timeout: float) -> Iterator[None]:
     folder = os.path.dirname(dest.path) or "."
     if not os.path.isdir(folder):
         raise ExportError(f"Cannot write {dest.given}: the folder {folder} does not exist.")
-    try:
-        fd = os.open(dest.lock_path, os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError as exc:
-        raise ExportError(
-            f"Cannot create the lock file {dest.lock_path}: {exc.strerror or exc}."
-        ) from None
+    fd = _open_lock_file(dest)
     try:
         deadline = time.monotonic() + timeout
         delay = 0.005
@@ -981,31 +1069,90 @@ def _exclusive_lock(dest: _Target, timeout: float) -> Iterator[None]:
                 waiting = True
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.1)
-        # Who holds the lock, for the message of a waiting export (diagnostics only).
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        _record_holder(fd)
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the flock
 
 
+def _open_lock_file(dest: _Target) -> int:
+    """Open (or create) ``TARGET.lock``: never through a symlink, only a regular file.
+
+    O_NOFOLLOW: a symlink planted at the lock path would otherwise make us open (and write)
+    whatever it points to; O_NONBLOCK: a FIFO there must not hang the open.
+    """
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(dest.lock_path, flags, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            reason = "it is a symlink; remove it (the lock file must be a regular file)"
+        else:
+            reason = exc.strerror or str(exc)
+        raise ExportError(f"Cannot open the lock file {dest.lock_path}: {reason}.") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ExportError(
+            f"Cannot use the lock file {dest.lock_path}: it is not a regular file; remove it."
+        )
+    return fd
+
+
+# The holder's process id, right-aligned in a fixed width so that rewriting it over an older
+# (shorter) id never needs a truncate.
+_PID_RECORD = 21
+_PID_TEXT = re.compile(rb"\s*\d*\s*")
+
+
+def _record_holder(fd: int) -> None:
+    """Write our process id into the lock file (diagnostics only), never over foreign bytes.
+
+    Only a file with one link that is empty or holds nothing but a process id is written to;
+    the file is never truncated.
+    """
+    with contextlib.suppress(OSError):
+        info = os.fstat(fd)
+        if info.st_nlink != 1 or info.st_size > _PID_RECORD:
+            return
+        if not _PID_TEXT.fullmatch(os.pread(fd, _PID_RECORD, 0)):
+            return
+        os.pwrite(fd, f"{os.getpid():>{_PID_RECORD - 1}}\n".encode(), 0)
+
+
 def _lock_holder(fd: int) -> str:
     with contextlib.suppress(OSError, ValueError):
-        pid = int(os.pread(fd, 32, 0).decode().strip())
+        pid = int(os.pread(fd, _PID_RECORD, 0).decode().strip())
         return f" (process {pid})"
     return ""
 
 
+def _temp_name(name: str) -> str:
+    """The name of a temp file for target ``name``: ``.NAME.<12 hex digits>.tmp``."""
+    return f".{name}.{secrets.token_hex(_TMP_TOKEN_BYTES)}{_TMP_SUFFIX}"
+
+
 def _remove_stale_temps(dest: _Target) -> None:
-    """Remove temp files of killed runs; safe because we hold the target's lock."""
+    """Remove temp files of killed runs; safe because we hold the target's lock.
+
+    Only names :func:`_temp_name` generates, and only regular files or dangling leftovers:
+    ``.NAME.backup.tmp`` or anything else a person put there is left alone.
+    """
     folder, name = os.path.split(dest.path)
-    for stale in glob.glob(
-        os.path.join(glob.escape(folder), f".{glob.escape(name)}.*{_TMP_SUFFIX}")
-    ):
+    ours = re.compile(
+        re.escape(f".{name}.") + f"[0-9a-f]{{{2 * _TMP_TOKEN_BYTES}}}" + re.escape(_TMP_SUFFIX)
+    )
+    try:
+        entries = os.listdir(folder or ".")
+    except OSError:
+        return
+    for entry in entries:
+        if not ours.fullmatch(entry):
+            continue
+        stale = os.path.join(folder, entry)
         with contextlib.suppress(OSError):
-            os.unlink(stale)
-            logger.info("removed %s left by an interrupted export", stale)
+            if stat.S_ISREG(os.lstat(stale).st_mode):
+                os.unlink(stale)
+                logger.info("removed %s left by an interrupted export", stale)
 
 
 def _fsync_dir(folder: str) -> None:
@@ -1031,7 +1178,7 @@ def _replace_atomically(
     Returns False (and writes nothing) when the new content equals ``old_raw``.
     """
     folder, name = os.path.split(dest.path)
-    tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}{_TMP_SUFFIX}")
+    tmp = os.path.join(folder, _temp_name(name))
     try:
         mode = os.stat(dest.path).st_mode & 0o7777
     except FileNotFoundError:
@@ -1155,14 +1302,10 @@ def _write_sqlite(
     frame: pd.DataFrame,
 ) -> ExportResult:
     with _exclusive_lock(dest, lock_timeout):
-        # Refuse a file that is not a database before SQLite touches it.
-        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
-            with open(dest.path, "rb") as handle:
-                head = handle.read(len(_SQLITE_MAGIC))
-            if head and head != _SQLITE_MAGIC:
-                raise _not_ours(dest, "the file is not a SQLite database")
-        if os.path.isdir(dest.path):
-            raise ExportError(f"{dest.given} is a folder; give a database file path to --to.")
+        # Refuse a file that is not a database (or not a regular file) before SQLite touches it.
+        head = _read_target(dest, len(_SQLITE_MAGIC))
+        if head and head != _SQLITE_MAGIC:
+            raise _not_ours(dest, "the file is not a SQLite database")
         try:
             con = sqlite3.connect(dest.path, timeout=lock_timeout, isolation_level=None)
         except sqlite3.Error as exc:

@@ -22,13 +22,14 @@ from .cohorts import (
     _NS_PER_DAY,
     _check_choice,
     _in_index,
-    _orders_up_to_end,
     _parse_offset,
     _period_codes,
     _period_first_day,
+    orders_from_kernel,
 )
 from .errors import ConfigError
-from .summary import customer_summary, summary_window
+from .orders import order_kernel
+from .summary import customer_summary, summary_from_kernel, summary_window
 
 __all__ = [
     "BOOTSTRAP_MAX_N",
@@ -147,6 +148,15 @@ def _rate_figure(successes: int, n: int, level: float):
     low, high = wilson_interval(successes, n, level=level)
     value = 100.0 * successes / n if n else np.nan
     return value, n, float(low), float(high)
+
+
+def window_days(window: str, *, func: str) -> int:
+    """Length in days of a before/after ``window`` (``"90D"``, ``"12W"``, ``"3M"``...)."""
+    span = _parse_offset(window, func=func, name="window")
+    if isinstance(span, pd.Timedelta):
+        return int(span.days)
+    # a calendar offset: its length from the epoch, good enough for a window width
+    return int((pd.Timestamp(0) + span - pd.Timestamp(0)).days)
 
 
 # --------------------------------------------------------------------------------------------
@@ -425,15 +435,12 @@ def program_impact(
     func = "program_impact"
     _check_boot_args(func, n_boot, level)
     _check_choice(func, "join_period", join_period, ("W", "M", "Q"))
-    span = _parse_offset(window, func=func, name="window")
-    if isinstance(span, pd.Timedelta):
-        span_days = int(span.days)
-    else:  # a calendar offset: its length from the epoch, good enough for a window width
-        span_days = int((pd.Timestamp(0) + span - pd.Timestamp(0)).days)
+    span_days = window_days(window, func=func)
     rng = np.random.default_rng(random_state)
 
-    summary = customer_summary(orders, start=start, end=end)
-    win = summary_window(summary)
+    kernel = order_kernel(orders, end=end)
+    win = kernel.window(start, end)
+    summary = summary_from_kernel(kernel, win)
     records: list[dict] = []
     if win.empty:
         return pd.DataFrame(columns=list(IMPACT_COLUMNS))
@@ -453,7 +460,7 @@ def program_impact(
         records += _group_records(name, summary.loc[mask], responses, win, n_boot, level, rng)
 
     # (b) and (c) need the orders themselves: one pass, sorted by day for window slices.
-    o = _orders_up_to_end(orders, start=start, end=end)
+    o = orders_from_kernel(kernel, win)
     order_pos = np.argsort(o.day, kind="stable")
     day_sorted = o.day[order_pos]
     ids = o.customer_ids

@@ -1,4 +1,4 @@
-"""A deterministic, coherent sample data set: customers, orders, surveys, events and spend.
+"""A deterministic, coherent sample data set: customers, orders, surveys, events, spend, points.
 
 The generator simulates a small online shop over ``months`` months. Customers sign up at a
 slowly growing pace through five acquisition channels; some join the loyalty programme and
@@ -8,7 +8,9 @@ beta-distributed probability of dropping out after each purchase, and programme 
 more often once they joined. Survey scores, engagement events and marketing spend are drawn
 from the same customers, so they relate to behaviour: repeat buyers and members score
 higher, customers who stop buying stop logging in, spend follows the new customers of each
-channel.
+channel. Programme members earn a point per currency unit of each purchase; some redeem
+blocks of points, balances expire after twelve months without earning, and a few
+adjustments (refund clawbacks, goodwill credits) complete the ledger.
 
 Everything is vectorised (no Python loop over customers or rows) and driven by one seeded
 :class:`numpy.random.Generator`, so the same arguments always give the same frames and
@@ -18,7 +20,7 @@ Examples
 --------
 >>> tables = generate_sample(200, seed=1)
 >>> sorted(tables)
-['customers', 'events', 'orders', 'spend', 'surveys']
+['customers', 'events', 'orders', 'points', 'spend', 'surveys']
 >>> tables["customers"]["customer_id"].is_unique
 True
 """
@@ -33,13 +35,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._sample_points import POINT_TYPES, sample_config, simulate_ledger
 from ._window import DateLike, to_day
 from .schema import TABLES
 
 __all__ = ["SAMPLE_FILES", "generate_sample", "write_sample"]
 
-#: File names :func:`write_sample` writes, by table (the canonical data-folder names).
-SAMPLE_FILES: dict[str, str] = {name: f"{name}.csv" for name in TABLES}
+#: Canonical columns the sample leaves out: it gives ``amount`` (so no ``unit_price`` to
+#: compute it from) and its returns reference their order by ``order_id`` (no ``cancels``).
+NOT_GENERATED: dict[str, tuple[str, ...]] = {"orders": ("unit_price", "cancels")}
+
+#: File names :func:`write_sample` writes, by table (the canonical data-folder names), and the
+#: ``loyalty.toml`` with tier thresholds fitted to the sample (``config``).
+SAMPLE_FILES: dict[str, str] = {
+    **{name: f"{name}.csv" for name in TABLES},
+    "config": "loyalty.toml",
+}
 
 _NS_PER_DAY = 86_400 * 10**9
 _NS_PER_SECOND = 10**9
@@ -68,6 +79,8 @@ _REGION_SHARES = np.array([0.30, 0.25, 0.25, 0.20])
 _TIERS = np.array(["bronze", "silver", "gold"])
 
 _EVENT_TYPES = np.array(["login", "view", "add_to_cart", "purchase", "review"])
+_POINTS_STREAM = 15
+
 
 # Survey comments by NPS band (detractor, passive, promoter); CSV quoting is exercised on
 # purpose (commas, quotes) and one comment is not ASCII.
@@ -129,8 +142,8 @@ def generate_sample(
     Returns
     -------
     dict of str to pandas.DataFrame
-        The five canonical tables (``orders``, ``surveys``, ``events``, ``spend``,
-        ``customers``) with the canonical column names in schema order and the canonical
+        The six canonical tables (``orders``, ``surveys``, ``events``, ``spend``,
+        ``customers``, ``points``) with the canonical column names in schema order and the canonical
         dtypes: ids ``str``, dates ``datetime64[ns]``, money / quantity / scores / durations
         ``float64``, categories ``category``, ``is_member`` ``boolean``.
 
@@ -151,6 +164,13 @@ def generate_sample(
           per order) and ``review`` events with a ``duration`` in whole seconds.
         - ``spend``: marketing spend per paid channel (search, social, email, referral) and
           month, dated on the first day of the month.
+        - ``points``: the loyalty-programme ledger. Members ``earn`` one point per whole
+          currency unit of each purchase made since they joined (``order_id`` names it);
+          about 45% of members ``redeem`` 250 points on the day a purchase takes their
+          earnings past each multiple of 250; a member's whole balance expires
+          (``expire``) 365 days after their last earning; ``adjust`` rows claw back the points
+          of refunded orders
+          (``note`` "refund R...") and credit a few goodwill bonuses (``note`` "goodwill").
 
     Notes
     -----
@@ -192,12 +212,16 @@ def generate_sample(
     events = _events_table(rng, population, purchases, n_days, origin)
     spend = _spend_table(rng, population, first_day, months)
     customers_table = _customers_table(population, origin)
+    # The ledger draws from its own stream, so adding it left the other tables unchanged.
+    points_rng = np.random.default_rng([seed, _POINTS_STREAM])
+    points = _points_table(points_rng, population, orders, n_days, origin)
     return {
         "orders": orders,
         "surveys": surveys,
         "events": events,
         "spend": spend,
         "customers": customers_table,
+        "points": points,
     }
 
 
@@ -209,7 +233,7 @@ def write_sample(
     start: DateLike = "2023-01-01",
     months: int = 24,
 ) -> dict[str, Path]:
-    """Generate a sample data set and write it as CSV files into ``out_dir``.
+    """Generate a sample data set and write it as CSV files, with its loyalty.toml, into ``out_dir``.
 
     Parameters
     ----------
@@ -223,7 +247,8 @@ def write_sample(
     -------
     dict of str to pathlib.Path
         Table name -> file written: ``orders.csv``, ``surveys.csv``, ``events.csv``,
-        ``spend.csv``, ``customers.csv``. UTF-8, comma-separated, ``\\n`` line ends, ISO
+        ``spend.csv``, ``customers.csv``, ``points.csv``, and ``config``: ``loyalty.toml``
+        (only ``[metrics] tier_thresholds``, fitted to the sample's spend). UTF-8, comma-separated, ``\\n`` line ends, ISO
         dates (``YYYY-MM-DD``, or ``YYYY-MM-DD HH:MM:SS`` for event timestamps), money in
         the shortest form that reads back exactly (``12.5``), whole numbers without
         decimals, ``is_member`` as true/false, blanks for missing values. The same arguments give byte-identical files.
@@ -235,7 +260,7 @@ def write_sample(
     ...     paths = write_sample(tmp, customers=50, seed=3)
     ...     header = paths["orders"].read_text().splitlines()[0]
     >>> sorted(p.name for p in paths.values())
-    ['customers.csv', 'events.csv', 'orders.csv', 'spend.csv', 'surveys.csv']
+    ['customers.csv', 'events.csv', 'loyalty.toml', 'orders.csv', 'points.csv', 'spend.csv', 'surveys.csv']
     >>> header
     'customer_id,order_date,amount,order_id,category,product_id,quantity,cost,channel'
     """
@@ -247,6 +272,8 @@ def write_sample(
         path = out / SAMPLE_FILES[name]
         _write_csv(name, frame, path)
         written[name] = path
+    written["config"] = out / SAMPLE_FILES["config"]
+    _write_atomic(sample_config(tables["orders"]).encode("utf-8"), written["config"])
     return written
 
 
@@ -699,6 +726,23 @@ def _customers_table(pop: _Population, origin: int) -> pd.DataFrame:
     return _observed_categories(frame, ("acquisition_channel", "tier"))
 
 
+def _points_table(
+    rng: np.random.Generator, pop: _Population, orders: pd.DataFrame, n_days: int, origin: int
+) -> pd.DataFrame:
+    rows = simulate_ledger(rng, pop.ids, pop.member, pop.member_since, orders, n_days, origin)
+    frame = pd.DataFrame(
+        {
+            "customer_id": _take(pop.ids, rows["owner"]),
+            "date": _dates(origin, rows["day"]),
+            "points": rows["points"],
+            "type": pd.Categorical.from_codes(rows["kind"], categories=POINT_TYPES),
+            "order_id": pd.Series(rows["order_id"], dtype="str"),
+            "note": pd.Series(rows["note"], dtype="str"),
+        }
+    )
+    return _observed_categories(frame, ("type",))
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -789,7 +833,10 @@ def _csv_bytes(frame: pd.DataFrame, *, quoted_text: bool) -> bytes:
 def _write_csv(name: str, frame: pd.DataFrame, path: Path) -> None:
     """Write atomically: a temporary file in the same folder, then an atomic rename."""
     has_text = any(spec.kind == "text" for spec in TABLES[name].columns.values())
-    data = _csv_bytes(_for_csv(name, frame), quoted_text=has_text)
+    _write_atomic(_csv_bytes(_for_csv(name, frame), quoted_text=has_text), path)
+
+
+def _write_atomic(data: bytes, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

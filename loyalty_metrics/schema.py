@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["TABLES", "TABLE_NAMES", "Column", "Kind", "TableSchema"]
+__all__ = ["DERIVED", "POINT_TYPES", "TABLES", "TABLE_NAMES", "Column", "Kind", "TableSchema"]
 
 #: How a column is parsed and checked.
 #: ``id``: string, whitespace stripped; ``date``: datetime64[ns]; ``money``/``number``: float64;
@@ -79,8 +79,11 @@ TABLES: dict[str, TableSchema] = {
         Column("category", "category"),
         Column("product_id", "id"),
         Column("quantity", "number"),
+        Column("unit_price", "money"),
         Column("cost", "money"),
         Column("channel", "category"),
+        # the order id a cancellation line reverses (see loyalty_metrics.link_cancellations)
+        Column("cancels", "id"),
     ),
     "surveys": _table(
         "surveys",
@@ -116,10 +119,44 @@ TABLES: dict[str, TableSchema] = {
         Column("tier", "category"),
         Column("referred_by", "id"),
     ),
+    # The loyalty-programme ledger, one row per movement; type and sign rules: POINT_TYPES.
+    "points": _table(
+        "points",
+        Column("customer_id", "id", required=True, nullable=False),
+        Column("date", "date", required=True, nullable=False),
+        Column("points", "number", required=True, nullable=False),
+        Column("type", "category", required=True, nullable=False),
+        Column("order_id", "id"),
+        Column("note", "text"),
+    ),
 }
+
+#: Required columns an input may leave out when it has the columns they are computed from:
+#: ``amount = quantity * unit_price`` (DESIGN §2; when both exist, ``amount`` wins).
+DERIVED: dict[str, dict[str, tuple[str, ...]]] = {"orders": {"amount": ("quantity", "unit_price")}}
+
+#: The movement types of the points ledger (read case-insensitively) and the sign each
+#: type's ``points`` must have: +1 (>= 0), -1 (<= 0) or 0 (either).
+POINT_TYPES: dict[str, int] = {"earn": 1, "redeem": -1, "expire": -1, "adjust": 0}
 
 #: The canonical table names, which are also the data folder's file stems (``orders.csv``...).
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
 
 #: Tolerance for "net amount >= 0": sums of decimal amounts are inexact in floating point.
 AMOUNT_TOLERANCE = 1e-6
+
+#: The dates the computations handle (inclusive, ISO). pandas timestamps end at 1677-09-21 and
+#: 2262-04-11, and a difference of two must stay under 292 years (pandas.Timedelta); with
+#: room for look-backs (churn, cohorts) and horizons (CLV), a date outside this range is
+#: refused (a reader rejects it, an option exits 2).
+DATE_RANGE: tuple[str, str] = ("1900-01-01", "2100-12-31")
+
+#: The largest amount of money (in absolute value) a row may hold. Sums of amounts near the
+#: float limit (1e308) overflow to infinity; no real order line comes near a quadrillion.
+AMOUNT_LIMIT = 1e15
+
+#: Score scales: kind -> (lowest, highest, label in messages). Scores are integers.
+SCORE_SCALES: dict[str, tuple[int, int, str]] = {
+    "nps_score": (0, 10, "NPS score"),
+    "csat_score": (1, 5, "CSAT"),
+}

@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ._validation import validate_orders
 from ._window import ONE_DAY, DateLike, resolve_window, to_day
 from .cohorts import (
     _INT_MAX,
@@ -70,6 +71,7 @@ DEFAULT_SEGMENT_MAP: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
 # --------------------------------------------------------------------------------------------
 def _as_of(orders: pd.DataFrame, end: DateLike | None) -> pd.Timestamp | None:
     """``end`` as a day; default the last order date; None when there is nothing to anchor it."""
+    validate_orders(orders)
     if end is not None:
         return to_day(end, name="end")
     window = resolve_window(orders["order_date"], None, None)

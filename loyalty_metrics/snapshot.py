@@ -1,348 +1,199 @@
 """The KPI snapshot: every headline metric from whatever tables are given, in one Series.
 
-:func:`kpis` computes the customer summary once and derives everything else from it in
-O(customers), plus a pass over the survey and event rows it needs, made on a second thread
-while the summary runs. :func:`kpis_by_period`
-repeats the snapshot as of each period's end, reusing one date-sorted copy of the order lines.
+:func:`kpis` nets the order lines once (the order kernel), counts the aggregates of the
+metric registry over the window from it in O(orders), reads the survey and event rows it
+needs on a second thread meanwhile, and evaluates every registered metric.
+:func:`kpis_by_period` builds the kernel once and counts each period's aggregates from its
+orders truncated at the period's end (:meth:`~loyalty_metrics.orders.OrderKernel.as_of`), so
+36 monthly snapshots never re-read a line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from . import caveats
 from ._ids import count_distinct
-from ._stats import nps_interval
+from ._validation import validate_orders
 from ._window import ONE_DAY, DateLike, Window, resolve_window
 from .metrics._common import (
     Span,
     check_freq,
-    check_number,
     check_option,
-    check_weights,
     day_after,
-    new_customer_mask,
     parse_span,
     periods,
-    total_revenue,
+    require_order_lines,
 )
-from .metrics.engagement import active_scores, known_id_parts
-from .metrics.index import CLI_INPUTS, customer_loyalty_index
-from .metrics.retention import (
-    churn_counts_from_summary,
-    churn_hits,
-    lookback_start,
-    lookback_summary,
-)
-from .metrics.survey import _categories, _responses, csat
-from .metrics.value import clv_from, lifespan_from_churn, ratio
-from .summary import customer_summary
+from .metrics.engagement import EventArrays, active_score_total, event_arrays, known_id_parts
+from .metrics.registry import KPI_KEYS, ParsedOptions, evaluate, parse_options
+from .metrics.retention import churn_counts
+from .metrics.survey import _categories, _responses
+from .options import MetricOptions
+from .orders import OrderKernel, order_kernel
 
 __all__ = ["KPI_KEYS", "kpis", "kpis_by_period"]
-
-#: The keys of :func:`kpis`, in order (DESIGN section 4).
-KPI_KEYS: tuple[str, ...] = (
-    "customers",
-    "new_customers",
-    "purchases",
-    "revenue",
-    "average_ticket",
-    "purchase_frequency",
-    "repeat_purchase_rate",
-    "upsell_ratio",
-    "upsell_share",
-    "nps",
-    "nps_ci_low",
-    "nps_ci_high",
-    "responses",
-    "csat",
-    "customer_loyalty_index",
-    "churn_rate",
-    "retention_rate",
-    "clv",
-    "cac",
-    "ltv_cac_ratio",
-    "engagement_score",
-)
 
 _YEAR = pd.Timedelta(days=365)
 _NAN = float("nan")
 
 
-@dataclass(frozen=True)
-class _Options:
-    churn_period: Span
-    margin: float
-    lifespan_years: float | None
-    max_lifespan_years: float
-    key_actions: Sequence[str] | None
-    engagement_window: Span
-    engagement_weights: np.ndarray
-    engagement_half_life: pd.Timedelta | None
-    nps_method: str
-    level: float
-    cli_weights: np.ndarray
-    cli_nps_scale: str
-
-
-def _options(func: str, **given: object) -> _Options:
-    from .metrics.engagement import _options as engagement_options
-
-    key_actions, span, weights, half_life = engagement_options(
-        given["key_actions"],
-        given["engagement_window"],
-        given["engagement_weights"],
-        given["engagement_half_life"],
-        func,
-    )
-    lifespan = given["lifespan_years"]
-    if lifespan is not None:
-        lifespan = check_number(lifespan, name="lifespan_years", func=func, low=0.0, open_low=True)
-    return _Options(
-        churn_period=parse_span(given["churn_period"], name="churn_period", func=func),
-        margin=check_number(given["margin"], name="margin", func=func),
-        lifespan_years=lifespan,
-        max_lifespan_years=check_number(
-            given["max_lifespan_years"],
-            name="max_lifespan_years",
-            func=func,
-            low=0.0,
-            open_low=True,
-        ),
-        key_actions=key_actions,
-        engagement_window=span,
-        engagement_weights=weights,
-        engagement_half_life=half_life,
-        nps_method=check_option(
-            given["nps_method"], ("adjusted-wald", "wald"), name="nps_method", func=func
-        ),
-        level=check_number(given["level"], name="level", func=func, low=0.0, open_low=True),
-        cli_weights=check_weights(given["cli_weights"], CLI_INPUTS, func=func, name="cli_weights"),
-        cli_nps_scale=check_option(
-            given["cli_nps_scale"], ("points", "percent", "0-100"), name="cli_nps_scale", func=func
-        ),
-    )
-
-
 # ---------------------------------------------------------------------------------------------
-# Where the summaries come from: straight from the orders (one snapshot), or from one
-# date-sorted copy of the lines (many snapshots).
+# The aggregates of the registry, from the order kernel and the other tables.
 
 
-class _Direct:
-    """Summaries computed on the orders as given."""
+def order_aggregates(kernel: OrderKernel, window: Window, churn_period: Span) -> dict[str, float]:
+    """The order aggregates of the registry over ``window``, from the order kernel.
 
-    def __init__(self, orders: pd.DataFrame) -> None:
-        self.orders = orders
-        self._churn: dict[tuple[pd.Timestamp, Span], float] = {}
-
-    def window(self, start: DateLike | None, end: DateLike | None) -> Window:
-        return resolve_window(self.orders["order_date"], start, end)
-
-    def summary(self, window: Window) -> pd.DataFrame:
-        return customer_summary(self._lines(window.end), start=window.start, end=window.end)
-
-    def churn(self, end: pd.Timestamp, span: Span, main: pd.DataFrame) -> float:
-        """churn_rate(period=span) as of ``end``, from ``main`` when its window allows."""
-        key = (end, span)
-        if key not in self._churn:
-            counts = churn_counts_from_summary(main, self._lines(end), end, span)
-            if counts is None:  # the main window starts after the look-back: read it
-                lookback = self._lookback(end, span)
-                cohort, churned = churn_hits(lookback, end, span)
-                counts = int(cohort.sum()), int(churned[cohort].sum())
-            cohort_size, churned_count = counts
-            self._churn[key] = 100 * churned_count / cohort_size if cohort_size else _NAN
-        return self._churn[key]
-
-    def _lookback(self, end: pd.Timestamp, span: Span) -> pd.DataFrame:
-        return lookback_summary(self.orders, end, span)
-
-    def _lines(self, end: pd.Timestamp) -> pd.DataFrame:
-        return self.orders
-
-    def known_ids(self, end: pd.Timestamp) -> pd.Series:
-        """Ids of the customers with an order line up to ``end`` (repeats allowed)."""
-        mask = self.orders["order_date"].to_numpy() < (end + ONE_DAY).to_datetime64()
-        ids = self.orders["customer_id"]
-        return ids if mask.all() else ids.loc[mask]
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [5.0, 7.0, -1.0],
+    ...                        "order_date": pd.to_datetime(["2024-01-01", "2024-02-01",
+    ...                                                      "2024-02-02"])})
+    >>> k = order_kernel(orders)
+    >>> a = order_aggregates(k, k.window(), pd.Timedelta(days=365))
+    >>> a["customers"], a["purchases"], a["repeat_customers"], a["revenue"]
+    (1, 2, 1, 11.0)
+    """
+    out: dict[str, float] = dict.fromkeys(
+        ("customers", "new_customers", "purchases", "repeat_customers"), 0
+    )
+    out["revenue"] = 0.0
+    if window.empty:
+        return out
+    k = kernel.as_of(window.end)
+    out.update(k.customer_counts(window))
+    out.update(revenue=k.revenue_total(window), window_days=(window.end - window.start).days + 1)
+    cohort, churned = churn_counts(k, window.end, churn_period)
+    out.update(churn_cohort=cohort, churned=churned)
+    if churn_period == _YEAR:
+        out.update(yearly_churn_cohort=cohort, yearly_churned=churned)
+    else:
+        yearly = churn_counts(k, window.end, _YEAR)
+        out.update(yearly_churn_cohort=yearly[0], yearly_churned=yearly[1])
+    return out
 
 
-class _Sorted(_Direct):
-    """Lines sorted by their order's date, so any window's lines are one contiguous slice.
+def _survey_aggregates(surveys: pd.DataFrame, window: Window) -> dict[str, float]:
+    rows, _ = _responses(surveys, "score", window.start, window.end)
+    counts = _categories(rows["score"]).sum()
+    answers, _ = _responses(surveys, "csat", window.start, window.end)
+    return {
+        "responses": len(rows),
+        "promoters": int(counts["promoters"]),
+        "detractors": int(counts["detractors"]),
+        "csat_responses": len(answers),
+        "csat_satisfied": int((answers["csat"].to_numpy() >= 4).sum()) if len(answers) else 0,
+    }
 
-    An order's date is its earliest line's; slicing on it keeps every order whole, so each
-    summary of a slice equals the summary of all the lines.
+
+def _active_total(
+    events: pd.DataFrame,
+    window: Window,
+    options: ParsedOptions,
+    arrays: EventArrays | None = None,
+) -> float:
+    return active_score_total(
+        events,
+        window.end,
+        key_actions=options.key_actions,
+        span=options.engagement_window,
+        weights=options.engagement_weights,
+        half_life=options.engagement_half_life,
+        arrays=arrays,
+    )
+
+
+def _known_customers(
+    kernel: OrderKernel, events: pd.DataFrame, customers: pd.DataFrame | None, end: pd.Timestamp
+) -> int:
+    """Distinct customers in the events, the customers table or the orders up to ``end``."""
+    parts = known_id_parts(events, None, customers, end)
+    k = kernel.as_of(end)
+    with_orders = np.bincount(k.customer, minlength=k.n_customers) > 0
+    parts.append(k.customer_ids[with_orders])
+    return count_distinct(parts)
+
+
+class _KnownCustomers:
+    """How many customers are known (in the events, the customers table or the orders) up to
+    any day: each id's first date over the three, computed once, then a binary search.
+
+    Equals :func:`_known_customers` for every ``end``; :func:`kpis_by_period` asks it once per
+    period instead of hashing every id again.
     """
 
-    def __init__(self, orders: pd.DataFrame) -> None:
-        super().__init__(orders)
-        order_date = orders["order_date"].to_numpy(dtype="datetime64[ns]")
-        if "order_id" in orders.columns and orders["order_id"].notna().any():
-            first = orders.groupby(["customer_id", "order_id"], sort=False, observed=True)[
-                "order_date"
-            ].transform("min")
-            order_date = np.where(
-                orders["order_id"].isna().to_numpy(),
-                order_date,
-                first.to_numpy(dtype="datetime64[ns]"),
+    def __init__(
+        self,
+        kernel: OrderKernel,
+        arrays: EventArrays,
+        customers: pd.DataFrame | None,
+    ) -> None:
+        never, always = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+        event_first = np.full(len(arrays.ids), never, dtype="int64")
+        present = arrays.codes >= 0
+        np.minimum.at(event_first, arrays.codes[present], arrays.ns[present])
+        order_first = np.full(kernel.n_customers, never, dtype="int64")
+        np.minimum.at(order_first, kernel.customer, kernel.date)
+        ids = [arrays.ids.to_series(), kernel.customer_ids]
+        dates = [event_first, order_first]
+        if customers is not None:
+            ids.append(customers["customer_id"])
+            dates.append(
+                _ns(customers["signup_date"], missing=always)
+                if "signup_date" in customers.columns
+                else np.full(len(customers), always, dtype="int64")
             )
-        position = np.argsort(order_date, kind="stable")
-        self.sorted = orders.iloc[position]
-        self.keys = order_date[position]
-        seen = orders.groupby("customer_id", sort=False, observed=True)["order_date"].min()
-        self.first_seen = seen
+        codes, uniques = pd.factorize(pd.concat([i.astype("str") for i in ids], ignore_index=True))
+        first = np.full(len(uniques), never, dtype="int64")
+        valid = codes >= 0
+        np.minimum.at(first, codes[valid], np.concatenate(dates)[valid])
+        self._first = np.sort(first)
 
-    def _slice(self, first: pd.Timestamp | None, end: pd.Timestamp) -> pd.DataFrame:
-        stop = np.searchsorted(self.keys, (end + ONE_DAY).to_datetime64(), side="left")
-        begin = 0 if first is None else np.searchsorted(self.keys, first.to_datetime64(), "left")
-        return self.sorted.iloc[begin:stop]
-
-    def _lines(self, end: pd.Timestamp) -> pd.DataFrame:
-        return self.orders if pd.isna(end) else self._slice(None, end)
-
-    def _lookback(self, end: pd.Timestamp, span: Span) -> pd.DataFrame:
-        first = lookback_start(end, span)
-        return customer_summary(self._slice(first, end), start=first, end=end)
-
-    def known_ids(self, end: pd.Timestamp) -> pd.Series:
-        seen = self.first_seen
-        return seen.index.to_series()[seen.to_numpy() < (end + ONE_DAY).to_datetime64()]
+    def count(self, end: pd.Timestamp) -> int:
+        return int(np.searchsorted(self._first, (end + ONE_DAY).value, side="left"))
 
 
-# ---------------------------------------------------------------------------------------------
-# The snapshot.
+def _ns(dates: pd.Series, *, missing: int) -> np.ndarray:
+    """Nanoseconds of ``dates``, ``missing`` where there is no date."""
+    values = dates.to_numpy(dtype="datetime64[ns]").view("int64").copy()
+    values[values == np.iinfo(np.int64).min] = missing
+    return values
 
 
-def _snapshot(
-    source: _Direct,
+def _side_aggregates(
     window: Window,
-    options: _Options,
-    *,
+    options: ParsedOptions,
     surveys: pd.DataFrame | None,
     events: pd.DataFrame | None,
     spend: pd.DataFrame | None,
-    customers: pd.DataFrame | None,
-) -> pd.Series:
-    out = dict.fromkeys(KPI_KEYS, _NAN)
-    # Surveys and events do not need the customer summary: read them on the other core while
-    # this one summarises the order lines (their kernels release the GIL).
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        side = pool.submit(_side_figures, source, window, options, surveys, events, customers)
-        summary = source.summary(window)
-        out.update(_purchase_figures(summary))
-        if not window.empty:
-            out.update(_retention_figures(source, window, options, summary))
-        out.update(side.result())
-    out["customer_loyalty_index"] = customer_loyalty_index(
-        out["nps"],
-        out["repeat_purchase_rate"],
-        out["upsell_share"],
-        weights=dict(zip(CLI_INPUTS, options.cli_weights, strict=True)),
-        nps_scale=options.cli_nps_scale,
-    )
-    if spend is not None and not window.empty:
-        spent = float(spend.loc[window.contains(spend["date"]), "amount"].sum())
-        new = out["new_customers"]
-        out["cac"] = spent / new if new else _NAN
-        out["ltv_cac_ratio"] = ratio(out["clv"], out["cac"])
-    series = pd.Series(out, index=list(KPI_KEYS), dtype="float64", name="kpis")
-    series.attrs["loyalty_metrics.kpis"] = {"start": window.start, "end": window.end}
-    return series
-
-
-def _purchase_figures(summary: pd.DataFrame) -> dict[str, float]:
-    n = len(summary)
-    purchases = int(summary["purchases"].sum())
-    revenue = total_revenue(summary)
-    categories = summary["categories"].to_numpy(dtype="float64")
-    has_categories = n > 0 and not np.isnan(categories).all()
-    single = int((categories == 1).sum())
-    multi = int((categories > 1).sum())
-    return {
-        "customers": n,
-        "new_customers": int(new_customer_mask(summary).sum()),
-        "purchases": purchases,
-        "revenue": revenue,
-        "average_ticket": revenue / purchases if purchases else _NAN,
-        "purchase_frequency": purchases / n if n else _NAN,
-        "repeat_purchase_rate": 100 * (summary["purchases"].to_numpy() >= 2).sum() / n
-        if n
-        else _NAN,
-        "upsell_ratio": multi / single if has_categories and single else _NAN,
-        "upsell_share": 100 * multi / n if has_categories else _NAN,
-    }
-
-
-def _retention_figures(
-    source: _Direct, window: Window, options: _Options, summary: pd.DataFrame
+    arrays: EventArrays | None = None,
 ) -> dict[str, float]:
-    churn = source.churn(window.end, options.churn_period, summary)
-    lifespan = options.lifespan_years
-    if lifespan is None:
-        yearly = (
-            churn if options.churn_period == _YEAR else source.churn(window.end, _YEAR, summary)
-        )
-        lifespan = lifespan_from_churn(yearly, options.max_lifespan_years)
-    return {
-        "churn_rate": churn,
-        "retention_rate": 100 - churn,
-        "clv": clv_from(summary, lifespan_years=lifespan, margin=options.margin),
-    }
-
-
-def _side_figures(
-    source: _Direct,
-    window: Window,
-    options: _Options,
-    surveys: pd.DataFrame | None,
-    events: pd.DataFrame | None,
-    customers: pd.DataFrame | None,
-) -> dict[str, float]:
-    """The survey and engagement KPIs (they need no customer summary)."""
+    """The aggregates of the survey, event and spend rows (they need no order kernel)."""
     out: dict[str, float] = {}
     if window.empty:
         return out
     if surveys is not None:
-        rows, _ = _responses(surveys, "score", window.start, window.end)
-        counts = _categories(rows["score"]).sum()
-        responses = len(rows)
-        low, high = nps_interval(
-            counts["promoters"],
-            counts["detractors"],
-            responses,
-            level=options.level,
-            method=options.nps_method,
-        )
-        out.update(
-            nps=100 * (counts["promoters"] - counts["detractors"]) / responses
-            if responses
-            else _NAN,
-            nps_ci_low=float(low),
-            nps_ci_high=float(high),
-            responses=responses,
-            csat=csat(surveys, start=window.start, end=window.end),
-        )
+        out.update(_survey_aggregates(surveys, window))
     if events is not None:
-        # mean over the known customers = sum of the active ones' scores / number known
-        active = active_scores(
-            events,
-            window.end,
-            key_actions=options.key_actions,
-            span=options.engagement_window,
-            weights=options.engagement_weights,
-            half_life=options.engagement_half_life,
-        )
-        parts = known_id_parts(events, None, customers, window.end)
-        parts.append(source.known_ids(window.end))
-        known = count_distinct(parts)
-        out["engagement_score"] = float(active["score"].sum()) / known if known else _NAN
+        out["engagement_total"] = _active_total(events, window, options, arrays)
+    if spend is not None:
+        out["spend"] = float(spend.loc[window.contains(spend["date"]), "amount"].sum())
     return out
+
+
+def _series(values: dict[str, float], window: Window) -> pd.Series:
+    series = pd.Series(values, index=list(KPI_KEYS), dtype="float64", name="kpis")
+    series.attrs["loyalty_metrics.kpis"] = {  # ISO dates: JSON-safe, so to_parquet keeps them
+        "start": None if window.empty else str(window.start.date()),
+        "end": None if window.empty else str(window.end.date()),
+    }
+    return series
 
 
 def kpis(
@@ -366,6 +217,7 @@ def kpis(
     level: float = 0.95,
     cli_weights: Mapping[str, float] | Sequence[float] | None = None,
     cli_nps_scale: Literal["points", "percent", "0-100"] = "points",
+    options: MetricOptions | None = None,
     engine: Any = "pandas",
 ) -> pd.Series:
     """The KPI snapshot of one window, from whatever tables are given.
@@ -393,6 +245,9 @@ def kpis(
         Confidence level of the NPS interval.
     cli_weights, cli_nps_scale
         ``weights`` and ``nps_scale`` of :func:`~loyalty_metrics.customer_loyalty_index`.
+    options : MetricOptions, optional
+        All the options above in one object (e.g. ``MetricOptions.from_config(config)``);
+        a keyword not left at its default overrides it.
     engine : {"pandas", "duckdb", "spark"} or an Ibis backend, default "pandas"
         Where to compute (DESIGN section 7): with a SQL engine every table may also be a path
         or glob of CSV/Parquet files or a table of the engine, and only the KPIs come back
@@ -406,17 +261,16 @@ def kpis(
         (``revenue``, ``average_ticket``, ``clv``, ``cac``), rates in percent (0-100), NPS
         and its interval in points (-100..100) and plain ratios (``purchase_frequency``,
         ``upsell_ratio``, ``ltv_cac_ratio``). ``attrs["loyalty_metrics.kpis"]`` holds the
-        window.
+        window's ``start`` and ``end`` as ISO dates.
 
     Notes
     -----
     Each value follows the definition of its function (see those for the NaN policy). NaN
     where the input needed is absent: NPS, its interval, ``responses``, CSAT and the loyalty
     index without surveys; CAC and LTV/CAC without spend; the engagement score without
-    events. The customer summary is computed once. Churn (and CLV's yearly churn) is read off
-    it when the window reaches back over the two look-back periods: only customers who bought
-    before the look-back, came back and have a third purchase are re-read; otherwise the
-    look-back ``(end - 2 * churn_period, end]`` gets a summary of its own.
+    events. Each value is its registered metric's formula (:mod:`loyalty_metrics.metrics.registry`)
+    over aggregates counted from one netting of the order lines (the order kernel), which
+    serves the window and the churn look-backs alike.
 
     Examples
     --------
@@ -432,31 +286,32 @@ def kpis(
     >>> list(k.index) == list(KPI_KEYS)
     True
     """
-    options = _options(
-        "kpis",
-        churn_period=churn_period,
-        margin=margin,
-        lifespan_years=lifespan_years,
-        max_lifespan_years=max_lifespan_years,
-        key_actions=key_actions,
-        engagement_window=engagement_window,
-        engagement_weights=engagement_weights,
-        engagement_half_life=engagement_half_life,
-        nps_method=nps_method,
-        level=level,
-        cli_weights=cli_weights,
-        cli_nps_scale=cli_nps_scale,
-    )
+    parsed = parse_options("kpis", _merge(options, locals()))
     if engine is not None and engine != "pandas":
         from . import engines
 
         return engines.kpis(orders, surveys, events, spend, customers, start=start, end=end,
-                            engine=engine, validated=options)  # fmt: skip
-    source = _Direct(orders)
-    window = source.window(start, end)
-    return _snapshot(
-        source, window, options, surveys=surveys, events=events, spend=spend, customers=customers
-    )
+                            engine=engine, validated=parsed)  # fmt: skip
+    require_order_lines(orders, func="kpis")
+    validate_orders(orders, func="kpis")
+    window = resolve_window(orders["order_date"], start, end)
+    if not window.empty:
+        first = orders["order_date"].min()
+        caveats.emit(
+            caveats.window_caveats(
+                first, window.start, window.end, churn_period=parsed.churn_period
+            )
+        )
+    # The survey, event and spend rows need no kernel: count them on the other core while
+    # this one nets the order lines (their kernels release the GIL).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        side = pool.submit(_side_aggregates, window, parsed, surveys, events, spend)
+        kernel = order_kernel(orders, end=window.end)
+        aggregates = order_aggregates(kernel, window, parsed.churn_period)
+        aggregates.update(side.result())
+    if events is not None and not window.empty:
+        aggregates["known_customers"] = _known_customers(kernel, events, customers, window.end)
+    return _series(evaluate(aggregates, parsed), window)
 
 
 def kpis_by_period(
@@ -482,6 +337,7 @@ def kpis_by_period(
     level: float = 0.95,
     cli_weights: Mapping[str, float] | Sequence[float] | None = None,
     cli_nps_scale: Literal["points", "percent", "0-100"] = "points",
+    options: MetricOptions | None = None,
     engine: Any = "pandas",
 ) -> pd.DataFrame:
     """One KPI snapshot per period, each computed as of that period's last day.
@@ -501,6 +357,8 @@ def kpis_by_period(
         The overall window; default the first and the last order date.
     churn_period, margin, lifespan_years, max_lifespan_years, key_actions, engagement_window, engagement_weights, engagement_half_life, nps_method, level, cli_weights, cli_nps_scale, engine
         As in :func:`kpis`.
+    options : MetricOptions, optional
+        As in :func:`kpis`.
 
     Returns
     -------
@@ -512,7 +370,8 @@ def kpis_by_period(
     Notes
     -----
     Every row agrees with :func:`kpis` called with that row's window. The order lines are
-    sorted once by their order's date, so each snapshot reads one contiguous slice of them.
+    netted once; each row counts the orders dated up to its end (re-netting only the orders
+    whose later lines fall after it), so a row costs O(orders), not a pass over the lines.
 
     Examples
     --------
@@ -536,29 +395,21 @@ def kpis_by_period(
             trailing = parse_span(window, name="window", func=func)
         except ValueError:
             check_option(window, ("expanding", "period"), name="window", func=func)
-    options = _options(
-        func,
-        churn_period=churn_period,
-        margin=margin,
-        lifespan_years=lifespan_years,
-        max_lifespan_years=max_lifespan_years,
-        key_actions=key_actions,
-        engagement_window=engagement_window,
-        engagement_weights=engagement_weights,
-        engagement_half_life=engagement_half_life,
-        nps_method=nps_method,
-        level=level,
-        cli_weights=cli_weights,
-        cli_nps_scale=cli_nps_scale,
-    )
+    parsed = parse_options(func, _merge(options, locals()))
     if engine is not None and engine != "pandas":
         from . import engines
 
         return engines.kpis_by_period(orders, surveys, events, spend, customers, freq=freq,
                                       window=window, start=start, end=end, engine=engine,
-                                      validated=options)  # fmt: skip
-    source = _Sorted(orders)
-    overall = source.window(start, end)
+                                      validated=parsed)  # fmt: skip
+    require_order_lines(orders, func=func)
+    validate_orders(orders, func="kpis")
+    kernel = order_kernel(orders, end=end)
+    overall = kernel.window(start, end)
+    arrays = known = None
+    if events is not None:  # the events, coded once for every period
+        arrays = event_arrays(events, parsed.key_actions)
+        known = _KnownCustomers(kernel, arrays, customers)
     rows = {}
     for first, last in periods(overall, freq):
         if window == "period":
@@ -567,15 +418,18 @@ def kpis_by_period(
             row_start = max(day_after(last, trailing), overall.start)
         else:
             row_start = overall.start
-        rows[last] = _snapshot(
-            source,
-            Window(start=row_start, end=last),
-            options,
-            surveys=surveys,
-            events=events,
-            spend=spend,
-            customers=customers,
-        )
+        row_window = Window(start=row_start, end=last)
+        aggregates = order_aggregates(kernel, row_window, parsed.churn_period)
+        aggregates.update(_side_aggregates(row_window, parsed, surveys, events, spend, arrays))
+        if known is not None:
+            aggregates["known_customers"] = known.count(last)
+        rows[last] = _series(evaluate(aggregates, parsed), row_window)
     frame = pd.DataFrame(list(rows.values()), columns=list(KPI_KEYS), dtype="float64")
     frame.index = pd.DatetimeIndex(list(rows), name="period_end", dtype="datetime64[ns]")
     return frame
+
+
+def _merge(options: MetricOptions | None, given: dict[str, object]) -> MetricOptions:
+    """``options`` (default: all defaults) with the keywords not left at their defaults."""
+    names = MetricOptions.__dataclass_fields__
+    return (options or MetricOptions()).merged(**{k: v for k, v in given.items() if k in names})

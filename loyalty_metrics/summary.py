@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._ids import factorize_ids, first_rows, take_ids
-from ._window import DateLike, Window, resolve_window
-from .schema import AMOUNT_TOLERANCE
+from ._validation import validate_orders
+from ._window import DateLike, Window
+from .orders import NS_PER_DAY, OrderKernel, order_kernel
 
 __all__ = [
     "SUMMARY_COLUMNS",
+    "CustomerSummary",
     "customer_summary",
     "is_customer_summary",
+    "summary_from_kernel",
     "summary_window",
     "total_revenue",
     "unattributed_revenue",
@@ -35,8 +36,39 @@ SUMMARY_COLUMNS = (
     "first_purchase_ever",
 )
 
-_NS_PER_DAY = 86_400 * 10**9
-_ATTR = "loyalty_metrics.summary"
+
+class CustomerSummary(pd.DataFrame):
+    """What :func:`customer_summary` returns: a DataFrame that knows its window.
+
+    A plain :class:`pandas.DataFrame` in every other respect (``to_parquet``, ``merge``,
+    ``concat`` work as usual). Two attributes ride along through selections and copies
+    (``summary.loc[mask]``, ``summary[["frequency", "T"]]``), never through ``attrs``:
+
+    - ``window``: the :class:`~loyalty_metrics._window.Window` it was computed over;
+    - ``unattributed_revenue``: the net amount in the window of customers without a
+      purchase in it (returns only), so that total revenue = ``revenue.sum()`` + it.
+
+    A ``merge`` or ``concat`` result is a table of your own, not a summary of one window:
+    its ``window`` is None and the metrics treat it as such.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a", "b"], "amount": [5.0, -2.0],
+    ...                        "order_date": pd.to_datetime(["2024-01-01", "2024-01-02"])})
+    >>> s = customer_summary(orders)
+    >>> str(s.window.end.date()), s.unattributed_revenue
+    ('2024-01-02', -2.0)
+    >>> s.loc[s["purchases"] > 0].window == s.window
+    True
+    """
+
+    _metadata = ["window", "unattributed_revenue"]
+    window: Window | None = None
+    unattributed_revenue: float = 0.0
+
+    @property
+    def _constructor(self) -> type[CustomerSummary]:
+        return CustomerSummary
 
 
 def customer_summary(
@@ -66,8 +98,8 @@ def customer_summary(
 
     Returns
     -------
-    pandas.DataFrame
-        Indexed by ``customer_id`` (sorted), columns:
+    CustomerSummary
+        A :class:`pandas.DataFrame` indexed by ``customer_id`` (sorted), columns:
 
         - ``first_purchase``, ``last_purchase``: dates of the first and latest purchase in the
           window.
@@ -84,9 +116,9 @@ def customer_summary(
           regardless of ``start`` (a customer is *new* when it falls in the window).
         - ``channel`` (when orders have one): channel of the first purchase in the window.
 
-        ``summary.attrs`` records the window (``start``, ``end``) and ``unattributed_revenue``,
-        the net amount in the window of customers without a purchase in it (returns only), so
-        that total revenue = ``revenue.sum() + unattributed_revenue``.
+        ``summary.window`` is the window and ``summary.unattributed_revenue`` the net amount
+        in the window of customers without a purchase in it (returns only), so that total
+        revenue = ``revenue.sum() + unattributed_revenue`` (see :class:`CustomerSummary`).
 
     Notes
     -----
@@ -109,80 +141,65 @@ def customer_summary(
                  purchases  revenue  frequency  recency     T  monetary_value
     customer_id
     a                    3     35.0          1     10.0  10.0            20.0
-    >>> s.attrs["loyalty_metrics.summary"]["unattributed_revenue"]
+    >>> s.unattributed_revenue
     -3.0
     """
     if engine is not None and engine != "pandas":
         from . import engines
 
         return engines.customer_summary(orders, start=start, end=end, engine=engine)
-    window = resolve_window(orders["order_date"], start, end)
-    lines = _lines_up_to_end(orders, window)
+    validate_orders(orders, func="customer_summary")
+    kernel = order_kernel(orders, end=end)
+    return summary_from_kernel(kernel, kernel.window(start, end))
 
-    has_order_ids = "order_id" in lines.columns and lines["order_id"].notna().any()
-    customer_codes, raw_order_codes = _id_codes(lines, has_order_ids)
-    n_customers = int(customer_codes.max(initial=-1)) + 1
-    dates_ns = lines["order_date"].to_numpy(dtype="datetime64[ns]").view("int64")
-    amounts = lines["amount"].to_numpy(dtype="float64", na_value=np.nan)
-    in_window = window.contains(lines["order_date"])
 
-    # Order level: net amount and earliest date per order.
-    if has_order_ids:
-        order_codes = _order_codes(customer_codes, raw_order_codes)
-        del raw_order_codes
-        n_orders = int(order_codes.max()) + 1 if len(order_codes) else 0
-        order_amount = np.bincount(order_codes, weights=amounts, minlength=n_orders)
-        order_date = np.full(n_orders, np.iinfo(np.int64).max, dtype="int64")
-        np.minimum.at(order_date, order_codes, dates_ns)
-        order_customer = np.empty(n_orders, dtype="int64")
-        order_customer[order_codes] = customer_codes
-    else:
-        order_codes = None
-        order_amount, order_date, order_customer = amounts, dates_ns, customer_codes
+def summary_from_kernel(kernel: OrderKernel, window: Window) -> pd.DataFrame:
+    """:func:`customer_summary` of the orders behind ``kernel``, over ``window``.
 
-    order_is_purchase = order_amount >= -AMOUNT_TOLERANCE
-    start_ns = window.start.value if not window.empty else 0
-    end_ns = window.end_exclusive.value if not window.empty else 0
-    order_in_window = (order_date >= start_ns) & (order_date < end_ns)
-    purchase = order_is_purchase & order_in_window
-    # Lines of the purchases in the window (an order is in the window by its date).
-    purchase_line = purchase[order_codes] if order_codes is not None else purchase
-    del order_codes
+    ``window.end`` must be on or before the kernel's end (the kernel is truncated to it).
 
-    # First purchase ever (look-back ignores start), on the order level.
-    first_ever = _group_min(
-        order_customer[order_is_purchase], order_date[order_is_purchase], n_customers
-    )
+    Examples
+    --------
+    >>> from loyalty_metrics.orders import order_kernel
+    >>> orders = pd.DataFrame({"customer_id": ["a", "a"], "amount": [5.0, 7.0],
+    ...                        "order_date": pd.to_datetime(["2024-01-01", "2024-02-01"])})
+    >>> k = order_kernel(orders)
+    >>> summary_from_kernel(k, k.window(end="2024-01-31"))["revenue"].tolist()
+    [5.0]
+    """
+    k = kernel if window.empty else kernel.as_of(window.end)
+    n_customers = k.n_customers
+    begin, stop = k.between(window)
+    in_window = slice(begin, stop)
 
-    p_customer = order_customer[purchase]
-    p_date = order_date[purchase]
-    p_amount = order_amount[purchase]
-    # Free the order-level arrays as soon as they are used: at 10M lines each is ~50-80 MB,
-    # and holding them all sets the peak memory.
-    del order_amount, order_date, order_customer, order_is_purchase, order_in_window
+    # First purchase ever (look-back ignores start), over every order up to end.
+    first_ever = _group_min(k.customer[k.purchase], k.date[k.purchase], n_customers)
+
+    is_purchase = k.purchase[in_window]
+    p_customer = k.customer[in_window][is_purchase]
+    p_date = k.date[in_window][is_purchase]
+    p_amount = k.amount[in_window][is_purchase]
     purchases = np.bincount(p_customer, minlength=n_customers)
     first = _group_min(p_customer, p_date, n_customers)
     last = _group_max(p_customer, p_date, n_customers)
-    if in_window.all():  # the usual case: skip copying 10M codes and amounts
-        revenue = np.bincount(customer_codes, weights=amounts, minlength=n_customers)
-    else:
-        revenue = np.bincount(
-            customer_codes[in_window], weights=amounts[in_window], minlength=n_customers
-        )
+    revenue = k.revenue_by_customer(window) if not window.empty else np.zeros(n_customers)
 
     # Purchase days: all purchases of one calendar day are one occasion. The first and last
     # days are those of the first and last purchase; only the other days need counting.
     first_day = _day(first)
     last_day = _day(last)
-    p_day = np.floor_divide(p_date, _NS_PER_DAY)
+    p_day = np.floor_divide(p_date, NS_PER_DAY)
     later = p_day != first_day[p_customer]
     repeat_spend = np.bincount(p_customer[later], weights=p_amount[later], minlength=n_customers)
     purchase_days = 1 + _distinct_pairs(p_customer[later], p_day[later], n_customers)
-    end_day = window.end.value // _NS_PER_DAY if not window.empty else 0
-    del p_customer, p_date, p_amount, p_day, later
+    end_day = window.end.value // NS_PER_DAY if not window.empty else 0
+    del p_date, p_amount, p_day, later
 
-    categories = _distinct_categories(lines, customer_codes, purchase_line, n_customers)
-    _release_arrow_memory()
+    if k.has_categories:
+        pair_customer, pair_category = k.category_pairs(is_purchase, begin, stop)
+        categories = _distinct_pairs(pair_customer, pair_category, n_customers).astype("float64")
+    else:
+        categories = np.full(n_customers, np.nan)
 
     keep = purchases > 0
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -200,26 +217,16 @@ def customer_summary(
         "monetary_value": monetary,
         "first_purchase_ever": _to_datetime(first_ever),
     }
-    if "channel" in lines.columns:
-        data["channel"] = _first_purchase_channel(
-            lines["channel"], customer_codes, purchase_line, dates_ns, first, n_customers
-        )
-    # The buyers' ids, in code order (so sorted).
-    ids = take_ids(lines["customer_id"], first_rows(customer_codes)[keep])
-    del customer_codes, purchase_line, in_window
-    index = pd.Index(ids, name="customer_id")
-    if index.dtype != "str":
-        index = index.astype("str")
+    if k.channel is not None:
+        data["channel"] = _first_purchase_channel(k, begin, is_purchase, first)
+    index = pd.Index(k.customer_ids[keep], name="customer_id")
     unattributed = float(revenue[~keep].sum())
     # Keep the buyers column by column, freeing each full column as it goes, and let each
     # column be its own block (copy=False): consolidating would copy them all once more.
     columns = {name: data.pop(name)[keep] for name in list(data)}
-    summary = pd.DataFrame(columns, index=index, copy=False)
-    summary.attrs[_ATTR] = {
-        "start": window.start,
-        "end": window.end,
-        "unattributed_revenue": unattributed,
-    }
+    summary = CustomerSummary(columns, index=index, copy=False)
+    summary.window = window
+    summary.unattributed_revenue = unattributed
     return summary
 
 
@@ -231,10 +238,10 @@ def is_customer_summary(frame: object) -> bool:
     >>> is_customer_summary(pd.DataFrame({"amount": [1.0]}))
     False
     """
-    return isinstance(frame, pd.DataFrame) and _ATTR in frame.attrs
+    return isinstance(frame, CustomerSummary) and frame.window is not None
 
 
-def summary_window(summary: pd.DataFrame) -> Window:
+def summary_window(summary: CustomerSummary) -> Window:
     """The window a customer summary was computed over.
 
     Examples
@@ -244,11 +251,12 @@ def summary_window(summary: pd.DataFrame) -> Window:
     >>> summary_window(customer_summary(orders, start="2024-01-01")).start
     Timestamp('2024-01-01 00:00:00')
     """
-    meta = summary.attrs[_ATTR]
-    return Window(start=meta["start"], end=meta["end"])
+    if summary.window is None:
+        raise ValueError("This frame is not a customer summary of one window.")
+    return summary.window
 
 
-def unattributed_revenue(summary: pd.DataFrame) -> float:
+def unattributed_revenue(summary: CustomerSummary) -> float:
     """Net amount in the window of customers without a purchase in it (their returns).
 
     Examples
@@ -258,7 +266,7 @@ def unattributed_revenue(summary: pd.DataFrame) -> float:
     >>> unattributed_revenue(customer_summary(orders))
     -2.0
     """
-    return float(summary.attrs[_ATTR]["unattributed_revenue"])
+    return float(summary.unattributed_revenue)
 
 
 def total_revenue(summary: pd.DataFrame) -> float:
@@ -274,54 +282,9 @@ def total_revenue(summary: pd.DataFrame) -> float:
     return float(summary["revenue"].sum()) + unattributed_revenue(summary)
 
 
-def _release_arrow_memory() -> None:
-    """Return the pages Arrow's allocator freed (hashing the string ids) to the OS."""
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
-
-
-def _lines_up_to_end(orders: pd.DataFrame, window: Window) -> pd.DataFrame:
-    if window.empty:
-        return orders.iloc[:0]
-    mask = window.up_to_end(orders["order_date"])
-    return orders if mask.all() else orders.loc[mask]
-
-
-def _id_codes(lines: pd.DataFrame, has_order_ids: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """Codes of the customer ids (sorted) and of the order ids, coded side by side.
-
-    The two are independent and spend their time in Arrow and numpy kernels, which release
-    the GIL: on two cores the pair costs about the slower one.
-    """
-    if not has_order_ids:
-        return factorize_ids(lines["customer_id"], sort=True), None
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        order_codes = pool.submit(factorize_ids, lines["order_id"])
-        customer_codes = factorize_ids(lines["customer_id"], sort=True)
-        return customer_codes, order_codes.result()
-
-
-def _order_codes(customer_codes: np.ndarray, raw: np.ndarray) -> np.ndarray:
-    """Dense codes of (customer, order_id) from the order ids' codes ``raw`` (-1 for blank);
-    a blank order_id makes its line an order of its own.
-    """
-    blank = raw < 0
-    if blank.any():
-        raw[blank] = raw.max(initial=-1) + 1 + np.arange(int(blank.sum()))
-    # Usually an order_id belongs to one customer: then its code is the order's code.
-    owner = np.empty(int(raw.max(initial=-1)) + 1, dtype="int64")
-    owner[raw] = customer_codes
-    if (owner[raw] == customer_codes).all():
-        return raw
-    key = raw * (int(customer_codes.max(initial=0)) + 1) + customer_codes
-    codes, _ = pd.factorize(key)
-    return codes.astype("int64")
-
-
 def _day(ns: np.ndarray) -> np.ndarray:
     """Day numbers of timestamps (the min/max sentinels stay out of range)."""
-    return np.floor_divide(ns, _NS_PER_DAY)
+    return np.floor_divide(ns, NS_PER_DAY)
 
 
 def _distinct_pairs(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
@@ -360,41 +323,20 @@ def _to_datetime(ns: np.ndarray) -> np.ndarray:
     return out.view("datetime64[ns]")
 
 
-def _distinct_categories(
-    lines: pd.DataFrame,
-    customer_codes: np.ndarray,
-    purchase_line: np.ndarray,
-    n_customers: int,
-) -> np.ndarray:
-    column = next((c for c in ("category", "product_id") if c in lines.columns), None)
-    if column is None:
-        return np.full(n_customers, np.nan)
-    values = lines[column]
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        cat_codes = values.cat.codes.to_numpy().astype("int64")
-    else:
-        cat_codes, _ = pd.factorize(values)
-    keep = purchase_line & (cat_codes >= 0)
-    return _distinct_pairs(customer_codes[keep], cat_codes[keep], n_customers).astype("float64")
-
-
 def _first_purchase_channel(
-    channel: pd.Series,
-    customer_codes: np.ndarray,
-    purchase_line: np.ndarray,
-    dates_ns: np.ndarray,
-    first: np.ndarray,
-    n_customers: int,
-) -> pd.Categorical:
-    candidates = np.flatnonzero(purchase_line & (dates_ns == first[customer_codes]))
-    # The first such line of each customer, in file order, decides.
-    row = np.full(n_customers, np.iinfo(np.int64).max, dtype="int64")
-    np.minimum.at(row, customer_codes[candidates], candidates)
-    found = row != np.iinfo(np.int64).max
-    if isinstance(channel.dtype, pd.CategoricalDtype):
-        codes = np.full(n_customers, -1, dtype=channel.cat.codes.dtype)
-        codes[found] = channel.cat.codes.to_numpy()[row[found]]
-        return pd.Categorical.from_codes(codes, dtype=channel.dtype)
-    values = pd.Series(pd.NA, index=range(n_customers), dtype=channel.dtype)
-    values.iloc[np.flatnonzero(found)] = channel.iloc[row[found]].to_numpy()
-    return values.array
+    k: OrderKernel, begin: int, is_purchase: np.ndarray, first: np.ndarray
+) -> pd.api.extensions.ExtensionArray:
+    """Channel of each customer's first purchase in the window: of the purchases at that
+    date (orders ``begin:`` flagged in ``is_purchase``), the one whose first line comes first
+    in the file.
+    """
+    candidates = begin + np.flatnonzero(is_purchase)
+    candidates = candidates[k.date[candidates] == first[k.customer[candidates]]]
+    line = k.first_line()[candidates]
+    owner = k.customer[candidates]
+    earliest = np.full(k.n_customers, np.iinfo(np.int64).max, dtype="int64")
+    np.minimum.at(earliest, owner, line)
+    found = earliest != np.iinfo(np.int64).max
+    rows = np.where(found, earliest, -1)
+    assert k.channel is not None  # called only when the orders have a channel
+    return k.channel.array.take(rows, allow_fill=True)

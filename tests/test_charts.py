@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
+from pathlib import Path
 
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from loyalty_metrics import charts
 
@@ -358,3 +363,69 @@ def test_no_pyplot_and_lazy_matplotlib():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+# -- labels from the data are drawn verbatim ----------------------------------------------------
+
+_label_text = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(list("$^_\\{}%#&~ \t\n\r\x00\x07\x1b\x7f\x85")),
+        st.characters(codec="utf-8", exclude_categories=["Cs"]),
+    ),
+    max_size=120,
+)
+
+
+def _expected_label(text: str) -> str:
+    text = "".join(
+        c for c in text.replace("\t", " ") if c == "\n" or not (ord(c) < 32 or 127 <= ord(c) < 160)
+    )
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+@given(labels=st.lists(_label_text, min_size=1, max_size=4, unique=True), title=_label_text)
+@settings(max_examples=40, deadline=None)
+def test_any_label_is_drawn_verbatim_without_a_warning(labels, title):
+    # mathtext ($x^$, Save $5 or $10), TeX specials, control characters, long labels, glyphs the
+    # font lacks: drawing never fails, never warns on stderr, and shows the text as given
+    values = pd.Series(np.arange(1.0, len(labels) + 1), index=labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = charts.bar_chart(values, title=title, xlabel=title)
+        png = charts.figure_bytes(fig)
+    assert png[:4] == b"\x89PNG"
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [_expected_label(s) for s in labels]
+    assert ax.get_title() == _expected_label(title)
+    assert all(not t.get_parse_math() and not t.get_usetex() for t in fig.findobj(Text))
+
+
+def test_mathtext_is_off_even_when_the_callers_rc_asks_for_tex():
+    with mpl.rc_context({"text.parse_math": True}):
+        fig = charts.bar_chart(pd.Series({"$x^$": 1.0, "Save $5 or $10": 2.0}))
+        charts.figure_bytes(fig, "svg")
+    labels = fig.axes[0].get_yticklabels()
+    assert [t.get_text() for t in labels] == ["$x^$", "Save $5 or $10"]
+    assert not any(t.get_parse_math() for t in labels)
+
+
+def test_report_with_dollar_channel_names_writes_and_keeps_stderr_empty(tmp_path):
+    # Found by the adversarial run: a spend channel named $x^$ crashed the report in mathtext.
+    from click.testing import CliRunner
+
+    from loyalty_metrics.cli import cli
+
+    sample = Path(__file__).parents[1] / "sample_data"
+    (tmp_path / "orders.csv").write_bytes((sample / "orders.csv").read_bytes())
+    for name in ("spend.csv", "customers.csv"):
+        text = (sample / name).read_text()
+        text = text.replace(",search", ",$x^$").replace(",social", ",Save $5 or $10\x07")
+        (tmp_path / name).write_text(text)
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(cli, ["report", str(tmp_path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    # nothing from matplotlib: stderr holds only the report's caveats on its figures
+    caveat_subjects = ("new_customers equals", "cohort_table:", "churn_rate:", "predictive_clv:")
+    for line in result.stderr.splitlines():
+        assert line.startswith("Warning: ") and line[9:].startswith(caveat_subjects), line
+    assert "$x^$" in out.read_text()

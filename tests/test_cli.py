@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from html.parser import HTMLParser
@@ -10,11 +11,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import loyalty_metrics as lm
 from loyalty_metrics.cli import _common, cli
 from loyalty_metrics.cli._docs import command_help, generate
 from loyalty_metrics.errors import DataValidationError
+from loyalty_metrics.schema import DATE_RANGE
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCH = "1736150400"  # 2025-01-06T08:00:00+00:00
@@ -65,7 +69,10 @@ def test_report_html_file(runner, data_dir, tmp_path):
     result = _run(runner, "report", data_dir, "-o", out)
     assert result.exit_code == 0, result.output
     assert result.stdout == ""  # the report went to the file
-    assert result.stderr == ""  # no progress: stderr is not a terminal
+    # no progress (stderr is not a terminal), only the analyst's caveats on the figures
+    caveats = result.stderr.splitlines()
+    assert caveats and all(line.startswith("Warning: ") for line in caveats)
+    assert any(line.startswith("Warning: new_customers equals customers") for line in caveats)
     parser = _Sections()
     parser.feed(out.read_text(encoding="utf-8"))
     assert parser.sections[:2] == ["kpis", "nps"] and "data_quality" in parser.sections
@@ -290,19 +297,26 @@ def test_kpis_by_period(runner, data_dir):
     )
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "period_end,revenue,nps"
+    assert lines[0] == "period_end,status,revenue,nps"
     tables = lm.read_folder(data_dir)
     expected = lm.kpis_by_period(tables["orders"], tables["surveys"], freq="Q", window="period")
     assert len(lines) == len(expected) + 1
     first = lines[1].split(",")
     assert first[0] == expected.index[0].strftime("%Y-%m-%d")
-    assert float(first[1]) == pytest.approx(expected["revenue"].iloc[0], rel=1e-14)
+    assert float(first[2]) == pytest.approx(expected["revenue"].iloc[0], rel=1e-14)
+    # the last quarter ends after the as-of date: partial, like the first when the data
+    # begin after its first day
+    last_end = expected.index[-1]
+    assert lines[-1].split(",")[1] == (
+        "partial" if pd.Period(last_end, "Q").end_time.normalize() > last_end else "complete"
+    )
     rows = json.loads(_run(runner, "kpis", data_dir, "--freq", "M", "--format", "json").stdout)
     monthly = lm.kpis_by_period(tables["orders"], tables["surveys"], freq="M", window="period")
     assert [r["period_end"] for r in rows] == [d.strftime("%Y-%m-%d") for d in monthly.index]
-    assert set(rows[0]) == {"period_end", *lm.KPI_KEYS}
+    assert set(rows[0]) == {"period_end", "status", *lm.KPI_KEYS}
+    assert {r["status"] for r in rows} <= {"complete", "partial"}
     table = _run(runner, "kpis", data_dir, "--freq", "Y")
-    assert table.stdout.splitlines()[0].split()[:3] == ["period_end", "customers", "new_customers"]
+    assert table.stdout.splitlines()[0].split()[:3] == ["period_end", "status", "customers"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,7 +336,13 @@ def test_cohorts_outputs(runner, data_dir, tmp_path):
     assert _run(runner, "cohorts", data_dir, "--values", "customers", "-o", csv).exit_code == 0
     frame = pd.read_csv(csv, index_col="cohort")
     orders = lm.read_folder(data_dir)["orders"]
-    expected = lm.cohort_table(orders, values="customers")
+    # each cohort's partial cell is the period holding the as-of date: k = months from the
+    # cohort's month to the as-of month
+    as_of = pd.Period(orders["order_date"].max(), "M")
+    months = [(as_of - pd.Period(c, "M")).n for c in frame.index]
+    assert frame.pop("partial_period").tolist() == months
+    assert "* partial: the period holding the as-of date" in text.stdout
+    expected = pd.DataFrame(lm.cohort_table(orders, values="customers"))  # not a CohortTable
     pd.testing.assert_frame_equal(
         frame,
         expected.set_axis(expected.index.astype("str")).set_axis(frame.columns, axis=1),
@@ -380,3 +400,129 @@ def test_docs_cli_md_is_in_sync():
         assert f"| {code} | " in text
     for name in cli.list_commands(None):
         assert f"## loyalty {name}\n" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# Every error is one line on stderr with the documented exit code (click's usage errors too).
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["kpis", "{data}", "--end", "9999-12-31"], 2, "'9999-12-31' is not a date"),
+        (["kpis", "{data}", "--start", "0001-01-01"], 2, "'0001-01-01' is not a date"),
+        (["report", "{data}", "--as-of", "2024-02-30"], 2, "'2024-02-30' is not a date"),
+        (["kpis", "{data}", "--start", "2024-03-01", "--end", "2024-01-01"], 2,
+         "--start 2024-03-01 is after --end 2024-01-01"),
+        (["export", "{data}", "--to", "{tmp}/k.csv", "--lock-timeout", "nan"], 2,
+         "nan is not a number of seconds"),
+        (["kpis", "{data}", "--bogus"], 2, "No such option '--bogus'"),
+        (["kpis", "{data}", "--freq", "D"], 2, "'D' is not one of"),
+        (["bogus"], 2, "No such command 'bogus'"),
+        (["kpis", "--orders", "{tmp}"], 3, "is a folder"),
+        (["cohorts", "--orders", "{tmp}"], 3, "is a folder"),
+    ],
+)  # fmt: skip
+def test_errors_are_one_line_with_the_documented_exit_code(runner, data_dir, tmp_path, args,
+                                                           code, fragment):  # fmt: skip
+    args = [a.format(data=data_dir, tmp=tmp_path) for a in args]
+    result = _run(runner, *args)
+    assert result.exit_code == code, result.output
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: ")
+    assert fragment in result.stderr
+    assert result.stdout == ""
+
+
+@given(day=st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31)))
+@example(day=dt.date(1900, 1, 1))  # the widest window: 1731 overflowed pandas.Timedelta (found)
+@settings(max_examples=25, deadline=None)
+def test_any_calendar_day_is_computed_or_refused_as_a_usage_error(tmp_path_factory, day):
+    # Dates inside the computable range (schema.DATE_RANGE) run; others exit 2 in one line,
+    # never an OverflowError from pandas.
+    folder = tmp_path_factory.mktemp("d")
+    (folder / "orders.csv").write_text("customer_id,order_date,amount\na,2024-01-05,10\n")
+    low, high = (dt.date.fromisoformat(d) for d in DATE_RANGE)
+    for option in ("--start", "--end"):
+        result = CliRunner().invoke(cli, ["kpis", str(folder), option, day.isoformat()])
+        if not low <= day <= high:
+            assert result.exit_code == 2 and result.stderr.count("\n") == 1
+        elif option == "--start" and day > dt.date(2024, 1, 5):
+            assert result.exit_code in (0, 1)  # past the only order: an empty window
+        else:
+            assert result.exit_code == 0, result.output
+        assert "unexpected" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["kpis", "report", "cohorts"])
+def test_every_order_row_rejected_is_a_data_error_not_zeros(runner, tmp_path, command):
+    orders = tmp_path / "orders.csv"
+    orders.write_text("customer_id,order_date,amount\na,2024-13-01,1\nb,2024-01-01,x\n")
+    result = _run(runner, command, "--orders", orders)
+    assert result.exit_code == 1
+    line = _one_error_line(result)
+    assert "orders.csv: all 2 rows rejected (line 2: order_date: unparseable date)" in line
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("errno_name", ["ENOSPC", "EIO"])
+@pytest.mark.parametrize("command", [["report", "-o", "{out}/r.html"], ["demo", "--out", "{out}"],
+                                     ["kpis", "-o", "{out}/k.csv"]])  # fmt: skip
+def test_write_errors_start_with_the_file_name_and_exit_3(runner, data_dir, tmp_path, monkeypatch,
+                                                          errno_name, command):  # fmt: skip
+    import errno
+    import os
+
+    real_fsync = os.fsync
+
+    def full_disk(fd):
+        real_fsync(fd)
+        raise OSError(getattr(errno, errno_name), os.strerror(getattr(errno, errno_name)))
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    out = tmp_path / "out"
+    out.mkdir()
+    args = [a.format(out=out) for a in command]
+    result = _run(runner, args[0], data_dir, *args[1:])
+    assert result.exit_code == 3, result.output
+    line = _one_error_line(result)
+    # one error line; before it only the analyst's caveats on the figures (warnings)
+    before = result.stderr.splitlines()[:-1]
+    assert line.startswith(f"Error: {out}/") and result.stderr.count("Error: ") == 1
+    assert all(other.startswith("Warning: ") for other in before)
+    assert os.strerror(getattr(errno, errno_name)).lower() in line.lower()
+    assert not [p for p in out.rglob("*.tmp")]  # no temporary file left behind
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["report", "-o", "{missing}/r.html"], ["kpis", "-o", "{missing}/k.csv"],
+     ["cohorts", "-o", "{missing}/c.png"], ["clv", "-o", "{missing}/c.csv"],
+     ["export", "--to", "{missing}/k.csv"], ["export", "--to", "sqlite:///{missing}/k.db"],
+     ["report", "-o", "{file}/r.html"]],
+)  # fmt: skip
+def test_output_targets_are_checked_before_any_data_is_read(runner, tmp_path, command):
+    # The lead's finding: report -o into a missing folder computed the whole report first.
+    # The data folder does not exist either: the output is checked first, so that is not
+    # what the error names.
+    (tmp_path / "file").write_text("")
+    args = [a.format(missing=tmp_path / "missing", file=tmp_path / "file") for a in command]
+    result = _run(runner, args[0], tmp_path / "no_data", *args[1:])
+    assert result.exit_code == 3
+    if "{file}" in " ".join(command):
+        assert result.stderr.startswith(f"Error: {tmp_path / 'file'}: not a folder (to write ")
+    else:  # the message writing would give, only before the work
+        assert result.stderr == f"Error: {args[-1]}: no such file or directory\n"
+    assert result.stderr.count("\n") == 1 and "no_data" not in result.stderr
+    assert not (tmp_path / "missing").exists()  # refused, not created
+
+
+def test_output_folders_are_created_up_front(runner, tmp_path):
+    # demo --out, validate --rejects and sample --out name folders: made before any reading
+    for args in (["demo", tmp_path / "no_data", "--out", tmp_path / "a" / "out"],
+                 ["validate", tmp_path / "no_data", "--rejects", tmp_path / "b" / "rej"]):  # fmt: skip
+        result = _run(runner, *args)
+        assert result.exit_code == 3 and "no_data" in result.stderr  # the data is what failed
+        assert args[-1].is_dir()
+    (tmp_path / "file").write_text("")
+    result = _run(runner, "demo", tmp_path / "no_data", "--out", tmp_path / "file" / "out")
+    assert result.exit_code == 3 and result.stderr.startswith(f"Error: {tmp_path}/file/out: ")

@@ -52,9 +52,13 @@ def test_problems_listed_with_file_line_column_reason_and_exit_1(tmp_path):
     assert code == 1
     assert out.splitlines() == [
         f"{orders} (orders): 5 rows read, 3 kept, 2 rejected  [csv, sep ',', decimal '.', encoding utf-8]",
+        # counts per reason first, then the lines
+        "  reasons: amount: unparseable number (1); order_date: unparseable date (1)",
         f"  {orders}:4: amount: unparseable number: 'oops'",
         f"  {orders}:11: order_date: unparseable date: 'not a date'",
         f"{surveys} (surveys): 5 rows read, 2 kept, 3 rejected  [csv, sep ',', decimal '.', encoding utf-8]",
+        "  reasons: csat: CSAT outside 1-5 (2); csat: CSAT not an integer (1); "
+        "score: blank score and no csat answer (1)",
         f"  {surveys}:3: score: blank score and no csat answer",
         f"  {surveys}:3: csat: CSAT outside 1-5: '6'",
         f"  {surveys}:4: csat: CSAT outside 1-5: '0'",
@@ -104,13 +108,15 @@ def test_explicit_file_options_without_folder():
     code, out, _ = _run("--orders", str(DATA / "err_many_lines.csv"), "--max-problems", "2")
     path = DATA / "err_many_lines.csv"
     assert code == 1
-    assert out.splitlines()[1:4] == [
+    assert out.splitlines()[1:5] == [
+        "  reasons: amount: unparseable number (15)",  # all 15, though 2 lines are printed
         f"  {path}:3: amount: unparseable number: 'x'",
         f"  {path}:5: amount: unparseable number: 'x'",
         "  ... 13 more problems (--max-problems 0 prints all; --rejects DIR writes every rejected row)",
     ]
     code, out, _ = _run("--orders", str(path), "--max-problems", "0")
-    assert sum(": amount: unparseable number" in line for line in out.splitlines()) == 15
+    problem_lines = [line for line in out.splitlines() if line.startswith(f"  {path}:")]
+    assert sum(": amount: unparseable number" in line for line in problem_lines) == 15
 
 
 def test_parquet_rows_are_named_as_rows(tmp_path):
@@ -176,3 +182,47 @@ def test_invalid_config_exits_2(tmp_path):
     code, _, err = _run(str(folder))
     assert code == 2
     assert err.startswith("Error: loyalty.toml: unknown key 'delimiter' in [orders]")
+
+
+UCI_LIKE = """InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
+536365,85123A,LANTERN,6,2010-12-01 08:26,2.55,17850.0,United Kingdom
+C536366,85123A,LANTERN,-6,2010-12-01 09:00,2.55,,United Kingdom
+536367,22,MUG,1,2010-12-01 10:00,abc,13047.0,France
+"""
+
+
+def test_usual_spellings_are_mapped_and_a_ready_config_is_printed(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "orders.csv").write_text(UCI_LIKE)
+    # the customers table keys customers as "C17850": nothing joins
+    (folder / "customers.csv").write_text("customer_id\nC17850\nC13047\n")
+    code, out, _ = _run(str(folder))
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[1] == (
+        "  orders.csv: columns mapped automatically: customer_id = 'CustomerID', "
+        "order_date = 'InvoiceDate', order_id = 'InvoiceNo', product_id = 'StockCode', "
+        "unit_price = 'UnitPrice', amount = quantity * unit_price."
+    )
+    assert (
+        lines[2] == "  reasons: customer_id: blank value (1); unit_price: unparseable number (1)"
+    )
+    assert (
+        "Warning: customers: 0 of its 2 customer ids match an id in orders (0%; of the orders' "
+        "1 ids, 0 match); e.g. 'C13047' in customers, '17850' in orders." in out
+    )
+    config = out.split("(save it next to them; every command reads it):\n", 1)[1]
+    config = config.rsplit("Invalid:", 1)[0]
+    assert config == (
+        "[orders]\n[orders.columns]\n"
+        'customer_id = "CustomerID"\norder_date = "InvoiceDate"\norder_id = "InvoiceNo"\n'
+        'product_id = "StockCode"\nquantity = "Quantity"\nunit_price = "UnitPrice"\n'
+    )
+    # the printed config reads the file the same way, with nothing left to guess
+    (folder / "loyalty.toml").write_text(config)
+    again = _run(str(folder))[1].splitlines()
+    assert (
+        again[1] == "  orders.csv: columns mapped automatically: amount = quantity * unit_price."
+    )
+    assert again[2] == lines[2]

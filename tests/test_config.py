@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import string
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from loyalty_metrics import MetricOptions, generate_sample, kpis
 from loyalty_metrics.config import CONFIG_KEYS, check_config, load_config, metric_options
 from loyalty_metrics.errors import ConfigError
 
@@ -60,6 +63,7 @@ title = "Loyalty, week 12"
 [export]
 table = "kpi_history"
 lock_timeout = 30
+errors = "reject"
 """
 
 
@@ -96,6 +100,7 @@ def test_full_config_loads_and_normalises(tmp_path):
     assert metrics["cli_weights"] == {"nps": 2.0, "repeat_purchase_rate": 1.0, "upsell_share": 1.0}
     assert metrics["key_actions"] == ["purchase", "review"]
     assert config["export"]["lock_timeout"] == 30.0
+    assert config["export"]["errors"] == "reject"
     assert config["report"]["title"] == "Loyalty, week 12"
 
 
@@ -142,7 +147,10 @@ def test_unknown_key_names_key_section_and_suggestion(tmp_path, text, key, where
 def test_unknown_table_is_named_with_a_suggestion(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown table \[order\]; did you mean \[orders\]\?"):
         load_config(_write(tmp_path, '[order]\nfile = "o.csv"\n'))
-    with pytest.raises(ConfigError, match=r"unknown table \[plots\]\. Known tables: \[orders\]"):
+    # ("[plots]" is now close to "[points]": a name close to no table gets the list alone)
+    with pytest.raises(ConfigError, match=r"unknown table \[widgets\]\. Known tables: \[orders\]"):
+        load_config(_write(tmp_path, "[widgets]\nx = 1\n"))
+    with pytest.raises(ConfigError, match=r"unknown table \[plots\]; did you mean \[points\]\?"):
         load_config(_write(tmp_path, "[plots]\nx = 1\n"))
 
 
@@ -187,6 +195,7 @@ def test_top_level_key_says_which_table_it_belongs_to(tmp_path):
             r"\[orders.columns\] amount must be the name of a column",
         ),
         ("[export]\nlock_timeout = -1\n", r"lock_timeout must be a number of at least 0"),
+        ('[export]\nerrors = "skip"\n', r"errors must be one of 'raise', 'reject'"),
         ('report = "x"\n', r"\[report\] must be a table, e\.g\. \[report\] on its own line"),
         ("metrics = 3\n", r"\[metrics\] must be a table"),
     ],
@@ -214,7 +223,7 @@ def test_every_input_table_takes_its_canonical_columns():
         assert config[table]["columns"] == {c: f"file_{c}" for c in schema.columns}
 
 
-def test_metric_options_pass_what_each_function_takes():
+def test_metric_options_have_one_spelling_from_config_to_kpis():
     config = {
         "metrics": {
             "currency": "EUR",
@@ -226,36 +235,70 @@ def test_metric_options_pass_what_each_function_takes():
             "cli_weights": {"nps": 1.0, "repeat_purchase_rate": 1.0, "upsell_share": 1.0},
         }
     }
-
-    def kpis(
-        orders,
-        *,
-        churn_period="365D",
-        margin=1.0,
-        nps_method="adjusted-wald",
-        engagement_window="90D",
-        engagement_weights=None,
-        cli_weights=None,
-    ): ...
-
-    def churn_rate(orders, *, period="365D"): ...
-
-    def nps_breakdown(surveys, *, window=None, method="adjusted-wald"): ...
-
-    def engagement_scores(events, *, window="90D", weights=None): ...
-
-    # kpis takes every option under its own name; currency is display only
-    assert metric_options(config, kpis) == {
+    options = MetricOptions.from_config(config)
+    # every [metrics] key but the display-only currency is an option of the same name
+    assert {k: getattr(options, k) for k in config["metrics"] if k != "currency"} == {
         k: v for k, v in config["metrics"].items() if k != "currency"
     }
-    assert metric_options(config, churn_rate) == {"period": "90D"}
-    # nps_breakdown's ``window`` is a rolling NPS window, not the engagement window
-    assert metric_options(config, nps_breakdown) == {"method": "wald"}
-    assert metric_options(config, engagement_scores) == {
-        "window": "30D",
-        "weights": config["metrics"]["engagement_weights"],
+    assert set(CONFIG_KEYS["metrics"]) - {"currency"} == {
+        f.name for f in dataclasses.fields(MetricOptions)
+    } - {"engagement_half_life", "level"}
+    assert MetricOptions.from_config(None) == MetricOptions()
+    # kpis takes them as one object or as keywords, with the same result
+    data = generate_sample(200, seed=1)
+    tables = [data[t] for t in ("orders", "surveys", "events", "spend", "customers")]
+    keywords = {k: v for k, v in config["metrics"].items() if k != "currency"}
+    by_object = kpis(*tables, options=options)
+    pd.testing.assert_series_equal(by_object, kpis(*tables, **keywords))
+    assert not by_object.equals(kpis(*tables))  # the options do change the figures
+    # a keyword left at its default keeps the object's value; another one overrides it
+    assert kpis(*tables, options=options, margin=1.0)["clv"] == by_object["clv"]
+    assert kpis(*tables, options=options, margin=0.6)["clv"] == pytest.approx(
+        2 * by_object["clv"], rel=1e-12
+    )
+
+
+def test_points_programme_keys(tmp_path):
+    text = (
+        '[metrics]\npoint_value = 0.01\ncost_channel = "loyalty"\ntier_lookback = "12M"\n'
+        "tier_thresholds = { silver = 500, gold = 2000 }\n"
+        '[points]\nfile = "ledger.csv"\ncolumns = { type = "Kind", points = "Pts" }\n'
+    )
+    config = load_config(_write(tmp_path, text))
+    assert config["metrics"] == {
+        "point_value": 0.01,
+        "cost_channel": "loyalty",
+        "tier_lookback": "12M",
+        "tier_thresholds": {"silver": 500.0, "gold": 2000.0},
     }
-    assert metric_options(None, kpis) == {}
+    assert config["points"]["columns"] == {"type": "Kind", "points": "Pts"}
+    # each function gets the options it takes, under its own parameter names
+    from loyalty_metrics.economics import program_roi
+    from loyalty_metrics.points import points_kpis
+    from loyalty_metrics.tiers import loyalty_tiers, tier_migration
+
+    assert metric_options(config, points_kpis) == {"point_value": 0.01}
+    assert metric_options(config, program_roi) == {"point_value": 0.01, "cost_channel": "loyalty"}
+    expected = {"thresholds": {"silver": 500.0, "gold": 2000.0}, "lookback": "12M"}
+    assert metric_options(config, loyalty_tiers) == expected
+    assert metric_options(config, tier_migration) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "pattern"),
+    [
+        ("point_value = -1", r"point_value must be a number of at least 0"),
+        ("point_value = true", r"point_value must be a number"),
+        ("tier_thresholds = { silver = 500, gold = 500 }", r"tier_thresholds must be a table"),
+        ('tier_thresholds = { silver = "500" }', r"tier_thresholds must be a table"),
+        ("tier_thresholds = [500, 2000]", r"tier_thresholds must be a table"),
+        ('tier_lookback = "a year"', r"tier_lookback must be a length"),
+        ('cost_channel = ""', r"cost_channel must be a non-empty string"),
+    ],
+)
+def test_bad_points_programme_values(tmp_path, line, pattern):
+    with pytest.raises(ConfigError, match=pattern):
+        load_config(_write(tmp_path, f"[metrics]\n{line}\n"))
 
 
 def test_the_schema_lists_the_documented_tables():
@@ -265,8 +308,10 @@ def test_the_schema_lists_the_documented_tables():
         "events",
         "spend",
         "customers",
+        "points",
         "metrics",
         "report",
+        "cancellations",
         "export",
         "engine",
     ]

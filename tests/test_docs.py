@@ -29,6 +29,7 @@ METRICS = (
     "repeat_purchase_rate",
     "purchase_frequency",
     "average_ticket",
+    "average_units",
     "upsell_ratio",
     "upsell_share",
     # retention and value
@@ -39,6 +40,7 @@ METRICS = (
     "cac",
     "ltv_cac_ratio",
     "cac_payback_months",
+    "guest_revenue",
     # engagement, index, snapshot
     "engagement_scores",
     "engagement_score",
@@ -59,30 +61,51 @@ METRICS = (
     # programmes
     "program_impact",
     "referral_conversion",
+    # loyalty programme
+    "points_kpis",
+    "points_kpis_by_period",
+    "points_flow",
+    "points_rates",
+    "loyalty_tiers",
+    "tier_migration",
+    "tier_distribution",
+    "program_roi",
 )
 
 #: Public names that are not metrics: readers, errors, configuration, sample data, export.
 NOT_METRICS = (
     "KPI_KEYS",  # checked separately: every key is in the kpis() table
+    "POINTS_KPI_KEYS",  # checked separately: every key is in the points_kpis() table
     "ConfigError",
     "DataValidationError",
     "ExportError",
     "LockTimeoutError",
     "LoyaltyMetricsError",
     "ModelFitError",
+    "LoyaltyWarning",
+    "DataCoverageWarning",
+    "WeakFitWarning",
+    "link_cancellations",
     "ReadReport",
+    "ReadResult",
     "ExportResult",
+    "CustomerSummary",  # result classes and options: documented with their functions
+    "CohortTable",
+    "MetricOptions",
     "export_kpis",
     "write_export",
     "generate_sample",
+    "guest_orders",
     "load_config",
     "read_customers",
     "read_events",
     "read_folder",
     "read_orders",
+    "read_points",
     "read_report",
     "read_spend",
     "read_surveys",
+    "read_table_result",
     "rejected_rows",
     "write_sample",
 )
@@ -95,6 +118,7 @@ MODEL_SECTIONS = (
     "GammaGammaModel",
     "predictive_clv",
     "clv_breakdown",
+    "flag_clv_above_history",
     "calibration_holdout",
     "evaluate",
 )
@@ -164,6 +188,12 @@ def test_every_kpi_key_is_in_the_kpis_table() -> None:
     section = text.split("## KPI snapshot", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE)
     assert rows == list(lm.KPI_KEYS)
+
+
+def test_every_points_kpi_key_is_in_the_points_table() -> None:
+    text = _text()
+    for key in lm.POINTS_KPI_KEYS:
+        assert f"| `{key}` |" in text, key
 
 
 def test_model_registry_partitions_the_models_api() -> None:

@@ -64,8 +64,18 @@ def sample():
 
 
 def assert_same_frame(expected: pd.DataFrame, actual: pd.DataFrame, scale: float = 1.0) -> None:
-    """Equal up to rounding: same index, columns, dtypes, NaN cells and attrs (a summary's
-    ``channel`` by value: an engine cannot know the input's unused categories)."""
+    """Equal up to rounding: same type, index, columns, dtypes, NaN cells, attrs and the
+    attributes of a CustomerSummary or CohortTable (a summary's ``channel`` by value: an
+    engine cannot know the input's unused categories)."""
+    assert type(actual) is type(expected)
+    for name in getattr(expected, "_metadata", []):
+        value, other = getattr(expected, name), getattr(actual, name)
+        if isinstance(value, pd.Series):
+            pd.testing.assert_series_equal(value, other)
+        elif isinstance(value, float):
+            assert other == pytest.approx(value, rel=RTOL, abs=RTOL * scale), name
+        else:
+            assert other == value, name
     if "channel" in expected.columns:
         expected, actual = (
             f.assign(channel=f["channel"].astype("object")) for f in (expected, actual)
@@ -147,7 +157,7 @@ def test_hand_worked_shop(engine):
     assert list(s.index) == ["a", "b", "c", "d"]
     assert s.loc["c", "frequency"] == 0  # two purchases, one day
     assert s.loc["a", "revenue"] == pytest.approx(10.0)  # the 01-03 line of order 1, and $0
-    assert s.attrs["loyalty_metrics.summary"]["unattributed_revenue"] == pytest.approx(-5.0)
+    assert s.unattributed_revenue == pytest.approx(-5.0)
     assert s.loc["d", "T"] == 0.0
     assert_same_frame(lm.customer_summary(ORDERS, start=START, end=END), s)
 
@@ -521,3 +531,46 @@ def test_cli_engine(tmp_path):
     cohorts = runner.invoke(main, ["cohorts", str(SAMPLE), "--engine", "duckdb", "-q"])
     assert cohorts.exit_code == 0
     assert cohorts.output == runner.invoke(main, ["cohorts", str(SAMPLE), "-q"]).output
+
+
+def test_cli_engine_marks_partial_periods_as_pandas_does(tmp_path):
+    from click.testing import CliRunner
+
+    from loyalty_metrics.cli import cli as main
+
+    runner = CliRunner()
+    # --start mid-month: with --window period the first month is partial, as is the last
+    # (the window ends on 2024-12-15).
+    args = ["kpis", str(SAMPLE), "--freq", "M", "--start", "2024-01-10", "--end", "2024-12-15"]
+    args += ["--kpi", "customers", "--format", "csv", "-q"]
+    pandas_out = runner.invoke(main, args)
+    duck_out = runner.invoke(main, [*args, "--engine", "duckdb"])
+    assert pandas_out.exit_code == 0 and duck_out.exit_code == 0, duck_out.output
+    assert duck_out.output == pandas_out.output
+    rows = pandas_out.output.splitlines()
+    assert rows[1].split(",")[1] == "partial" and rows[-1].split(",")[1] == "partial"
+    assert rows[2].split(",")[1] == "complete"
+    args = ["cohorts", str(SAMPLE), "--end", "2024-12-15", "-q", "-o"]
+    pandas_csv, duck_csv = tmp_path / "pandas.csv", tmp_path / "duck.csv"
+    assert runner.invoke(main, [*args, str(pandas_csv)]).exit_code == 0
+    assert runner.invoke(main, [*args, str(duck_csv), "--engine", "duckdb"]).exit_code == 0
+    expected_lines = pandas_csv.read_text().splitlines()
+    actual_lines = duck_csv.read_text().splitlines()
+    assert expected_lines[0].endswith(",partial_period")
+    assert any(line.split(",")[-1] for line in expected_lines[1:])  # some cell is partial
+    assert [line.split(",")[-1] for line in actual_lines] == [
+        line.split(",")[-1] for line in expected_lines
+    ]
+
+
+def test_cli_engine_refuses_linking_cancellations():
+    from click.testing import CliRunner
+
+    from loyalty_metrics.cli import cli as main
+
+    args = ["kpis", str(SAMPLE), "--engine", "duckdb", "--link-cancellations", "30D", "-q"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert (
+        "--link-cancellations (or [cancellations] within) needs --engine pandas" in result.output
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -641,14 +642,23 @@ def test_export_kpis_rows_and_stamps(tmp_path, fake_kpis, orders):
     ]
     assert result.keys == ("2024-01-31", "2024-02-29", "2024-03-31")  # calendar ends
     frame = result.frame
-    assert list(frame.columns) == [*ex.STAMP_COLUMNS, "customers", "revenue"]
+    assert list(frame.columns) == [
+        *ex.STAMP_COLUMNS,
+        "period_end",
+        "status",
+        "customers",
+        "revenue",
+    ]
     assert set(frame["as_of"]) == {"2024-03-05"}  # default: the last order date
+    # labelled as kpis_by_period labels them; March is computed as of its 5th: partial
+    assert frame["period_end"].tolist() == ["2024-01-31", "2024-02-29", "2024-03-05"]
+    assert frame["status"].tolist() == ["complete", "complete", "partial"]
     assert set(frame["loyalty_metrics_version"]) == {loyalty_metrics.__version__}
     assert set(frame["input_hash"]) == {ex.input_hash({"orders": orders})}
     assert frame["revenue"].tolist() == [15.0, 20.0, 7.0]
     assert target.read_text().splitlines()[1] == (
         f"2024-01-31,M,2024-03-05,{loyalty_metrics.__version__},"
-        f"{ex.input_hash({'orders': orders})},2,15"
+        f"{ex.input_hash({'orders': orders})},2024-01-31,complete,2,15"
     )
     again = ex.export_kpis(orders, target=target, freq="M")
     assert again.changed is False
@@ -731,7 +741,12 @@ def test_real_kpis_backfill_rows_equal_full_run_rows(tmp_path):
     assert part.keys == ("2024-02-29", "2024-03-31", "2024-04-30", "2024-05-31")
     full_rows = full.frame.set_index("period").loc[list(part.keys)]
     pd.testing.assert_frame_equal(part.frame.set_index("period"), full_rows)
-    assert list(full.frame.columns) == [*ex.STAMP_COLUMNS, *loyalty_metrics.KPI_KEYS]
+    assert list(full.frame.columns) == [
+        *ex.STAMP_COLUMNS,
+        "period_end",
+        "status",
+        *loyalty_metrics.KPI_KEYS,
+    ]
     # the last row is the partial May, as of May 20, under the calendar key: by default the
     # snapshot from the first order on (kpis_by_period's row), per period on request
     from loyalty_metrics.snapshot import kpis
@@ -795,3 +810,139 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypat
         ex.write_export(stamp(["2024-02-29"], nps=2.0), target)
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k.csv", "k.csv.lock"]
+
+
+def test_points_kpis_become_columns_and_an_older_target_gains_them(tmp_path):
+    from loyalty_metrics.points import points_kpis
+
+    tables = loyalty_metrics.generate_sample(150, seed=2, months=6)
+    target = str(tmp_path / "kpis.csv")
+    without = {k: v for k, v in tables.items() if k != "points"}
+    ex.export_kpis(**without, target=target, freq="M")  # an export made before the ledger
+    as_of = tables["orders"]["order_date"].max()
+    last = pd.Period(as_of, freq="M").start_time
+    result = ex.export_kpis(**tables, target=target, freq="M", since=last,
+                            kpi_options={"point_value": 0.01})  # fmt: skip
+    back = read_back(target)
+    assert list(back.columns) == [
+        *ex.STAMP_COLUMNS,
+        "period_end",
+        "status",
+        *loyalty_metrics.KPI_KEYS,
+        *loyalty_metrics.POINTS_KPI_KEYS,
+    ]
+    # the rows not replaced keep their values and gain empty points columns
+    assert back.iloc[:-1]["points_issued"].isna().all()
+    assert back.iloc[:-1]["customers"].notna().all()
+    # the new row: points_kpis over the same expanding window, point_value passed on
+    first_order = tables["orders"]["order_date"].min()
+    expected = points_kpis(tables["points"], tables["customers"], tables["orders"],
+                           start=first_order, end=as_of, point_value=0.01)  # fmt: skip
+    row = result.frame.iloc[-1]
+    for key in loyalty_metrics.POINTS_KPI_KEYS:
+        assert row[key] == pytest.approx(expected[key], nan_ok=True), key
+    assert row["points_issued"] > 0
+    # the ledger is part of the input hash
+    assert row["input_hash"] == ex.input_hash(tables, options={"point_value": 0.01})
+
+
+# ---------------------------------------------------------------------------------------------
+# damage outside the data: planted lock files, non-regular targets, other people's temp files
+
+
+def test_a_symlink_planted_at_the_lock_path_is_refused_and_its_target_untouched(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (tmp_path / "k.csv.lock").symlink_to(victim)
+    with pytest.raises(ExportError, match="k.csv.lock.*symlink"):
+        ex.write_export(stamp(["2024-01-31"], nps=1.0), tmp_path / "k.csv")
+    assert victim.read_text() == "precious\n"
+    assert not (tmp_path / "k.csv").exists()
+
+
+def test_a_non_regular_lock_file_is_refused(tmp_path):
+    os.mkfifo(tmp_path / "k.csv.lock")
+    with pytest.raises(ExportError, match="not a regular file"):
+        ex.write_export(stamp(["2024-01-31"], nps=1.0), tmp_path / "k.csv", lock_timeout=0)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"precious data that is not a pid\n", b"", b"12345\n", b"x" * 5000],
+)
+def test_an_existing_lock_file_is_never_truncated_nor_overwritten(tmp_path, content):
+    lock = tmp_path / "k.csv.lock"
+    lock.write_bytes(content)
+    ex.write_export(stamp(["2024-01-31"], nps=1.0), tmp_path / "k.csv")
+    after = lock.read_bytes()
+    if content in (b"", b"12345\n"):  # an empty lock or one holding a pid: our pid, padded
+        assert after == f"{os.getpid():>20}\n".encode()
+    else:
+        assert after == content
+
+
+def test_a_hard_linked_lock_file_is_not_written(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"")
+    os.link(victim, tmp_path / "k.csv.lock")
+    ex.write_export(stamp(["2024-01-31"], nps=1.0), tmp_path / "k.csv")
+    assert victim.read_bytes() == b""
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_target_behind_a_symlink_to_a_fifo_is_refused_without_hanging(tmp_path, fmt):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    link = file_of(target_of(tmp_path, fmt))
+    link.symlink_to(fifo)
+    with pytest.raises(ExportError, match="not a regular file"):
+        ex.write_export(stamp(["2024-01-31"], nps=1.0), target_of(tmp_path, fmt))
+    assert link.is_symlink() and Path(os.readlink(link)) == fifo
+    assert os.path.exists(fifo) and not os.path.isfile(fifo)
+
+
+def test_a_target_behind_a_symlink_to_a_device_is_refused(tmp_path):
+    (tmp_path / "k.csv").symlink_to("/dev/null")
+    with pytest.raises(ExportError, match="not a regular file"):
+        ex.write_export(stamp(["2024-01-31"], nps=1.0), tmp_path / "k.csv")
+    assert (tmp_path / "k.csv").is_symlink()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_empty_file_behind_a_symlink_is_not_taken_for_an_empty_export(tmp_path, fmt):
+    unrelated = tmp_path / "unrelated"
+    unrelated.write_bytes(b"")
+    target = target_of(tmp_path, fmt)
+    file_of(target).symlink_to(unrelated)
+    with pytest.raises(ExportError, match="empty file reached through a symlink"):
+        ex.write_export(stamp(["2024-01-31"], nps=1.0), target)
+    assert unrelated.read_bytes() == b""
+
+
+def test_stale_temp_cleanup_removes_only_the_names_the_tool_generates(tmp_path):
+    target = tmp_path / "k.csv"
+    ours = tmp_path / ".k.csv.0123456789ab.tmp"
+    ours.write_text("half a file")
+    keep = [".k.csv.backup.tmp", ".k.csv.0123456789AB.tmp", ".k.csv.0123456789abc.tmp",
+            ".k.csv..tmp", ".k.csv.x.y.tmp"]  # fmt: skip
+    for name in keep:
+        (tmp_path / name).write_text("someone's file")
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (tmp_path / ".k.csv.fedcba987654.tmp").mkdir()  # not a regular file: left alone
+    ex.write_export(stamp(["2024-01-31"], nps=1.0), target)
+    assert not ours.exists()
+    for name in keep:
+        assert (tmp_path / name).read_text() == "someone's file"
+    assert (tmp_path / ".k.csv.fedcba987654.tmp").is_dir()
+
+
+@given(name=st.from_regex(r"\A\.k\.csv\.[0-9a-zA-Z._-]{0,16}\.tmp\Z"))
+@settings(max_examples=40, deadline=None)
+def test_stale_temp_cleanup_property(tmp_path_factory, name):
+    # Generated variants of temp-like names: removed exactly when they have the generated shape.
+    folder = tmp_path_factory.mktemp("tmp")
+    (folder / name).write_text("x")
+    ex.write_export(stamp(["2024-01-31"], nps=1.0), folder / "k.csv")
+    generated = re.fullmatch(r"\.k\.csv\.[0-9a-f]{12}\.tmp", name) is not None
+    assert (folder / name).exists() is not generated

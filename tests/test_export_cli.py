@@ -172,3 +172,69 @@ def test_help_has_an_example_and_the_exit_codes():
     assert result.exit_code == 0
     assert "loyalty export data/ --to sqlite:///kpis.db --freq M" in result.output
     assert "4 lock timeout" in result.output
+
+
+# Two guest-checkout lines (blank customer id) and one line with an unreadable amount.
+WITH_GUESTS = """customer_id,order_date,amount
+a,2024-01-05,10
+,2024-01-06,4.5
+b,2024-01-20,5
+,2024-02-01,3
+a,2024-02-03,20
+c,2024-03-05,7
+d,2024-03-06,not-a-number
+"""
+
+
+def test_errors_reject_exports_the_good_rows_and_logs_rejects_per_reason(data, tmp_path):
+    (data / "orders.csv").write_text(WITH_GUESTS)
+    target = tmp_path / "k.csv"
+    strict = run(data, "--to", target)  # strict stays the default (cron)
+    assert strict.exit_code == 1 and "customer_id" in strict.stderr
+    assert not target.exists()
+    result = run(data, "--to", target, "--errors", "reject")
+    assert result.exit_code == 0, result.output
+    # off a terminal (cron): the rejects are a warning line, nothing else
+    assert result.stderr == (
+        "loyalty export: orders.csv: 3 of 7 rows rejected: amount: unparseable number (1); "
+        "customer_id: blank value (2)\n"
+    )
+    frame = pd.read_csv(target)
+    # identified customers as before: 15 | 35 | 42; guests: 4.5 (Jan 6) | + 3 (Feb 1)
+    assert frame["revenue"].tolist() == [15.0, 35.0, 42.0]
+    assert frame["guest_revenue"].tolist() == [4.5, 7.5, 7.5]
+    assert frame["total_revenue"].tolist() == [19.5, 42.5, 49.5]
+    per_period = tmp_path / "p.csv"
+    assert run(data, "--to", per_period, "--errors", "reject", "--window", "period").exit_code == 0
+    assert pd.read_csv(per_period)["guest_revenue"].tolist() == [4.5, 3.0, 0.0]
+    as_json = run(data, "--to", tmp_path / "j.csv", "--errors", "reject", "--log-format", "json")
+    rejects = json_lines(as_json.stderr)[0]
+    assert (rejects["level"], rejects["event"], rejects["rows_rejected"]) == (
+        "warning", "rows_rejected", 3)  # fmt: skip
+    assert rejects["reasons"] == {"amount: unparseable number": 1, "customer_id: blank value": 2}
+    quiet = run(data, "--to", tmp_path / "q.csv", "--errors", "reject", "--quiet")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+def test_config_errors_reject_and_the_option_overrides_it(data, tmp_path):
+    (data / "orders.csv").write_text(WITH_GUESTS)
+    (data / "loyalty.toml").write_text('[export]\nerrors = "reject"\n')
+    assert run(data, "--to", tmp_path / "k.csv").exit_code == 0
+    assert run(data, "--to", tmp_path / "s.csv", "--errors", "raise").exit_code == 1
+
+
+def test_a_clean_strict_export_has_zero_guest_revenue(data, tmp_path):
+    assert run(data, "--to", tmp_path / "k.csv").exit_code == 0
+    frame = pd.read_csv(tmp_path / "k.csv")
+    assert frame["guest_revenue"].tolist() == [0.0, 0.0, 0.0]
+    assert frame["total_revenue"].tolist() == frame["revenue"].tolist()
+
+
+def test_a_target_that_is_not_a_regular_file_exits_3_in_one_line(data, tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "kpis.csv").symlink_to(tmp_path / "pipe")
+    result = run(data, "--to", tmp_path / "kpis.csv")
+    assert result.exit_code == 3
+    assert len(result.stderr.splitlines()) == 1 and "not a regular file" in result.stderr

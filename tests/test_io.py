@@ -435,7 +435,8 @@ def test_missing_required_column_lists_columns_and_closest_match():
     assert first.startswith(f"{DATA / 'err_missing_column.csv'}: missing required column 'amount'")
     assert "columns found: 'customer_id', 'order_date', 'amount_eur'" in first
     assert "closest match: 'amount' -> 'amount_eur'" in first
-    assert "columns={'amount': 'amount_eur'}" in first
+    # the fix as a loyalty.toml line (the CLI's users), then the Python spelling
+    assert 'map it under [orders.columns] in loyalty.toml (amount = "amount_eur")' in first
     assert err.table == "orders"
     # it is structural: reject mode raises too
     with pytest.raises(DataValidationError, match="missing required column"):
@@ -534,7 +535,9 @@ def test_ambiguous_dates_ask_for_dayfirst():
         "column 'order_date': dates such as '05/03/2024' could be day-first or month-first"
         in str(err)
     )
-    assert "pass dayfirst=True or dayfirst=False" in str(err)
+    assert "set dayfirst = true (or false" in str(err) and "under [orders] in loyalty.toml" in str(
+        err
+    )
     orders = lm.read_orders(DATA / "err_ambiguous_dates.csv", dayfirst=True)
     assert orders["order_date"].tolist() == [
         pd.Timestamp("2024-03-05"),
@@ -715,7 +718,7 @@ def test_report_survives_pandas_operations():
     orders = lm.read_orders(DATA / "orders_comma.csv")
     report = lm.read_report(orders)
     assert isinstance(report, ReadReport)
-    assert orders.attrs[REPORT_ATTR] is report
+    assert isinstance(orders.attrs[REPORT_ATTR], str)  # JSON-able; holds the report
     assert lm.read_report(orders[orders["amount"] > 0]) is report
     assert lm.read_report(copy.deepcopy(orders)) is report
     assert lm.read_report(orders.copy()) is report

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from loyalty_metrics.errors import ConfigError
 from loyalty_metrics.metrics.engagement import engagement_score, engagement_scores
@@ -148,3 +151,26 @@ def test_parameter_errors():
         engagement_scores(EVENTS, half_life=-3)
     with pytest.raises(ConfigError, match="'window'"):
         engagement_scores(EVENTS, window="often")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.integers(-5, 40).map(float),
+            st.floats(-1e6, 1e6, allow_nan=False),
+            st.just(float("nan")),
+        ),
+        max_size=60,
+    )
+)
+def test_pct_rank_is_pandas_rank_bit_for_bit(values):
+    from loyalty_metrics.metrics.engagement import pct_rank
+
+    array = np.asarray(values, dtype="float64")
+    expected = pd.Series(array).rank(pct=True, method="average").to_numpy()
+    np.testing.assert_array_equal(pct_rank(array), expected)
+    whole = np.floor(np.nan_to_num(array))  # the counting path: whole numbers only
+    np.testing.assert_array_equal(
+        pct_rank(whole), pd.Series(whole).rank(pct=True, method="average").to_numpy()
+    )

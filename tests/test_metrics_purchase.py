@@ -314,3 +314,24 @@ def test_breakdown_parameter_errors():
         repeat_purchase_rate(SHOP, within="soon")
     with pytest.raises(ConfigError, match="needs the orders frame"):
         upsell_share(customer_summary(SHOP), freq="M")
+
+
+def test_average_units_per_purchase():
+    import loyalty_metrics as lm
+
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "b", "c"],
+            "order_id": ["1", "1", "2", "3", "4"],
+            "order_date": pd.to_datetime(
+                ["2024-01-01", "2024-01-01", "2024-01-02", "2024-01-03", "2024-02-01"]
+            ),
+            "amount": [10.0, 20.0, 30.0, -6.0, 5.0],
+            "quantity": [1.0, 2.0, 3.0, -1.0, 4.0],
+        }
+    )
+    # purchases 1, 2, 4 (3 is a return): (1 + 2 + 3 - 1 + 4) / 3
+    assert lm.average_units(orders) == pytest.approx(9 / 3)
+    # January only: purchases 1, 2; units 1 + 2 + 3 - 1 = 5
+    assert lm.average_units(orders, end="2024-01-31") == pytest.approx(5 / 2)
+    assert pd.isna(lm.average_units(orders.drop(columns="quantity")))

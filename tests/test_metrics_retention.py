@@ -12,13 +12,14 @@ from hypothesis import strategies as st
 from loyalty_metrics.errors import ConfigError
 from loyalty_metrics.metrics._common import parse_span
 from loyalty_metrics.metrics.retention import (
-    churn_counts_from_summary,
+    churn_counts,
     churn_hits,
     churn_rate,
     lookback_start,
     lookback_summary,
     retention_rate,
 )
+from loyalty_metrics.orders import order_kernel
 from loyalty_metrics.summary import customer_summary
 
 
@@ -148,7 +149,7 @@ def test_churn_parameter_errors():
     start_day=st.integers(0, 300),
     period=st.sampled_from(["90D", "180D", "365D", "3M"]),
 )
-def test_property_churn_from_summary_matches_lookback(rows, start_day, period):
+def test_property_churn_from_kernel_matches_lookback(rows, start_day, period):
     orders = make_orders(
         [
             (f"c{c}", f"o{o}-{c}", pd.Timestamp("2023-01-01") + pd.Timedelta(days=d), a)
@@ -161,17 +162,19 @@ def test_property_churn_from_summary_matches_lookback(rows, start_day, period):
     end = orders["order_date"].max().normalize()
     span = parse_span(period, name="period", func="test")
     start = min(pd.Timestamp("2023-01-01") + pd.Timedelta(days=start_day), end)
-    summary = customer_summary(orders, start=start, end=end)
-    counts = churn_counts_from_summary(summary, orders, end, span)
+    # The kernel of the lines up to end, truncated at an earlier end too (as kpis_by_period
+    # does): the look-back ignores start, and a truncated kernel nets like a fresh one.
+    kernel = order_kernel(orders)
     lookback = lookback_summary(orders, end, span)
     cohort, churned = churn_hits(lookback, end, span)
-    if start > lookback_start(end, span):
-        assert counts is None  # the summary cannot see the whole look-back
-    else:
-        assert counts == (int(cohort.sum()), int(churned[cohort].sum()))
+    assert churn_counts(kernel, end, span) == (int(cohort.sum()), int(churned[cohort].sum()))
+    earlier = max(start, lookback_start(end, span))
+    lookback = lookback_summary(orders, earlier, span)
+    cohort, churned = churn_hits(lookback, earlier, span)
+    assert churn_counts(kernel, earlier, span) == (int(cohort.sum()), int(churned[cohort].sum()))
 
 
-def test_churn_from_summary_rereads_only_the_unsure_customers():
+def test_churn_counts_see_purchases_before_the_lookback():
     orders = make_orders(
         [
             ("u1", "2022-07-01", 1.0),
@@ -184,8 +187,7 @@ def test_churn_from_summary_rereads_only_the_unsure_customers():
         ]
     )
     # u1 and u2 bought before 2023-01-02 and came back in 2024 with 3 purchases each: unsure.
-    # Re-read: u1 bought in 2023 (cohort, retained), u2 did not. x: cohort, churned -> (2, 1)
-    summary = customer_summary(orders, end="2024-12-31")
+    # u1 bought in 2023 (cohort, retained), u2 did not. x: cohort, churned -> (2, 1)
     span = parse_span("365D", name="period", func="test")
-    assert churn_counts_from_summary(summary, orders, pd.Timestamp("2024-12-31"), span) == (2, 1)
+    assert churn_counts(order_kernel(orders), pd.Timestamp("2024-12-31"), span) == (2, 1)
     assert churn_rate(orders, end="2024-12-31") == 50.0

@@ -53,6 +53,7 @@ def test_writes_the_csv_and_prints_the_parameters(orders_csv: Path, tmp_path: Pa
     assert list(table.columns) == [
         "customer_id", "frequency", "recency_days", "T_days", "monetary_value",
         "p_alive", "expected_purchases", "expected_average_value", "clv",
+        "net_history", "far_above_history",
     ]  # fmt: skip
     assert len(table) == 2357
     first = table.iloc[0]

@@ -162,7 +162,7 @@ def test_orders_only_leaves_sections_out_with_a_note(tmp_path):
         "clv",
         "data_quality",
     ]
-    assert page.notes == ["nps", "cac", "engagement", "programs"]
+    assert page.notes == ["nps", "cac", "engagement", "programs", "points"]
     notes = {s["id"]: s["note"] for s in report["sections"] if not s["shown"]}
     assert notes["nps"] == (
         "Net Promoter Score: not shown, needs surveys data; there is no surveys file "
@@ -173,6 +173,10 @@ def test_orders_only_leaves_sections_out_with_a_note(tmp_path):
     )
     assert "needs events data" in notes["engagement"]
     assert "needs orders and customers data; there is no customers file" in notes["programs"]
+    assert notes["points"] == (
+        "Loyalty programme: not shown, needs points data; there is no points file "
+        "(or it has no rows)."
+    )
     # absent inputs give NaN KPIs, shown as a dash, never 0
     values = _section(report, "kpis")["values"]
     assert values["nps"] is None and values["cac"] is None
@@ -258,6 +262,8 @@ def test_markdown_and_json_carry_the_same_figures(sample_report):
         assert f"## {md_escape(section['title'])}" in markdown
         for stat in section["stats"]:
             shown = fmt(stat["value"], stat["unit"])
+            # a caveat (the ROI's causal label) follows the figure in its cell
+            shown += f" ({stat['caveat']})" if stat.get("caveat") else ""
             assert f"| {md_escape(stat['label'])} | {md_escape(shown)} |" in markdown
         for table in section["tables"]:
             if not table["hidden"]:
@@ -648,3 +654,33 @@ def test_plain_converts_to_json_ready_values():
             "d": pd.NA,
         }
     ) == {"a": [None, 2, "2024-01-02T03:04:05"], "b": "2024-01", "c": True, "d": None}
+
+
+def test_category_table_shows_the_top_categories_and_other():
+    from loyalty_metrics.report._content import build_report
+    from loyalty_metrics.report._section_kpis import TOP_CATEGORIES
+
+    # 40 categories c00..c39 with revenue 1..40 (c39 largest), one customer each, plus
+    # customer "z" who buys c00 and c01 too
+    n = 40
+    orders = pd.DataFrame(
+        {
+            "customer_id": [f"k{i}" for i in range(n)] + ["z", "z"],
+            "order_date": pd.to_datetime(["2024-01-05"] * (n + 2)),
+            "amount": [float(i + 1) for i in range(n)] + [1.0, 1.0],
+            "category": [f"c{i:02d}" for i in range(n)] + ["c00", "c01"],
+        }
+    )
+    report = build_report({"orders": orders}, strict=True)
+    kpis = next(s for s in report["sections"] if s["id"] == "kpis")
+    table = next(t for t in kpis["tables"] if t["id"] == "categories")
+    assert table["title"] == f"Revenue by category (top {TOP_CATEGORIES} of 40)"
+    rows = table["rows"]
+    assert len(rows) == TOP_CATEGORIES + 1
+    assert rows[0]["category"] == "c39" and rows[0]["revenue"] == 40.0
+    other = rows[-1]
+    assert other["category"] == "other (25 categories)"
+    # c00..c24: revenue 1 + ... + 25 = 325, plus z's 2.00; buyers k0..k24 and z = 26
+    assert other["revenue"] == 327.0 and other["buyers"] == 26
+    total = sum(range(1, n + 1)) + 2  # 822
+    assert other["revenue_share"] == pytest.approx(100 * 327 / total)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -13,11 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loyalty_metrics import read_folder, read_report
+from loyalty_metrics._sample_points import sample_config
 from loyalty_metrics.cli import cli
 from loyalty_metrics.cli._common import EXIT_DATA, EXIT_IO, EXIT_OK, EXIT_USAGE
-from loyalty_metrics.sample import SAMPLE_FILES, generate_sample, write_sample
+from loyalty_metrics.config import load_config
+from loyalty_metrics.points import points_kpis
+from loyalty_metrics.sample import NOT_GENERATED, SAMPLE_FILES, generate_sample, write_sample
 from loyalty_metrics.schema import TABLES
 from loyalty_metrics.summary import customer_summary
+from loyalty_metrics.tiers import loyalty_tiers
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
 
@@ -38,7 +43,7 @@ def _nps(scores: pd.Series) -> float:
 def test_same_seed_gives_identical_frames() -> None:
     first = generate_sample(300, seed=5)
     second = generate_sample(300, seed=5)
-    assert sorted(first) == ["customers", "events", "orders", "spend", "surveys"]
+    assert sorted(first) == ["customers", "events", "orders", "points", "spend", "surveys"]
     for name in first:
         pd.testing.assert_frame_equal(first[name], second[name])
 
@@ -46,7 +51,7 @@ def test_same_seed_gives_identical_frames() -> None:
 def test_different_seed_gives_different_data() -> None:
     a = generate_sample(300, seed=5)
     b = generate_sample(300, seed=6)
-    for name in ("orders", "surveys", "events", "spend", "customers"):
+    for name in ("orders", "surveys", "events", "spend", "customers", "points"):
         assert not a[name].equals(b[name]), name
 
 
@@ -80,8 +85,11 @@ _KIND_DTYPE = {
 def test_canonical_columns_and_dtypes(tables: dict[str, pd.DataFrame], name: str) -> None:
     frame = tables[name]
     schema = TABLES[name]
-    assert list(frame.columns) == list(schema.columns)
+    generated = [c for c in schema.columns if c not in NOT_GENERATED.get(name, ())]
+    assert list(frame.columns) == generated
     for column, spec in schema.columns.items():
+        if column not in generated:
+            continue
         dtype = frame[column].dtype
         if spec.kind == "category":
             assert isinstance(dtype, pd.CategoricalDtype), column
@@ -108,7 +116,9 @@ def test_written_files_read_back_as_the_generated_frames(tmp_path: Path) -> None
 def test_file_format(tmp_path: Path) -> None:
     paths = write_sample(tmp_path, customers=300, seed=4)
     orders = paths["orders"].read_text(encoding="utf-8").splitlines()
-    assert orders[0] == ",".join(TABLES["orders"].columns)
+    assert orders[0] == ",".join(
+        c for c in TABLES["orders"].columns if c not in NOT_GENERATED["orders"]
+    )
     # dates without a time, whole quantities without decimals
     fields = orders[1].split(",")
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", fields[1])
@@ -186,6 +196,42 @@ def _check_coherent(t: dict[str, pd.DataFrame], start: str, months: int) -> None
     assert ((orders["amount"] < 0) == (orders["quantity"] < 0)).all()
     assert (orders.groupby("order_id")["customer_id"].nunique() == 1).all()
     assert orders["order_date"].is_monotonic_increasing
+    _check_points(t, first, end)
+
+
+def _check_points(t: dict[str, pd.DataFrame], first: pd.Timestamp, end: pd.Timestamp) -> None:
+    points, orders, customers = t["points"], t["orders"], t["customers"]
+    assert points["date"].is_monotonic_increasing
+    assert ((points["date"] >= first) & (points["date"] < end)).all()
+    member_since = customers.set_index("customer_id")["member_since"]
+    assert (points["date"].to_numpy() >= member_since.loc[points["customer_id"]].to_numpy()).all()
+    kind = points["type"].astype(str)
+    sign = np.sign(points["points"])
+    assert (sign[kind == "earn"] > 0).all() and (sign[kind == "expire"] < 0).all()
+    assert (points.loc[kind == "redeem", "points"] == -250).all()
+    assert (points["points"] % 1 == 0).all()
+    # an earning is the whole currency units of its order's positive lines, on its day
+    earn = points[kind == "earn"].set_index("order_id")
+    sales = orders[(orders["amount"] > 0) & orders["order_id"].str.startswith("O")]
+    per_order = sales.groupby("order_id").agg(
+        customer_id=("customer_id", "first"), date=("order_date", "min"), amount=("amount", "sum")
+    )
+    assert earn.index.is_unique
+    matched = per_order.loc[earn.index]
+    assert (matched["customer_id"] == earn["customer_id"]).all()
+    assert (matched["date"] == earn["date"]).all()
+    assert (np.floor(matched["amount"] + 1e-9) == earn["points"]).all()
+    # a clawback takes back the points of a refunded order, after it
+    claw = points[points["note"].str.startswith("refund", na=False)]
+    assert ("refund R" + claw["order_id"].str[1:] == claw["note"]).all()
+    assert set(claw["note"].str[7:]) <= set(orders["order_id"])
+    assert (-claw.set_index("order_id")["points"] == earn.loc[claw["order_id"], "points"]).all()
+    # an expiry empties the balance, a year to the day after the member's last earning
+    balance = points.groupby("customer_id")["points"].cumsum()
+    assert (balance[kind == "expire"] == 0).all()
+    last_earn = points["date"].where(kind == "earn").groupby(points["customer_id"]).ffill()
+    gap = (points["date"] - last_earn)[kind == "expire"]
+    assert (gap == pd.Timedelta(days=365)).all()
 
 
 def test_generated_data_is_coherent(tables: dict[str, pd.DataFrame]) -> None:
@@ -270,6 +316,18 @@ def test_realistic_shape(tables: dict[str, pd.DataFrame]) -> None:
     assert set(tables["spend"]["channel"]) == {"search", "social", "email", "referral"}
 
 
+def test_points_ledger_is_realistic(tables: dict[str, pd.DataFrame]) -> None:
+    k = points_kpis(tables["points"], tables["customers"], tables["orders"])
+    assert set(tables["points"]["type"]) == {"earn", "redeem", "expire", "adjust"}
+    assert 20 < k["redemption_rate"] < 60
+    assert 10 < k["breakage_rate"] < 50
+    assert 40 < k["member_activity_rate"] < 80
+    assert 5 < k["redeemer_share"] < 40
+    assert k["points_outstanding"] > 0
+    notes = tables["points"]["note"].dropna()
+    assert (notes == "goodwill").sum() > 0 and notes.str.startswith("refund R").sum() > 0
+
+
 def test_members_buy_more_and_score_higher(tables: dict[str, pd.DataFrame]) -> None:
     summary = customer_summary(tables["orders"])
     member = tables["customers"].set_index("customer_id")["is_member"]
@@ -352,6 +410,36 @@ def test_committed_sample_data_reads_cleanly() -> None:
         assert report.rows_rejected == 0 and report.rows_read == len(frame)
 
 
+def test_committed_loyalty_toml_holds_tier_thresholds_fitted_to_the_spend() -> None:
+    config = load_config(SAMPLE_DIR / "loyalty.toml")
+    assert config == {"metrics": {"tier_thresholds": {"silver": 540.0, "gold": 1500.0}}}
+    orders = read_folder(SAMPLE_DIR)["orders"]
+    # net revenue of the last 365 days' buyers (2024-01-02..2024-12-31), as the tiers count it
+    recent = orders.loc[orders["order_date"] >= "2024-01-02"]
+    revenue = recent.groupby("customer_id")["amount"].sum()
+    assert revenue.quantile(0.80) == pytest.approx(540, abs=5)  # 539.2, two figures: 540
+    assert revenue.quantile(0.95) == pytest.approx(1500, abs=50)  # 1490.4 -> 1500
+    tiers = loyalty_tiers(orders, config["metrics"]["tier_thresholds"], as_of="2024-12-31")
+    buyers = tiers.loc[revenue.index, "tier"].value_counts(normalize=True)
+    assert buyers["gold"] == pytest.approx(0.05, abs=0.005)
+    assert buyers["silver"] + buyers["gold"] == pytest.approx(0.20, abs=0.005)
+
+
+def test_sample_config_falls_back_without_enough_buyers() -> None:
+    orders = generate_sample(5, seed=1)["orders"]
+    assert sample_config(orders).endswith("tier_thresholds = { silver = 500, gold = 2000 }\n")
+    assert "too few buyers" in sample_config(orders)
+
+
+def test_report_on_committed_sample_data_shows_the_tiers(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    result = CliRunner().invoke(cli, ["report", str(SAMPLE_DIR), "-o", str(target), "-q"])
+    assert result.exit_code == EXIT_OK, result.output
+    points = next(s for s in json.loads(target.read_text())["sections"] if s["id"] == "points")
+    assert {"tiers", "migration"} <= {t["id"] for t in points["tables"]}
+    assert not any("tier_thresholds" in note for note in points["notes"])
+
+
 # --------------------------------------------------------------------------- loyalty sample
 
 
@@ -366,7 +454,7 @@ def test_cli_sample_writes_files(tmp_path: Path) -> None:
         assert (out / path.name).read_bytes() == path.read_bytes(), name
     # one line per file: path, rows, size
     lines = result.output.splitlines()
-    assert len(lines) == 5
+    assert len(lines) == len(SAMPLE_FILES)  # six tables and loyalty.toml
     orders_rows = len(generate_sample(120, seed=3)["orders"])
     assert (
         lines[0] == f"{out / 'orders.csv'}  {orders_rows:,} rows  " + lines[0].rsplit("  ", 1)[1]

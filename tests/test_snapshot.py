@@ -335,3 +335,20 @@ def test_by_period_parameter_errors():
 def test_by_period_of_empty_orders():
     table = kpis_by_period(ORDERS.iloc[:0])
     assert table.empty and list(table.columns) == DESIGN_KEYS
+
+
+def test_kpis_say_what_was_passed_and_what_is_expected():
+    import loyalty_metrics as lm
+    from loyalty_metrics.errors import ConfigError, DataValidationError
+
+    orders = pd.DataFrame(
+        {"customer_id": ["a"], "order_date": pd.to_datetime(["2024-01-01"]), "amount": [1.0]}
+    )
+    summary = lm.customer_summary(orders)
+    for func in (lm.kpis, lm.kpis_by_period):
+        with pytest.raises(ConfigError, match="needs the order lines .* not a customer summary"):
+            func(summary)
+    with pytest.raises(DataValidationError, match=r"missing required column 'amount' \(columns "):
+        lm.kpis(orders.rename(columns={"amount": "Amount"}))
+    with pytest.raises(TypeError, match="got list"):
+        lm.kpis([1, 2])

@@ -72,7 +72,7 @@ def test_hand_worked_summary(lines: pd.DataFrame) -> None:
     assert (c["frequency"], c["recency"], c["T"]) == (1, 17.0, 17.0)
     assert c["channel"] == "shop"
     # total revenue = 39 + 30 + (-3 from b, who has no purchase)
-    assert s.attrs["loyalty_metrics.summary"]["unattributed_revenue"] == pytest.approx(-3.0)
+    assert s.unattributed_revenue == pytest.approx(-3.0)
     assert is_customer_summary(s)
 
 
@@ -215,5 +215,5 @@ def test_matches_a_plain_groupby(rows: list[tuple]) -> None:
     assert (
         s["recency"].to_numpy() == (expected["last"] - expected["first"]).dt.days.to_numpy()
     ).all()
-    total = s["revenue"].sum() + s.attrs["loyalty_metrics.summary"]["unattributed_revenue"]
+    total = s["revenue"].sum() + s.unattributed_revenue
     assert total == pytest.approx(frame["amount"].sum())

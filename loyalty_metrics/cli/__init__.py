@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
+from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -39,6 +42,36 @@ class _LazyGroup(click.Group):
         if module is None or importlib.util.find_spec(f"{__name__}.{module}") is None:
             return None
         return importlib.import_module(f"{__name__}.{module}").command
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """As click's, but a usage error is one line on stderr (cron mails stderr), exit 2.
+
+        click prints the usage block and a hint before the error; every other error of the
+        tool is one line, so these are too (``--help`` shows the usage).
+        """
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()  # bare `loyalty`: the help is the answer
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            message = " ".join(exc.format_message().split())
+            click.echo(f"Error: {message}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        # standalone_mode=False returns the exit code of ctx.exit() (--help, --version).
+        sys.exit(result if isinstance(result, int) else 0)
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -35,18 +35,57 @@ EXIT_CODES: dict[int, str] = {
 #: One line for the epilog of every command's --help.
 EXIT_CODES_HELP = "Exit codes: 0 ok, 1 data problem, 2 usage or config error, 3 I/O error."
 
-TABLE_OPTIONS = ("orders", "surveys", "events", "spend", "customers")
+TABLE_OPTIONS = ("orders", "surveys", "events", "spend", "customers", "points")
 
 #: The name of the config file looked for in DATA_DIR.
 CONFIG_NAME = "loyalty.toml"
 
 
-def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add ``[DATA_DIR] --orders --surveys --events --spend --customers --config --start --end``.
+def check_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Click callback: a calendar date inside ``schema.DATE_RANGE``, else a usage error (exit 2)."""
+    if value is None:
+        return None
+    import pandas as pd
 
-    Paths are not checked for existence here: a missing file or folder is an I/O problem
-    (exit 3, raised when it is read), not a usage error.
+    from .._window import to_day
+    from ..schema import DATE_RANGE
+
+    low, high = DATE_RANGE
+    try:
+        day = to_day(value)
+    except ValueError:
+        day = None
+    if day is None or not pd.Timestamp(low) <= day <= pd.Timestamp(high):
+        raise click.BadParameter(
+            f"{value!r} is not a date: give a calendar day from {low} to {high} (YYYY-MM-DD)."
+        )
+    return value
+
+
+def _check_window_order(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse ``--start`` after ``--end`` as a usage error (exit 2), before anything is read."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .._window import to_day
+
+        start, end = kwargs.get("start"), kwargs.get("end")
+        first, last = to_day(start), to_day(end)
+        if first is not None and last is not None and first > last:
+            raise click.UsageError(f"--start {start} is after --end {end}.")
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``[DATA_DIR] --orders ... --customers --points --config --start --end``.
+
+    Paths are not checked for existence here: a missing file or folder (or a folder given for
+    a file) is an I/O problem (exit 3, raised when it is read), not a usage error. Dates are
+    checked here (exit 2), ``--start`` after ``--end`` too.
     """
+    func = _check_window_order(func)
     options = [
         click.argument(
             "data_dir",
@@ -56,8 +95,9 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
         *[
             click.option(
                 f"--{name}",
-                type=click.Path(dir_okay=False, path_type=Path),
-                help=f"The {name} file (CSV, CSV.gz or Parquet); overrides DATA_DIR/{name}.*",
+                type=click.Path(path_type=Path),
+                metavar="FILE",
+                help=f"The {name} file (CSV, CSV.gz, Parquet or Excel); overrides DATA_DIR/{name}.*",
             )
             for name in TABLE_OPTIONS
         ],
@@ -66,8 +106,18 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Path(dir_okay=False, path_type=Path),
             help="loyalty.toml with column mappings and options (default: DATA_DIR/loyalty.toml).",
         ),
-        click.option("--start", help="First day of the window (inclusive), e.g. 2024-01-01."),
-        click.option("--end", "--as-of", "end", help="Last day of the window (inclusive)."),
+        click.option(
+            "--start",
+            callback=check_date,
+            help="First day of the window (inclusive), e.g. 2024-01-01.",
+        ),
+        click.option(
+            "--end",
+            "--as-of",
+            "end",
+            callback=check_date,
+            help="Last day of the window (inclusive).",
+        ),
         click.option("--debug", is_flag=True, help="Show tracebacks on errors."),
         click.option("--quiet", "-q", is_flag=True, help="No progress messages on stderr."),
     ]
@@ -87,6 +137,18 @@ def engine_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def cancellations_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--link-cancellations SPAN`` (default: ``[cancellations] within`` in loyalty.toml)."""
+    return click.option(
+        "--link-cancellations",
+        "link_cancellations",
+        metavar="SPAN",
+        help="Move each cancellation line (negative amount) into the purchase it reverses: same "
+        "customer and product, at most SPAN earlier (e.g. 30D). Default: [cancellations] "
+        "within in loyalty.toml, else off.",
+    )(func)
+
+
 def strict_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add ``--strict``: stop at the first bad row (exit 1) instead of setting bad rows aside."""
     return click.option(
@@ -96,12 +158,52 @@ def strict_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+class OutputError(click.ClickException):
+    """An output that cannot be written, found before any data is read: exit 3 (I/O)."""
+
+    exit_code = EXIT_IO
+
+
+def check_output_folder(folder: Path, *, target: object) -> None:
+    """Raise :class:`OutputError` unless ``folder`` exists, is a folder and is writable.
+
+    A missing folder is refused, not created: a typo in a cron line should fail at once, not
+    leave a new tree of folders (sqlite-utils and most Unix tools do the same). The message
+    is the one writing would give (``TARGET: no such file or directory``), only earlier.
+    """
+    folder = folder if str(folder) else Path(".")
+    if not folder.exists():
+        raise OutputError(f"{target}: no such file or directory")
+    if not folder.is_dir():
+        raise OutputError(f"{folder}: not a folder (to write {target})")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{folder}: permission denied (to write {target})")
+
+
+def _check_output(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    if value is not None:
+        check_output_folder(value.parent, target=value)
+    return value
+
+
+def make_output_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Any:
+    """Click callback for an output *folder* option: create it now, before any data is read."""
+    if value is not None:
+        try:
+            value.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{value}: {(exc.strerror or str(exc)).lower()}") from None
+        check_output_folder(value, target=value)
+    return value
+
+
 def output_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Add ``-o/--output FILE`` (not checked for existence: it is written)."""
+    """Add ``-o/--output FILE``: its folder must exist and be writable (exit 3 up front)."""
     return click.option(
         "-o",
         "--output",
         type=click.Path(dir_okay=False, path_type=Path),
+        callback=_check_output,
         help=help,
     )
 
@@ -171,6 +273,12 @@ def warn(message: str, *, quiet: bool = False) -> None:
         click.echo(f"Warning: {message}", err=True)
 
 
+def warn_caveats(notes: Any, *, quiet: bool = False) -> None:
+    """One warning line on stderr per caveat (:func:`loyalty_metrics.caveats.collect`)."""
+    for note in notes:
+        warn(str(note), quiet=quiet)
+
+
 def stdout_is_terminal() -> bool:
     """True when results go to a person rather than a pipe or a file."""
     return sys.stdout.isatty()
@@ -225,6 +333,23 @@ class Inputs:
         columns = self.columns if func.startswith("kpis") else self.columns.get("orders")
         return getattr(engines, func)(*args, engine=self.engine, columns=columns, **kwargs)
 
+    def first_day(self, start: str | None, end: str | None) -> pd.Timestamp:
+        """The window's first day: ``start``, else the first order date (up to ``end``)."""
+        if self.engine is None:
+            from .._window import resolve_window
+
+            return resolve_window(self.orders["order_date"], start, end).start
+        from .. import engines
+
+        window = engines.order_window(
+            self.orders,
+            start=start,
+            end=end,
+            engine=self.engine,
+            columns=self.columns.get("orders"),
+        )
+        return window.start
+
     @property
     def orders(self) -> pd.DataFrame:
         return self.frames["orders"]
@@ -249,14 +374,17 @@ def load_inputs(
     config: Path | None = None,
     strict: bool = False,
     quiet: bool = False,
+    link_cancellations: str | None = None,
     engine: str | None = None,
 ) -> Inputs:
     """Read DATA_DIR and/or the per-table files, with the config, as every command does.
 
     Lenient by default: bad rows are left out and counted (a warning line per file says how
-    many); with ``strict`` the first bad file raises (exit 1). With a SQL ``engine`` (or
-    ``[engine] name``) the files are only found here: the engine reads them itself, without
-    the readers' validation (canonical columns or a ``columns`` mapping, ISO dates).
+    many); with ``strict`` the first bad file raises (exit 1). Cancellation lines are linked
+    to the orders they reverse when ``link_cancellations`` or ``[cancellations]`` asks. With a
+    SQL ``engine`` (or ``[engine] name``) the files are only found here: the engine reads them
+    itself, without the readers' validation (canonical columns or a ``columns`` mapping, ISO
+    dates) and without linking cancellations.
     """
     from ..config import load_config
     from ..io import read_folder, read_report
@@ -268,25 +396,47 @@ def load_inputs(
     cfg = load_config(config_path) if config_path is not None else {}
     name = engine or cfg.get("engine", {}).get("name", "pandas")
     if name != "pandas":
+        if link_cancellations or "within" in cfg.get("cancellations", {}):
+            raise click.UsageError(
+                f"--link-cancellations (or [cancellations] within) needs --engine pandas: "
+                f"--engine {name} reads the order lines as they are."
+            )
         return _engine_inputs(data_dir, given, cfg, config_path, name, quiet=quiet)
     where = str(data_dir) if data_dir is not None else "the given files"
     progress(f"Reading {where}...", quiet=quiet)
     frames = read_folder(
         data_dir, files=given or None, config=cfg, errors="raise" if strict else "reject"
     )
+    from ..caveats import id_match_caveats
+
     reports = []
-    for frame in frames.values():
+    for name, frame in frames.items():
         try:
             report = read_report(frame)
         except ValueError:
             continue
         reports.append(report)
+        if name == "orders" and report.rows_read and not report.rows_kept:
+            raise DataValidationError(
+                f"{_name(report.source)}: all {report.rows_read:,} rows rejected ("
+                f"{_first_reason(report)}), nothing to compute; 'loyalty validate' lists every "
+                "reason.",
+                source=str(report.source),
+                table="orders",
+            )
+        notice = mapping_notice(report)
+        if notice and not quiet:
+            click.echo(f"Note: {notice}", err=True)
         if report.rows_rejected:
             warn(
                 f"{_name(report.source)}: {report.rows_rejected:,} of {report.rows_read:,} rows "
                 "left out (see 'loyalty validate' for the reasons; --strict to stop instead).",
                 quiet=quiet,
             )
+        for message in getattr(report, "warnings", ()):
+            warn(message, quiet=quiet)
+    warn_caveats(id_match_caveats(frames), quiet=quiet)
+    frames["orders"] = apply_cancellations(frames["orders"], cfg, link_cancellations, quiet=quiet)
     return Inputs(frames=frames, reports=reports, config=cfg, config_path=config_path)
 
 
@@ -332,6 +482,51 @@ def _engine_inputs(
         engine=engines.connect(name, **connect_options),
         columns={t: dict(o["columns"]) for t, o in options.items() if "columns" in o},
     )
+
+
+def apply_cancellations(
+    orders: pd.DataFrame, cfg: dict[str, Any], within: str | None, *, quiet: bool = False
+) -> pd.DataFrame:
+    """``link_cancellations`` with the option or ``[cancellations]``; a note says what moved."""
+    from ..cancellations import link_cancellations
+
+    settings = cfg.get("cancellations", {})
+    within = within or settings.get("within")
+    if within is None:
+        return orders
+    by = settings.get("by", ["customer_id", "product_id"])
+    try:
+        linked = link_cancellations(orders, within=within, by=by)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    moved = int(linked["cancels"].notna().sum())
+    negative = int((orders["amount"] < 0).sum())
+    if not quiet:
+        click.echo(
+            f"Note: {moved:,} of {negative:,} cancellation lines linked to the purchase they "
+            f"reverse (within {within}, same {' and '.join(by)}).",
+            err=True,
+        )
+    return linked
+
+
+def mapping_notice(report: Any) -> str:
+    """One line saying which columns were recognised by their usual spellings, and which were
+    computed (``amount = quantity * unit_price``); empty when there is nothing to say."""
+    parts = [f"{c} = {h!r}" for c, h in report.settings.get("auto_mapped", {}).items()]
+    if "amount" in report.settings:
+        parts.append(f"amount = {report.settings['amount']}")
+    if not parts:
+        return ""
+    return f"{_name(report.source)}: columns mapped automatically: {', '.join(parts)}."
+
+
+def _first_reason(report: Any) -> str:
+    rejected = report.rejected
+    if not len(rejected) or "reason" not in rejected:
+        return "see the reasons"
+    first = rejected.iloc[0]
+    return f"line {first['line']}: {first['reason']}"
 
 
 def _name(source: Any) -> str:

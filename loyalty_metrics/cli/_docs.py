@@ -49,7 +49,7 @@ def generate() -> str:
         "",
         "One entry point, `loyalty`, with one subcommand per job. Every command that reads data "
         "takes either a data folder (`DATA_DIR` holding `orders.csv`, `surveys.csv`, "
-        "`events.csv`, `spend.csv`, `customers.csv`) or the files one by one (`--orders`, "
+        "`events.csv`, `spend.csv`, `customers.csv`, `points.csv`) or the files one by one (`--orders`, "
         "`--surveys`, ...); a `loyalty.toml` in the folder (or `--config`) maps columns and "
         "sets metric options. Errors are one line on stderr (the traceback only with "
         "`--debug`); progress goes to stderr only when it is a terminal, and `--quiet` "

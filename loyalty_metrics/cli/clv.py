@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +9,7 @@ import click
 
 from ._common import (
     EXIT_CODES_HELP,
+    cancellations_option,
     emit,
     handle_errors,
     input_options,
@@ -18,6 +18,7 @@ from ._common import (
     progress,
     strict_option,
     warn,
+    warn_caveats,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,9 +61,11 @@ def _parameter_text(title: str, model: Any, unit_note: str = "") -> str:
 
 def _clv_csv(frame: pd.DataFrame) -> str:
     """The per-customer table as CSV (full precision, stable line endings)."""
+    from .._csv import to_csv
+
     out = frame.copy()
     out.index = out.index.astype("str")
-    return out.to_csv(lineterminator="\n", float_format="%.10g")
+    return to_csv(out, float_format="%.10g")
 
 
 @click.command(name="clv", epilog=EXIT_CODES_HELP)
@@ -105,6 +108,7 @@ def _clv_csv(frame: pd.DataFrame) -> str:
 )
 @output_option("Write the per-customer CSV here (default: stdout, parameters then go to stderr).")
 @strict_option
+@cancellations_option
 @handle_errors
 def command(
     data_dir: Path | None,
@@ -120,6 +124,7 @@ def command(
     time_unit: str,
     output: Path | None,
     strict: bool,
+    link_cancellations: str | None,
     **files: Path | None,
 ) -> None:
     """Predictive CLV: who is still active, what they will buy, what they are worth.
@@ -128,8 +133,9 @@ def command(
     model on the customers' purchase histories up to the end date, prints their parameters
     with standard errors and 95% intervals, and writes one CSV row per customer:
     frequency (repeat purchase days), recency_days, T_days, monetary_value, p_alive,
-    expected_purchases (over the horizon), expected_average_value (per purchase) and clv
-    (discounted at the yearly rate, times the margin).
+    expected_purchases (over the horizon), expected_average_value (per purchase), clv
+    (discounted at the yearly rate, times the margin), net_history (net revenue so far) and
+    far_above_history (clv over 5x the net history and above the median: check it).
 
     \b
     Examples:
@@ -137,28 +143,29 @@ def command(
       loyalty clv --orders orders.csv --as-of 2024-06-30 --model pareto --horizon-months 24
       loyalty clv sample_data/ --discount-rate 0.08 --margin 0.3 > clv.csv
     """
-    from .. import models
+    from .. import caveats, models
+    from ..options import MetricOptions
     from ..summary import customer_summary
 
-    inputs = load_inputs(data_dir, files, config=config, strict=strict, quiet=quiet)
-    metrics_cfg = inputs.config.get("metrics", {})
-    rate = (
-        discount_rate
-        if discount_rate is not None
-        else float(metrics_cfg.get("annual_discount_rate", 0.10))
+    inputs = load_inputs(
+        data_dir,
+        files,
+        config=config,
+        strict=strict,
+        quiet=quiet,
+        link_cancellations=link_cancellations,
     )
-    share = margin if margin is not None else float(metrics_cfg.get("margin", 1.0))
+    options = MetricOptions.from_config(inputs.config)
+    rate = discount_rate if discount_rate is not None else float(options.annual_discount_rate)
+    share = margin if margin is not None else float(options.margin)
     summary = customer_summary(inputs.orders, start=start, end=end)
     class_name, label = _MODELS[model_name]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", models.ModelAssumptionWarning)
+    with caveats.collect() as notes:
         progress(f"Fitting {label} on {len(summary):,} customers...", quiet=quiet)
         purchases = getattr(models, class_name)(time_unit=time_unit).fit(summary)
         progress("Fitting Gamma-Gamma...", quiet=quiet)
         spend = models.GammaGammaModel().fit(summary)
-    for item in caught:
-        if issubclass(item.category, models.ModelAssumptionWarning):
-            warn(str(item.message), quiet=quiet)
+    warn_caveats(notes, quiet=quiet)
     table = models.clv_breakdown(
         purchases,
         spend,
@@ -167,6 +174,17 @@ def command(
         annual_discount_rate=rate,
         margin=share,
     )
+    table = models.flag_clv_above_history(table, summary)
+    flagged = table[table["far_above_history"]].sort_values("clv", ascending=False)
+    if len(flagged):
+        top = flagged.index[0]
+        warn(
+            f"{len(flagged):,} customer(s) have a predicted value far above their net history "
+            f"(e.g. {top}: CLV {flagged.loc[top, 'clv']:,.2f}, net so far "
+            f"{flagged.loc[top, 'net_history']:,.2f}); a purchase cancelled on another "
+            "invoice? try --link-cancellations 30D. Column far_above_history marks them.",
+            quiet=quiet,
+        )
     frame = summary[["frequency", "recency", "T", "monetary_value"]].rename(
         columns={"recency": "recency_days", "T": "T_days"}
     )

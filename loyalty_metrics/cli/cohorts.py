@@ -9,6 +9,7 @@ import click
 
 from ._common import (
     EXIT_CODES_HELP,
+    cancellations_option,
     emit,
     engine_option,
     handle_errors,
@@ -17,6 +18,7 @@ from ._common import (
     output_option,
     progress,
     strict_option,
+    warn_caveats,
     write_output,
 )
 
@@ -32,15 +34,29 @@ _VALUE_UNITS = {
 }
 
 
-def cohort_text(table: pd.DataFrame, values: str, currency: str | None = None) -> str:
-    """The cohort table as aligned text (display rounding; blank where not observable)."""
+def cohort_text(
+    table: pd.DataFrame,
+    values: str,
+    currency: str | None = None,
+    status: pd.DataFrame | None = None,
+) -> str:
+    """The cohort table as aligned text (display rounding; blank where not observable;
+    ``*`` on the partial cells of ``status``, with a footnote)."""
     from ..report._format import fmt
 
     unit = _VALUE_UNITS.get(values, "number")
+    partial = (
+        status.reindex(index=table.index, columns=table.columns).to_numpy() == "partial"
+        if status is not None
+        else None
+    )
     header = ["cohort", *(str(c) for c in table.columns)]
     rows = [header]
-    for cohort, cells in table.iterrows():  # one row per cohort: a few dozen at most
-        rows.append([str(cohort), *("" if c != c else fmt(c, unit) for c in cells)])
+    for i, (cohort, cells) in enumerate(table.iterrows()):  # one row per cohort: a few dozen
+        texts = ["" if c != c else fmt(c, unit) for c in cells]
+        if partial is not None:
+            texts = [t + "*" if partial[i, j] and t else t for j, t in enumerate(texts)]
+        rows.append([str(cohort), *texts])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = [
         "  ".join(
@@ -49,6 +65,8 @@ def cohort_text(table: pd.DataFrame, values: str, currency: str | None = None) -
         for r in rows
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    if partial is not None and partial.any():
+        lines.append("* partial: the period holding the as-of date, not yet complete")
     return "\n".join(lines) + "\n"
 
 
@@ -61,6 +79,12 @@ def _status(table: pd.DataFrame, inputs: Any, window: dict[str, Any]) -> pd.Data
     from ..engines import cohort_status
 
     return cohort_status(table)
+
+
+def _partial_column(table: pd.DataFrame, status: pd.DataFrame) -> list[object]:
+    """Per cohort, the periods_since column of its partial cell (None when it has none)."""
+    marks = status.reindex(index=table.index, columns=table.columns) == "partial"
+    return [row.idxmax() if row.any() else None for _, row in marks.iterrows()]
 
 
 @click.command(name="cohorts", epilog=EXIT_CODES_HELP)
@@ -91,6 +115,7 @@ def _status(table: pd.DataFrame, inputs: Any, window: dict[str, Any]) -> pd.Data
     "Write the heatmap (.png, .svg) or the table (.csv, .txt); default: text on stdout."
 )
 @strict_option
+@cancellations_option
 @engine_option
 @handle_errors
 def command(
@@ -105,6 +130,7 @@ def command(
     mode: str,
     output: Path | None,
     strict: bool,
+    link_cancellations: str | None,
     engine: str | None,
     **files: Path | None,
 ) -> None:
@@ -129,23 +155,41 @@ def command(
             raise click.UsageError(
                 f"cannot tell the format from {output.name!r}: use .png, .svg, .csv or .txt."
             )
-    inputs = load_inputs(data_dir, files, config=config, strict=strict, quiet=quiet, engine=engine)
+    inputs = load_inputs(
+        data_dir,
+        files,
+        config=config,
+        strict=strict,
+        quiet=quiet,
+        link_cancellations=link_cancellations,
+        engine=engine,
+    )
     progress("Computing the cohorts...", quiet=quiet)
     window = {"period": period, "start": start, "end": end}
-    table = inputs.compute("cohort_table", "orders", values=values, mode=mode, **window)
+    from .. import caveats
+
+    with caveats.collect() as notes:
+        table = inputs.compute("cohort_table", "orders", values=values, mode=mode, **window)
+    warn_caveats(notes, quiet=quiet)
     currency = inputs.config.get("metrics", {}).get("currency")
+    status = _status(table, inputs, window)
     if kind in ("png", "svg"):
         from ..charts import cohort_heatmap, figure_bytes
 
         progress("Drawing the heatmap...", quiet=quiet)
-        status = _status(table, inputs, window)
         fig = cohort_heatmap(table, status=status, values=values, period=period, currency=currency)
-        write_output(output, figure_bytes(fig, kind))
+        write_output(output, figure_bytes(fig, kind))  # type: ignore[arg-type]  # an image kind has an output
         progress(f"Wrote {output}", quiet=quiet)
     elif kind == "csv":
-        # Full precision for machines; blank = not observable.
+        # Full precision for machines; blank = not observable; partial_period names the
+        # periods_since column of the cohort's partial (not yet complete) cell.
+        import pandas as pd
+
+        from .._csv import to_csv
+
         frame = table.copy()
+        frame["partial_period"] = pd.array(_partial_column(table, status), dtype="Int64")
         frame.index = frame.index.astype("str")
-        emit(frame.to_csv(lineterminator="\n", float_format="%.15g"), output, quiet=quiet)
+        emit(to_csv(frame, float_format="%.15g"), output, quiet=quiet)
     else:
-        emit(cohort_text(table, values, currency), output, quiet=quiet)
+        emit(cohort_text(table, values, currency, status), output, quiet=quiet)

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._common import generated_at, handle_errors, input_options, load_inputs, progress
+from ._common import (
+    generated_at,
+    handle_errors,
+    input_options,
+    load_inputs,
+    make_output_folder,
+    progress,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -31,6 +38,7 @@ TOP_REASONS = 3
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("out"),
     show_default=True,
+    callback=make_output_folder,
     help="Folder for the outputs (report.html, summary.txt, customer_summary.csv, rejected rows).",
 )
 @handle_errors
@@ -92,6 +100,7 @@ def run_demo(
     (``orders`` required). Writes ``summary.txt`` (the returned text),
     ``customer_summary.csv`` and ``rejected/<table>.csv`` for each table with rejected rows.
     """
+    from .._csv import to_csv
     from ..summary import customer_summary
 
     summary = customer_summary(frames["orders"], start=start, end=end)
@@ -101,16 +110,14 @@ def run_demo(
     _write_atomic(out_dir / "summary.txt", text.encode("utf-8"))
     _write_atomic(
         out_dir / "customer_summary.csv",
-        summary.to_csv(lineterminator="\n", date_format="%Y-%m-%d", float_format="%.10g").encode(
-            "utf-8"
-        ),
+        to_csv(summary, date_format="%Y-%m-%d", float_format="%.10g").encode("utf-8"),
     )
     for name, frame in frames.items():
         rejected = _read_report(frame).rejected
         path = out_dir / "rejected" / f"{name}.csv"
         if len(rejected):
             path.parent.mkdir(exist_ok=True)
-            _write_atomic(path, rejected.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+            _write_atomic(path, to_csv(rejected, index=False).encode("utf-8"))
         else:
             path.unlink(missing_ok=True)  # a stale file from an earlier run would mislead
     rejected_dir = out_dir / "rejected"

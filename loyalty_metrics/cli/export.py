@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,18 @@ from ..errors import (
     LockTimeoutError,
     LoyaltyMetricsError,
 )
-from ._common import EXIT_DATA, EXIT_IO, EXIT_USAGE, TABLE_OPTIONS, handle_errors, input_options
+from ._common import (
+    EXIT_DATA,
+    EXIT_IO,
+    EXIT_USAGE,
+    TABLE_OPTIONS,
+    apply_cancellations,
+    cancellations_option,
+    check_date,
+    check_output_folder,
+    handle_errors,
+    input_options,
+)
 
 #: Exit code of a lock timeout: alerting may retry it rather than page someone.
 EXIT_LOCK = 4
@@ -58,8 +70,9 @@ class JsonFormatter(logging.Formatter):
 def _logging(log_format: str, quiet: bool) -> Iterator[None]:
     """Route the package's log records to stderr for the duration of the command.
 
-    Text: info lines only on a terminal (cron mails any output, so a successful run is silent);
-    JSON: always (collectors want the success record too). ``--quiet`` keeps errors only.
+    Text: info lines only on a terminal (cron mails any output, so a clean run is silent;
+    rejected rows are warnings and do show); JSON: always (collectors want the success record
+    too). ``--quiet`` keeps errors only.
     """
     package = logging.getLogger("loyalty_metrics")
     handler = logging.StreamHandler(sys.stderr)
@@ -68,7 +81,10 @@ def _logging(log_format: str, quiet: bool) -> Iterator[None]:
         level = logging.ERROR if quiet else logging.INFO
     else:
         handler.setFormatter(logging.Formatter("loyalty export: %(message)s"))
-        level = logging.INFO if sys.stderr.isatty() and not quiet else logging.ERROR
+        # Off a terminal (cron) only what deserves a mail: rejected rows and errors.
+        level = (
+            logging.ERROR if quiet else logging.INFO if sys.stderr.isatty() else logging.WARNING
+        )
     handler.setLevel(level)
     saved = (package.level, package.propagate)
     package.addHandler(handler)
@@ -105,33 +121,39 @@ def _check_target(ctx: click.Context, param: click.Parameter, value: str) -> str
     from ..export import _parse_target
 
     try:
-        _parse_target(value, "export")
+        dest = _parse_target(value, "export")
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is not a KPI export target: use a path ending in .csv, .jsonl or "
             ".parquet, or a SQLite URL such as sqlite:///kpis.db (sqlite:////abs/path.db)."
         ) from None
+    check_output_folder(Path(dest.path).parent, target=value)
     return value
 
 
-def _check_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    from .._window import to_day
-
-    try:
-        to_day(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD.") from None
+def _check_lock_timeout(
+    ctx: click.Context, param: click.Parameter, value: float | None
+) -> float | None:
+    if value is not None and math.isnan(value):
+        raise click.BadParameter("nan is not a number of seconds.")
     return value
 
 
 def _load_inputs(
-    data_dir: Path | None, files: dict[str, Path | None], config: Path | None
+    data_dir: Path | None,
+    files: dict[str, Path | None],
+    config: Path | None,
+    errors: str | None,
+    link_cancellations: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Read the input tables (strict: any bad row is an error) and the config's settings."""
+    """Read the input tables and the config's settings.
+
+    ``errors`` (else ``[export] errors``, else ``"raise"``): ``"raise"`` stops at any bad row
+    (the default: cron should hear about bad data); ``"reject"`` leaves bad rows out, and each
+    table's rejects are logged with their count per reason.
+    """
     from ..config import load_config
-    from ..io import read_folder
+    from ..io import read_folder, read_report
 
     if config is None and data_dir is not None and (data_dir / "loyalty.toml").is_file():
         config = data_dir / "loyalty.toml"
@@ -139,20 +161,45 @@ def _load_inputs(
     if data_dir is None and "orders" not in given and config is None:
         raise click.UsageError("Give a DATA_DIR, --orders or --config naming the files.")
     settings = load_config(config) if config is not None else {}
+    errors = errors or settings.get("export", {}).get("errors", "raise")
     # read_folder resolves the config's relative file paths itself: pass it the path.
-    frames = read_folder(data_dir, files=given or None, config=config, errors="raise")
+    frames = read_folder(data_dir, files=given or None, config=config, errors=errors)  # type: ignore[arg-type]  # click and the config checked it
+    for name, frame in frames.items():
+        report = read_report(frame)
+        if report.rows_rejected:
+            _log_rejects(name, report)
+    # quiet: cron mails any output; the linking is reproducible from the config
+    frames["orders"] = apply_cancellations(
+        frames["orders"], settings, link_cancellations, quiet=True
+    )
     return frames, settings
 
 
+def _log_rejects(table: str, report: Any) -> None:
+    """One warning per table with rejected rows: counts, and the count of each reason."""
+    reasons = report.rejected["reason"].value_counts().sort_index()
+    summary = "; ".join(f"{reason} ({count:,})" for reason, count in reasons.items())
+    fields = {
+        "event": "rows_rejected",
+        "table": table,
+        "source": report.source,
+        "rows_read": report.rows_read,
+        "rows_rejected": report.rows_rejected,
+        "reasons": {str(reason): int(count) for reason, count in reasons.items()},
+    }
+    _log.warning(
+        "%s: %s of %s rows rejected: %s",
+        Path(report.source).name, f"{report.rows_rejected:,}", f"{report.rows_read:,}", summary,
+        extra={"fields": fields},
+    )  # fmt: skip
+
+
 def _kpi_options(settings: dict[str, Any]) -> dict[str, Any]:
-    """The ``[metrics]`` settings that ``kpis_by_period`` takes as keyword options."""
-    import inspect
+    """The ``[metrics]`` settings that are KPI options, and ``point_value`` (points KPIs)."""
+    from ..options import KPI_OPTIONS
 
-    from ..snapshot import kpis_by_period
-
-    accepted = inspect.signature(kpis_by_period).parameters
     metrics = settings.get("metrics", {})
-    return {key: value for key, value in metrics.items() if key in accepted}
+    return {k: v for k, v in metrics.items() if k in KPI_OPTIONS or k == "point_value"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,7 +225,7 @@ def _kpi_options(settings: dict[str, Any]) -> dict[str, Any]:
 )
 @click.option(
     "--since",
-    callback=_check_date,
+    callback=check_date,
     help="Only (re)compute the periods from the one containing this date (backfill); "
     "default: every period. --since in the --as-of period exports that period only.",
 )
@@ -190,10 +237,20 @@ def _kpi_options(settings: dict[str, Any]) -> dict[str, Any]:
     help="expanding: each row is the snapshot as of the period's end (kpis_by_period); "
     "period: the KPIs of each period alone (a dashboard's monthly figures).",
 )
+@click.option(
+    "--errors",
+    type=click.Choice(["raise", "reject"]),
+    default=None,
+    help="raise: stop with exit 1 on any bad row (default, or [export] errors in "
+    "loyalty.toml); reject: leave bad rows out, log their count per reason, export the rest "
+    "(guest-checkout lines without a customer id then count as guest_revenue).",
+)
+@cancellations_option
 @click.option("--table", help="SQLite table (default: [export] table in loyalty.toml, or kpis).")
 @click.option(
     "--lock-timeout",
     type=click.FloatRange(min=0),
+    callback=_check_lock_timeout,
     metavar="SECONDS",
     help="Wait this long for another export of the same target (default: [export] "
     "lock_timeout, or 60); then exit 4.",
@@ -213,6 +270,7 @@ def command(
     events: Path | None,
     spend: Path | None,
     customers: Path | None,
+    points: Path | None,
     config: Path | None,
     start: str | None,
     end: str | None,
@@ -222,6 +280,8 @@ def command(
     freq: str,
     since: str | None,
     window: str,
+    errors: str | None,
+    link_cancellations: str | None,
     table: str | None,
     lock_timeout: float | None,
     log_format: str,
@@ -232,10 +292,14 @@ def command(
     replaced atomically (or one SQLite transaction) under a lock on TARGET.lock; a target that
     is not a KPI export of this tool is never overwritten. No prompt, no progress bar.
 
+    Rows carry guest_revenue (lines without a customer id, set aside with --errors reject)
+    and total_revenue next to revenue (identified customers).
+
     \b
     Examples:
       loyalty export data/ --to sqlite:///kpis.db --freq M --quiet
       loyalty export data/ --to kpis.csv --since 2024-01-01 --log-format json
+      loyalty export data/ --to kpis.csv --errors reject
 
     \b
     Exit codes: 0 ok, 1 data problem, 2 usage or config error,
@@ -246,9 +310,10 @@ def command(
             _run(
                 data_dir,
                 {"orders": orders, "surveys": surveys, "events": events, "spend": spend,
-                 "customers": customers},
+                 "customers": customers, "points": points},
                 config=config, start=start, end=end, target=target, freq=freq, since=since,
-                window=window, table=table, lock_timeout=lock_timeout,
+                window=window, errors=errors, link_cancellations=link_cancellations,
+                table=table, lock_timeout=lock_timeout,
             )  # fmt: skip
         except click.UsageError as exc:
             if log_format != "json":
@@ -281,18 +346,19 @@ def _run(
     freq: str,
     since: str | None,
     window: str,
+    errors: str | None,
+    link_cancellations: str | None,
     table: str | None,
     lock_timeout: float | None,
 ) -> None:
     from ..export import DEFAULT_LOCK_TIMEOUT, _parse_target, export_kpis
+    from ..guests import guest_orders
 
     if start is not None and since is not None:
         raise click.UsageError("Give --since or --start, not both (they mean the same here).")
-    if start is not None:
-        _check_date(click.get_current_context(), None, start)  # type: ignore[arg-type]
     if table is not None and _parse_target(target, "export").format != "sqlite":
         raise click.UsageError("--table applies to SQLite targets (--to sqlite:///...) only.")
-    frames, settings = _load_inputs(data_dir, files, config)
+    frames, settings = _load_inputs(data_dir, files, config, errors, link_cancellations)
     options = settings.get("export", {})
     result = export_kpis(
         *(frames.get(name) for name in TABLE_OPTIONS),
@@ -306,6 +372,7 @@ def _run(
         if lock_timeout is not None
         else options.get("lock_timeout", DEFAULT_LOCK_TIMEOUT),
         kpi_options=_kpi_options(settings),
+        guests=guest_orders(frames["orders"]),
     )
     fields = {
         "event": "export_done",

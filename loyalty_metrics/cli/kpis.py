@@ -10,6 +10,7 @@ import click
 
 from ._common import (
     EXIT_CODES_HELP,
+    cancellations_option,
     emit,
     engine_option,
     handle_errors,
@@ -18,6 +19,7 @@ from ._common import (
     output_option,
     progress,
     strict_option,
+    warn_caveats,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -112,7 +114,10 @@ def _trend_table(frame: pd.DataFrame, currency: str | None) -> str:
         rows.append(
             [
                 _period_label(period),
-                *(fmt(v, _unit(k), currency=currency) for k, v in values.items()),
+                *(
+                    v if k == "status" else fmt(v, _unit(k), currency=currency)
+                    for k, v in values.items()
+                ),
             ]
         )
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
@@ -136,18 +141,23 @@ def render_kpis(result: pd.Series | pd.DataFrame, fmt: str, currency: str | None
             data: Any = {k: _number(v) for k, v in result.items()}
         else:
             data = [
-                {"period_end": _number(period), **{k: _number(v) for k, v in row.items()}}
+                {
+                    "period_end": _number(period),
+                    **{k: v if k == "status" else _number(v) for k, v in row.items()},
+                }
                 for period, row in result.iterrows()
             ]
         return json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
     if fmt == "csv":
+        from .._csv import to_csv
+
         frame = (
             result.rename("value").rename_axis("kpi").to_frame()
             if isinstance(result, pd.Series)
             else result.rename_axis("period_end")
         )
         # 15 significant digits (what a double holds exactly) for machines; NaN is empty.
-        return frame.to_csv(lineterminator="\n", date_format="%Y-%m-%d", float_format="%.15g")
+        return to_csv(frame, date_format="%Y-%m-%d", float_format="%.15g")
     if isinstance(result, pd.Series):
         return _snapshot_table(result, currency)
     return _trend_table(result, currency)
@@ -182,6 +192,7 @@ def render_kpis(result: pd.Series | pd.DataFrame, fmt: str, currency: str | None
 )
 @output_option("Write here (.csv, .json or .txt) instead of stdout.")
 @strict_option
+@cancellations_option
 @engine_option
 @handle_errors
 def command(
@@ -197,6 +208,7 @@ def command(
     keys: tuple[str, ...],
     output: Path | None,
     strict: bool,
+    link_cancellations: str | None,
     engine: str | None,
     **files: Path | None,
 ) -> None:
@@ -212,11 +224,20 @@ def command(
       loyalty kpis sample_data/ --as-of 2024-06-30 --kpi nps --kpi churn_rate --format json
       loyalty kpis --orders 'orders/*.parquet' --engine duckdb
     """
-    from .. import KPI_KEYS, kpis, kpis_by_period
-    from ..config import metric_options
+    from .. import KPI_KEYS, caveats
+    from .._window import period_status
+    from ..options import MetricOptions
 
     fmt = _format(fmt, output)
-    inputs = load_inputs(data_dir, files, config=config, strict=strict, quiet=quiet, engine=engine)
+    inputs = load_inputs(
+        data_dir,
+        files,
+        config=config,
+        strict=strict,
+        quiet=quiet,
+        link_cancellations=link_cancellations,
+        engine=engine,
+    )
     unknown = [k for k in keys if k not in KPI_KEYS]
     if unknown:
         import difflib
@@ -232,17 +253,34 @@ def command(
         )
     tables = ("orders", "surveys", "events", "spend", "customers")
     progress("Computing the KPIs...", quiet=quiet)
-    if freq is None:
-        options = metric_options(inputs.config, kpis)
-        result = inputs.compute("kpis", *tables, start=start, end=end, **options)
-    else:
-        options = metric_options(inputs.config, kpis_by_period)
-        result = inputs.compute(
-            "kpis_by_period", *tables, freq=freq, window=window, start=start, end=end, **options
-        )
+    options = MetricOptions.from_config(inputs.config)
+    with caveats.collect() as notes:
+        if freq is None:
+            result = inputs.compute("kpis", *tables, start=start, end=end, options=options)
+        else:
+            result = inputs.compute(
+                "kpis_by_period",
+                *tables,
+                freq=freq,
+                window=window,
+                start=start,
+                end=end,
+                options=options,
+            )
+    warn_caveats(notes, quiet=quiet)
     if keys:
         result = result[list(keys)]
     elif freq is not None and fmt == "table":
         result = result[[k for k in TREND_DEFAULT if k in result.columns]]
+    if freq is not None:
+        # partial periods (a final month holding 9 days) are marked, not shown as real
+        first = inputs.first_day(start, end)
+        status = period_status(
+            result.index,
+            freq,
+            start=first if window == "period" else None,
+            end=end or result.index.max(),
+        )
+        result.insert(0, "status", status)
     currency = inputs.config.get("metrics", {}).get("currency")
     emit(render_kpis(result, fmt, currency), output, quiet=quiet)

@@ -8,6 +8,7 @@ import click
 
 from ._common import (
     EXIT_CODES_HELP,
+    cancellations_option,
     emit,
     generated_at,
     handle_errors,
@@ -17,6 +18,7 @@ from ._common import (
     progress,
     stdout_is_terminal,
     strict_option,
+    warn,
 )
 
 FORMAT_CHOICES = ("html", "md", "json", "text")
@@ -58,6 +60,7 @@ def _format(fmt: str | None, output: Path | None) -> str:
 )
 @click.option("--title", help="Report title (default: [report] title in loyalty.toml).")
 @strict_option
+@cancellations_option
 @handle_errors
 def command(
     data_dir: Path | None,
@@ -71,6 +74,7 @@ def command(
     freq: str,
     title: str | None,
     strict: bool,
+    link_cancellations: str | None,
     **files: Path | None,
 ) -> None:
     """Build the loyalty report: headline KPIs, NPS, cohorts, ladder, CLV, CAC and more.
@@ -87,24 +91,35 @@ def command(
       loyalty report --orders orders.csv --surveys nps.csv --start 2024-01-01 -o r.md
       loyalty report sample_data/ --format json --as-of 2024-06-30 > report.json
     """
+    from ..orders import shared_kernels
     from ..report import build_report, render
 
     fmt = _format(fmt, output)
-    inputs = load_inputs(data_dir, files, config=config, strict=strict, quiet=quiet)
+    inputs = load_inputs(
+        data_dir,
+        files,
+        config=config,
+        strict=strict,
+        quiet=quiet,
+        link_cancellations=link_cancellations,
+    )
     cfg = inputs.config
     if title:
         cfg = {**cfg, "report": {**cfg.get("report", {}), "title": title}}
     progress("Computing the report...", quiet=quiet)
-    content = build_report(
-        inputs.frames,
-        start=start,
-        end=end,
-        config=cfg,
-        generated_at=generated_at(),
-        read_reports=inputs.reports,
-        freq=freq,
-        strict=debug,
-    )
+    with shared_kernels():  # the order lines are netted once for every section
+        content = build_report(
+            inputs.frames,
+            start=start,
+            end=end,
+            config=cfg,
+            generated_at=generated_at(),
+            read_reports=inputs.reports,
+            freq=freq,  # type: ignore[arg-type]  # click checked the choice
+            strict=debug,
+        )
+    for caveat in content.get("caveats", []):
+        warn(caveat["message"], quiet=quiet)
     if fmt == "html":
         progress("Drawing the charts...", quiet=quiet)
     emit(render(content, fmt), output, quiet=quiet)

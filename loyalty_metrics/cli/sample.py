@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import handle_errors, progress
+from ._common import handle_errors, make_output_folder, progress
 
 
 @click.command(name="sample")
@@ -39,7 +39,9 @@ from ._common import handle_errors, progress
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Folder to write orders.csv, surveys.csv, events.csv, spend.csv, customers.csv to.",
+    callback=make_output_folder,
+    help="Folder to write orders.csv, surveys.csv, events.csv, spend.csv, customers.csv, "
+    "points.csv and loyalty.toml (tier thresholds fitted to the sample) to.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
@@ -63,7 +65,10 @@ def command(
     progress(f"Generating {customers:,} customers (seed {seed})...", quiet=quiet)
     paths = write_sample(out_dir, customers=customers, seed=seed, start=start, months=months)
     if not quiet:
-        for path in paths.values():
+        for name, path in paths.items():
+            if name == "config":
+                click.echo(f"{path}  [metrics] tier_thresholds fitted to the sample")
+                continue
             size = path.stat().st_size
             rows = _count_lines(path) - 1  # values never hold a newline: one row per line
             click.echo(f"{path}  {rows:,} rows  {size / 1e6:.1f} MB")

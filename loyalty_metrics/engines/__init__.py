@@ -19,7 +19,7 @@ from ._backend import Engine, connect, resolve_engine
 from ._ibis_cohorts import cohort_status, cohort_table
 from ._ibis_kpis import kpis, kpis_by_period
 from ._ibis_models import rfm_counts
-from ._ibis_summary import customer_summary
+from ._ibis_summary import customer_summary, order_window
 
 __all__ = [
     "Engine",
@@ -29,6 +29,7 @@ __all__ = [
     "customer_summary",
     "kpis",
     "kpis_by_period",
+    "order_window",
     "resolve_engine",
     "rfm_counts",
 ]

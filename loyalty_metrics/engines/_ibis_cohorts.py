@@ -21,6 +21,8 @@ from ._ibis_kernel import _ts, orders_up_to, resolve_window
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+    from ..cohorts import CohortTable
+
 __all__ = ["cohort_status", "cohort_table"]
 
 _ATTR = "loyalty_metrics.cohorts"
@@ -85,8 +87,10 @@ def cohort_table(
     engine: Any = "duckdb",
     columns: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """:func:`loyalty_metrics.cohort_table` computed inside ``engine`` (same frame and attrs)."""
+    """:func:`loyalty_metrics.cohort_table` computed inside ``engine`` (the same
+    :class:`~loyalty_metrics.CohortTable`)."""
     from ..cohorts import (
+        CohortTable,
         _append_row,
         _check_cohort_args,
         _end_period,
@@ -140,25 +144,33 @@ def cohort_table(
         with np.errstate(invalid="ignore", divide="ignore"):
             average = (np.where(complete, table, 0.0) * weights).sum(axis=0) / weights.sum(axis=0)
         frame = _append_row(frame, average)
-    frame.attrs[_ATTR] = {
+    table_out = CohortTable(frame)
+    table_out.cohort_period, table_out.cohort_values, table_out.cohort_mode = period, values, mode
+    table_out.window = window
+    table_out.cohort_size = pd.Series(
+        size.astype("int64"), index=_period_index(cohorts, period), name="cohort_size"
+    )
+    table_out.attrs[_ATTR] = {  # as the pandas engine's: plain values, JSON-safe
         "period": period,
         "values": values,
         "mode": mode,
-        "start": window.start,
-        "end": window.end,
+        "start": None if window.empty else str(window.start.date()),
+        "end": None if window.empty else str(window.end.date()),
         "cohort_size": [int(s) for s in size],
     }
-    return frame
+    return table_out
 
 
-def cohort_status(table: pd.DataFrame) -> pd.DataFrame:
+def cohort_status(table: CohortTable) -> pd.DataFrame:
     """:func:`loyalty_metrics.cohort_cell_status` of a cohort table (without
     ``include_all``), from its grid and end date alone: no second pass over the orders."""
     from ..cohorts import CELL_STATUSES, _end_period, _period_codes
 
-    meta = table.attrs[_ATTR]
-    period = meta["period"]
-    window = Window(start=meta["start"], end=meta["end"])
+    period, window = table.cohort_period, table.window
+    if period is None or window is None:
+        raise ValueError(
+            "cohort_status needs a table made by cohort_table (not a merge or concat)."
+        )
     first_days = table.index.start_time.to_numpy(dtype="datetime64[D]").astype("int64")
     codes = _period_codes(first_days, period)
     end_code = _end_period(window, period) if len(codes) else 0

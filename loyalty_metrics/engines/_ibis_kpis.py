@@ -27,6 +27,9 @@ from ._ibis_kernel import _in_window, _ts, orders_up_to, purchase_table, resolve
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+    from ..metrics.registry import ParsedOptions
+    from ..options import MetricOptions
+
 __all__ = ["kpis", "kpis_by_period", "kpis_from_aggregates"]
 
 _NAN = float("nan")
@@ -213,7 +216,10 @@ def kpis_from_aggregates(agg: Mapping[str, Any], window: Window, options: Any) -
         out["cac"] = spent / new if new else _NAN
         out["ltv_cac_ratio"] = ratio(out["clv"], out["cac"])
     series = pd.Series(out, index=list(KPI_KEYS), dtype="float64", name="kpis")
-    series.attrs["loyalty_metrics.kpis"] = {"start": window.start, "end": window.end}
+    series.attrs["loyalty_metrics.kpis"] = {  # as the pandas engine's: ISO dates
+        "start": None if window.empty else str(window.start.date()),
+        "end": None if window.empty else str(window.end.date()),
+    }
     return series
 
 
@@ -339,15 +345,14 @@ def kpis(
     end: DateLike | None = None,
     engine: Any = "duckdb",
     columns: Mapping[str, Mapping[str, str]] | None = None,
-    validated: Any = None,
-    **options: Any,
+    options: MetricOptions | None = None,
+    validated: ParsedOptions | None = None,
+    **given: Any,
 ) -> pd.Series:
     """:func:`loyalty_metrics.kpis` computed inside ``engine``; ``columns`` maps each table
-    name to its ``columns=`` mapping (canonical -> source column); the other options are
-    those of :func:`loyalty_metrics.kpis` (``validated``: already checked by it)."""
-    from ..snapshot import _options
-
-    opts = validated if validated is not None else _options("kpis", **_with_defaults(options))
+    name to its ``columns=`` mapping (canonical -> source column); ``options`` and the other
+    keywords are those of :func:`loyalty_metrics.kpis` (``validated``: already checked by it)."""
+    opts = validated if validated is not None else _parsed("kpis", options, given)
     inputs = _Inputs(engine, orders, surveys, events, spend, customers, columns)
     _check_engagement(inputs, opts)
     window = resolve_window(inputs.engine, inputs.lines, start, end)
@@ -367,13 +372,14 @@ def kpis_by_period(
     end: DateLike | None = None,
     engine: Any = "duckdb",
     columns: Mapping[str, Mapping[str, str]] | None = None,
-    validated: Any = None,
-    **options: Any,
+    options: MetricOptions | None = None,
+    validated: ParsedOptions | None = None,
+    **given: Any,
 ) -> pd.DataFrame:
     """:func:`loyalty_metrics.kpis_by_period` computed inside ``engine``: one aggregate
     query per period."""
     from ..metrics._common import check_freq, check_option, day_after, parse_span, periods
-    from ..snapshot import KPI_KEYS, _options
+    from ..snapshot import KPI_KEYS
 
     func = "kpis_by_period"
     check_freq(freq, func=func)
@@ -383,7 +389,7 @@ def kpis_by_period(
             trailing = parse_span(window, name="window", func=func)
         except ValueError:
             check_option(window, ("expanding", "period"), name="window", func=func)
-    opts = validated if validated is not None else _options(func, **_with_defaults(options))
+    opts = validated if validated is not None else _parsed(func, options, given)
     inputs = _Inputs(engine, orders, surveys, events, spend, customers, columns)
     _check_engagement(inputs, opts)
     overall = resolve_window(inputs.engine, inputs.lines, start, end)
@@ -401,24 +407,30 @@ def kpis_by_period(
     return frame
 
 
-_DEFAULTS: dict[str, Any] = {
-    "churn_period": "365D",
-    "margin": 1.0,
-    "lifespan_years": None,
-    "max_lifespan_years": 5.0,
-    "key_actions": None,
-    "engagement_window": "90D",
-    "engagement_weights": None,
-    "engagement_half_life": None,
-    "nps_method": "adjusted-wald",
-    "level": 0.95,
-    "cli_weights": None,
-    "cli_nps_scale": "points",
-}
+#: The keywords of :func:`loyalty_metrics.kpis` that set an option (``options`` sets them all).
+_KPI_OPTIONS = (
+    "churn_period",
+    "margin",
+    "lifespan_years",
+    "max_lifespan_years",
+    "key_actions",
+    "engagement_window",
+    "engagement_weights",
+    "engagement_half_life",
+    "nps_method",
+    "level",
+    "cli_weights",
+    "cli_nps_scale",
+)
 
 
-def _with_defaults(options: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(options) - set(_DEFAULTS))
+def _parsed(func: str, options: MetricOptions | None, given: Mapping[str, Any]) -> ParsedOptions:
+    """``options`` with the ``given`` keywords over it, checked as :func:`loyalty_metrics.kpis`
+    checks them."""
+    from ..metrics.registry import parse_options
+    from ..options import MetricOptions
+
+    unknown = sorted(set(given) - set(_KPI_OPTIONS))
     if unknown:
-        raise TypeError(f"kpis() got an unexpected keyword argument {unknown[0]!r}")
-    return {**_DEFAULTS, **options}
+        raise TypeError(f"{func}() got an unexpected keyword argument {unknown[0]!r}")
+    return parse_options(func, (options or MetricOptions()).merged(**given))

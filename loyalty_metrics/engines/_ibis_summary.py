@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .._window import DateLike
-from ..summary import SUMMARY_COLUMNS
+from .._window import DateLike, Window
+from ..summary import SUMMARY_COLUMNS, CustomerSummary
 from ._backend import load_table, resolve_engine
 from ._ibis_kernel import resolve_window, summary_table
 
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 __all__ = ["customer_summary"]
 
-_ATTR = "loyalty_metrics.summary"
 _DATES = ("first_purchase", "last_purchase", "first_purchase_ever")
 
 
@@ -33,7 +32,7 @@ def customer_summary(
 ) -> pd.DataFrame | ir.Table:
     """:func:`loyalty_metrics.customer_summary` computed inside ``engine``.
 
-    Returns the same frame (index, columns, dtypes, ``attrs``) as the pandas engine, or with
+    Returns the same :class:`~loyalty_metrics.CustomerSummary` (index, columns, dtypes, window) as the pandas engine, or with
     ``keep=True`` the summary as an Ibis table of the engine (with a ``customer_id`` column),
     left there for the next step. ``channel`` is the channel of the first purchase's lines;
     when lines of that same instant disagree, the one of the smallest ``order_id`` (the pandas
@@ -83,10 +82,21 @@ def _as_summary(frame: pd.DataFrame, window: Any, unattributed: Any) -> pd.DataF
             data[name] = values.to_numpy(dtype="float64", na_value=np.nan)
     if "channel" in frame.columns:
         data["channel"] = pd.Categorical(frame["channel"].to_numpy(dtype=object))
-    summary = pd.DataFrame(data, index=index)
-    summary.attrs[_ATTR] = {
-        "start": window.start,
-        "end": window.end,
-        "unattributed_revenue": 0.0 if pd.isna(unattributed) else float(unattributed),
-    }
+    summary = CustomerSummary(data, index=index)
+    summary.window = window
+    summary.unattributed_revenue = 0.0 if pd.isna(unattributed) else float(unattributed)
     return summary
+
+
+def order_window(
+    orders: Any,
+    *,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    engine: Any = "duckdb",
+    columns: Mapping[str, str] | None = None,
+) -> Window:
+    """The window :func:`customer_summary` would use: ``start``/``end``, else the first and
+    last order dates (one small query)."""
+    eng = resolve_engine(engine)
+    return resolve_window(eng, load_table(eng, orders, "orders", columns), start, end)

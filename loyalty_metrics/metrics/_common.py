@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from .._stats import wilson_interval
+from .._validation import validate_orders
 from .._window import ONE_DAY, DateLike, Window, resolve_window, to_day
 from ..errors import ConfigError
 from ..summary import customer_summary, is_customer_summary, summary_window
@@ -22,8 +23,8 @@ MAX_HALF_WIDTH = 10.0
 
 RATE_COLUMNS = ("n", "successes", "ci_low", "ci_high", "low_n")
 
-Span = pd.Timedelta | pd.DateOffset
-By = str | pd.Series | None
+Span: TypeAlias = pd.Timedelta | pd.DateOffset
+By: TypeAlias = str | pd.Series | None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,10 +172,34 @@ def require_orders(orders: pd.DataFrame, *, func: str, why: str) -> None:
         raise ConfigError(f"{func} needs the orders frame, not a customer summary: {why}.")
 
 
+def require_order_lines(orders: Any, *, func: str) -> None:
+    """Say what was passed and what is expected when ``orders`` is not an orders frame.
+
+    (Missing columns of an orders frame are the entry checks' to report, with the readers'
+    wording: see :mod:`loyalty_metrics._validation`.)
+
+    Examples
+    --------
+    >>> require_order_lines([1, 2], func="kpis")
+    Traceback (most recent call last):
+    ...
+    TypeError: kpis needs the order lines (columns customer_id, order_date, amount, as read_orders returns); got list.
+    """
+    expected = "the order lines (columns customer_id, order_date, amount, as read_orders returns)"
+    if not isinstance(orders, pd.DataFrame):
+        raise TypeError(f"{func} needs {expected}; got {type(orders).__name__}.")
+    if is_customer_summary(orders):
+        raise ConfigError(
+            f"{func} needs {expected}, not a customer summary: it nets the orders and measures "
+            f"churn and new customers from the lines. Pass the frame you gave customer_summary."
+        )
+
+
 def orders_window(orders: pd.DataFrame, start: DateLike | None, end: DateLike | None) -> Window:
     """The window of an orders frame or a summary."""
     if is_customer_summary(orders):
         return summary_window(orders)
+    validate_orders(orders)
     return resolve_window(orders["order_date"], start, end)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -75,6 +76,42 @@ def known_customers(
     return pd.Index(ids, dtype="str", name="customer_id").sort_values()
 
 
+@dataclass(frozen=True)
+class EventArrays:
+    """The events as flat arrays sorted by time, coded once for any number of windows."""
+
+    ids: pd.Index  # distinct customer ids; ``codes`` index it
+    codes: np.ndarray  # customer code of each dated event
+    ns: np.ndarray  # timestamps (ns), ascending
+    seconds: np.ndarray | None  # durations (0 when blank); None without a duration column
+    is_key: np.ndarray | None  # event is a key action; None: every event is
+
+
+def event_arrays(events: pd.DataFrame, key_actions: Sequence[str] | None) -> EventArrays:
+    """Code the events once: dated rows only (an undated event is in no window), by time.
+
+    Examples
+    --------
+    >>> events = pd.DataFrame({"customer_id": ["a", "b"], "event_type": ["view", "buy"],
+    ...                        "timestamp": pd.to_datetime(["2024-01-02", "2024-01-01"])})
+    >>> event_arrays(events, ["buy"]).is_key.tolist()
+    [True, False]
+    """
+    ns = events["timestamp"].to_numpy(dtype="datetime64[ns]").view("int64")
+    dated = np.flatnonzero(ns != np.iinfo(np.int64).min)
+    order = dated[np.argsort(ns[dated], kind="stable")]
+    codes, ids = pd.factorize(events["customer_id"])
+    seconds = None
+    if "duration" in events.columns:
+        seconds = np.nan_to_num(events["duration"].to_numpy(dtype="float64")[order])
+    is_key = None
+    if key_actions is not None:
+        is_key = events["event_type"].isin(list(key_actions)).to_numpy(dtype=bool)[order]
+    return EventArrays(
+        ids=pd.Index(ids), codes=codes[order], ns=ns[order], seconds=seconds, is_key=is_key
+    )
+
+
 def active_scores(
     events: pd.DataFrame,
     end: pd.Timestamp,
@@ -83,26 +120,70 @@ def active_scores(
     span: Span,
     weights: np.ndarray,
     half_life: pd.Timedelta | None,
+    arrays: EventArrays | None = None,
 ) -> pd.DataFrame:
-    """Components and score of the customers with at least one event in the window."""
+    """Components and score of the customers with at least one event in the window.
+
+    ``arrays``: :func:`event_arrays` of ``events`` and ``key_actions``, when the caller
+    scores many windows of the same events.
+    """
     columns = [*COMPONENTS, "score"]
-    has_time = "duration" in events.columns
     if pd.isna(end):
         return pd.DataFrame(
             columns=columns, index=pd.Index([], dtype="str", name="customer_id"), dtype="float64"
         )
-    rows = events.loc[window_mask(events["timestamp"], day_after(end, span), end)]
-    codes, ids = pd.factorize(rows["customer_id"])
-    n = len(ids)
-    day = rows["timestamp"].to_numpy(dtype="datetime64[ns]").view("int64") // _NS_PER_DAY
+    a = arrays if arrays is not None else event_arrays(events, key_actions)
+    present, components, score = _active(a, end, span, weights, half_life)
+    index = pd.Index(a.ids[present], dtype="str", name="customer_id")
+    return pd.DataFrame({**components, "score": score}, index=index)
+
+
+def active_score_total(
+    events: pd.DataFrame,
+    end: pd.Timestamp,
+    *,
+    key_actions: Sequence[str] | None,
+    span: Span,
+    weights: np.ndarray,
+    half_life: pd.Timedelta | None,
+    arrays: EventArrays | None = None,
+) -> float:
+    """The sum of :func:`active_scores`' ``score`` (what the mean over known customers needs).
+
+    Examples
+    --------
+    >>> events = pd.DataFrame({"customer_id": ["a", "b"], "event_type": ["view", "view"],
+    ...                        "timestamp": pd.to_datetime(["2024-01-02", "2024-01-01"])})
+    >>> active_score_total(events, pd.Timestamp("2024-01-02"), key_actions=None,
+    ...                    span=pd.Timedelta(days=90), weights=np.ones(3), half_life=None)
+    150.0
+    """
+    if pd.isna(end):
+        return 0.0
+    a = arrays if arrays is not None else event_arrays(events, key_actions)
+    return float(_active(a, end, span, weights, half_life)[2].sum())
+
+
+def _active(
+    a: EventArrays,
+    end: pd.Timestamp,
+    span: Span,
+    weights: np.ndarray,
+    half_life: pd.Timedelta | None,
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """(positions in ``a.ids``, components, score) of the customers active in the window."""
+    lo, hi = np.searchsorted(a.ns, [day_after(end, span).value, (end + ONE_DAY).value])
+    codes, present = pd.factorize(a.codes[lo:hi])
+    n = len(present)
+    day = a.ns[lo:hi] // _NS_PER_DAY
     end_day = end.value // _NS_PER_DAY
     age = (end_day - day).astype("float64")
     if half_life is None:
-        decay = np.ones(len(rows))
+        decay = np.ones(hi - lo)
     else:
         decay = 0.5 ** (age / (half_life / pd.Timedelta(days=1)))
     # frequency: distinct active days (each weighted by its decay); a day's key is unique
-    days_back = int(age.max()) + 1 if len(rows) else 1
+    days_back = int(age.max()) + 1 if hi > lo else 1
     key = pd.unique(codes.astype("int64") * days_back + (end_day - day))
     key_age = (key % days_back).astype("float64")
     key_decay = (
@@ -111,22 +192,14 @@ def active_scores(
         else 0.5 ** (key_age / (half_life / pd.Timedelta(days=1)))
     )
     frequency = np.bincount(key // days_back, weights=key_decay, minlength=n)
-    if has_time:
-        seconds = np.nan_to_num(rows["duration"].to_numpy(dtype="float64"))
-        time = np.bincount(codes, weights=seconds * decay, minlength=n)
+    has_time = a.seconds is not None
+    if a.seconds is not None:
+        time = np.bincount(codes, weights=a.seconds[lo:hi] * decay, minlength=n)
     else:
         time = np.full(n, np.nan)
-    if key_actions is None:
-        is_key = np.ones(len(rows), dtype=bool)
-    else:
-        is_key = rows["event_type"].isin(list(key_actions)).to_numpy(dtype=bool)
+    is_key = np.ones(hi - lo, dtype=bool) if a.is_key is None else a.is_key[lo:hi]
     actions = np.bincount(codes, weights=decay * is_key, minlength=n)
-    index = pd.Index(ids, dtype="str", name="customer_id")
-    components = pd.DataFrame(
-        {"frequency": frequency, "time": time, "actions": actions}, index=index
-    )
-    # percentile ranks across the customers with at least one event in the window
-    ranks = components.rank(pct=True, method="average").to_numpy() * 100
+    components = {"frequency": frequency, "time": time, "actions": actions}
     used = np.array([has_time or c != "time" for c in COMPONENTS])
     w = np.where(used, weights, 0.0)
     if w.sum() <= 0:
@@ -134,8 +207,35 @@ def active_scores(
             "engagement weights must give a positive weight to an available component "
             "(the events carry no 'duration', so 'time' is unavailable)."
         )
-    components["score"] = (np.nan_to_num(ranks) * w).sum(axis=1) / w.sum()
-    return components
+    # percentile ranks across the customers with at least one event in the window
+    ranks = np.column_stack([pct_rank(components[c]) for c in COMPONENTS]) * 100
+    score = (np.nan_to_num(ranks) * w).sum(axis=1) / w.sum()
+    return present, components, score
+
+
+def pct_rank(values: np.ndarray) -> np.ndarray:
+    """``Series(values).rank(pct=True, method="average")``, bit for bit, NaN staying NaN.
+
+    Whole numbers in a range not much wider than their count (days and action counts
+    without decay) are ranked by counting instead of sorting: the average rank of a value
+    is (values below) + (equal values + 1) / 2.
+
+    Examples
+    --------
+    >>> pct_rank(np.array([3.0, 1.0, 3.0, 2.0])).tolist()
+    [0.875, 0.25, 0.875, 0.5]
+    """
+    values = np.asarray(values, dtype="float64")
+    n = len(values)
+    if n and not np.isnan(values).any():
+        low, high = values.min(), values.max()
+        whole = high - low < 4 * n + 1024 and bool((values == np.floor(values)).all())
+        if whole:
+            offset = (values - low).astype("int64")
+            counts = np.bincount(offset)
+            below = np.cumsum(counts) - counts
+            return (below[offset] + (counts[offset] + 1) / 2) / n
+    return pd.Series(values).rank(pct=True, method="average").to_numpy()
 
 
 def scores_for(
@@ -158,12 +258,6 @@ def scores_for(
         out["time"] = np.nan
     out.index.name = "customer_id"
     return out.sort_index()
-
-
-def window_mask(timestamps: pd.Series, first: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
-    """Inclusive calendar days ``first``..``end``."""
-    values = timestamps.to_numpy(dtype="datetime64[ns]")
-    return (values >= first.to_datetime64()) & (values < (end + ONE_DAY).to_datetime64())
 
 
 def _options(

@@ -67,6 +67,7 @@ def customer_loyalty_index(
     score = nps if nps_scale == "points" else (nps + 100) / 2
     total = w[0] * score + w[1] * repeat_purchase_rate + w[2] * upsell_share
     result = total / w.sum()
+    # T is float, Series or ndarray; mypy cannot tie the isinstance test to the TypeVar
     if isinstance(result, pd.Series | np.ndarray):
-        return result
-    return float(result)
+        return result  # type: ignore[return-value]
+    return float(result)  # type: ignore[return-value]

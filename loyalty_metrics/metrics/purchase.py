@@ -11,9 +11,9 @@ from typing import overload
 import numpy as np
 import pandas as pd
 
-from .._window import ONE_DAY, DateLike
-from ..schema import AMOUNT_TOLERANCE
-from ..summary import summary_window
+from .._window import ONE_DAY, DateLike, Window
+from ..orders import OrderKernel, order_kernel
+from ..summary import summary_from_kernel, summary_window
 from ._common import (
     By,
     Span,
@@ -25,11 +25,12 @@ from ._common import (
     rate_scalar,
     require_orders,
     summary_units,
-    total_revenue,
 )
+from .registry import summary_value
 
 __all__ = [
     "average_ticket",
+    "average_units",
     "purchase_frequency",
     "repeat_purchase_rate",
     "upsell_ratio",
@@ -133,13 +134,16 @@ def repeat_purchase_rate(
 
     def units(first: pd.Timestamp | None, last: pd.Timestamp | None) -> pd.DataFrame:
         lo, hi = (start, end) if first is None else (first, last)
-        summary = get_summary(orders, lo, hi, func=func)
         if span is None:
+            summary = get_summary(orders, lo, hi, func=func)
             return summary_units(summary, summary["purchases"].to_numpy() >= 2)
-        eligible, hit = _within(orders, summary, span)
+        kernel = order_kernel(orders, end=hi)
+        summary, eligible, hit = _within(kernel, kernel.window(lo, hi), span)
         return summary_units(summary, hit, eligible)
 
     if by is None and freq is None:
+        if span is None:
+            return summary_value(func, get_summary(orders, start, end, func=func))
         return rate_scalar(units(None, None)["_hit"].to_numpy())
     return rate_breakdown(
         units,
@@ -154,56 +158,34 @@ def repeat_purchase_rate(
 
 
 def _within(
-    orders: pd.DataFrame, summary: pd.DataFrame, span: Span
-) -> tuple[np.ndarray, np.ndarray]:
-    """(eligible, hit) per summary row for the time-boxed repeat rate."""
-    window = summary_window(summary)
+    kernel: OrderKernel, window: Window, span: Span
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The summary of ``window`` and (eligible, hit) per row for the time-boxed repeat rate."""
+    summary = summary_from_kernel(kernel, window)
     first_day = summary["first_purchase"].dt.normalize()
     eligible = (first_day + span <= window.end).to_numpy()
-    second = _second_purchase(orders, start=window.start, end=window.end).reindex(summary.index)
+    second = _second_purchase(kernel, window).reindex(summary.index)
     deadline = first_day + span + ONE_DAY  # second purchase on or before first day + span
     hit = (second.notna() & (second < deadline)).to_numpy()
-    return eligible, hit
+    return summary, eligible, hit
 
 
-def _second_purchase(
-    orders: pd.DataFrame, *, start: DateLike | None = None, end: DateLike | None = None
-) -> pd.Series:
-    """Date of each customer's second purchase in the window (NaT when fewer than two).
-
-    One pass over the order lines up to ``end``: orders are netted exactly as in
-    :func:`~loyalty_metrics.customer_summary` (rows sharing ``order_id`` are one order, dated
-    by their earliest line; a purchase has net amount >= 0).
-    """
-    window = orders_window(orders, start, end)
+def _second_purchase(kernel: OrderKernel, window: Window) -> pd.Series:
+    """Date of each customer's second purchase in the window (absent when fewer than two)."""
     if window.empty:
         return pd.Series(pd.NaT, index=pd.Index([], name="customer_id"), dtype="datetime64[ns]")
-    lines = orders.loc[window.up_to_end(orders["order_date"])]
-    frame = pd.DataFrame(
-        {
-            "customer_id": lines["customer_id"].to_numpy(),
-            "date": lines["order_date"].to_numpy(dtype="datetime64[ns]"),
-            "amount": lines["amount"].to_numpy(dtype="float64"),
-        }
-    )
-    if "order_id" in lines.columns and lines["order_id"].notna().any():
-        order_id = lines["order_id"].astype(object).to_numpy(copy=True)
-        blank = pd.isna(order_id)
-        if blank.any():  # a line without order_id is an order of its own
-            order_id[blank] = [f"\x00{i}" for i in np.flatnonzero(blank)]
-        frame["order_id"] = order_id
-        frame = frame.groupby(["customer_id", "order_id"], sort=False).agg(
-            date=("date", "min"), amount=("amount", "sum")
-        )
-        frame = frame.reset_index(level=0)
-    purchases = frame.loc[
-        (frame["amount"] >= -AMOUNT_TOLERANCE) & window.contains(frame["date"]),
-        ["customer_id", "date"],
-    ]
-    purchases = purchases.sort_values(["customer_id", "date"], kind="stable")
-    rank = purchases.groupby("customer_id", sort=False).cumcount()
-    second = purchases.loc[rank.to_numpy() == 1].set_index("customer_id")["date"]
-    return second.rename("second_purchase")
+    k = kernel.as_of(window.end)
+    begin, stop = k.between(window)
+    rows = begin + np.flatnonzero(k.purchase[begin:stop])
+    # Orders are sorted by date: a stable sort by customer lists each one's purchases in order.
+    rows = rows[np.argsort(k.customer[rows], kind="stable")]
+    customer = k.customer[rows]
+    first = np.flatnonzero(np.r_[True, customer[1:] != customer[:-1]]) if len(rows) else rows
+    first = first[first + 1 < len(rows)]
+    first = first[customer[first + 1] == customer[first]]  # those with a second purchase
+    index = pd.Index(k.customer_ids.to_numpy()[customer[first]], name="customer_id")
+    dates = k.date[rows[first + 1]].view("datetime64[ns]")
+    return pd.Series(dates, index=index, name="second_purchase")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,8 +222,7 @@ def purchase_frequency(
     2.0
     """
     summary = get_summary(orders, start, end, func="purchase_frequency")
-    customers = len(summary)
-    return float(summary["purchases"].sum() / customers) if customers else float("nan")
+    return summary_value("purchase_frequency", summary)
 
 
 def average_ticket(
@@ -277,8 +258,46 @@ def average_ticket(
     27.0
     """
     summary = get_summary(orders, start, end, func="average_ticket")
+    return summary_value("average_ticket", summary)
+
+
+def average_units(
+    orders: pd.DataFrame, *, start: DateLike | None = None, end: DateLike | None = None
+) -> float:
+    """Units (``quantity``) per purchase: net units in the window / purchases.
+
+    Parameters
+    ----------
+    orders : pandas.DataFrame
+        A validated orders frame with a ``quantity`` column.
+    start, end : date-like, optional
+        Inclusive window; default the first and the last order date.
+
+    Returns
+    -------
+    float
+        ``sum of quantity of the lines dated in the window / purchases``, the unit count of
+        :func:`average_ticket` (returns count with their negative quantity, as they count in
+        revenue). NaN when there is no purchase or no quantity column.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b", "b"], "order_id": ["1", "1", "2", "3"],
+    ...     "order_date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-02", "2024-01-03"]),
+    ...     "amount": [10.0, 20.0, 30.0, -6.0], "quantity": [1.0, 2.0, 3.0, -1.0],
+    ... })
+    >>> average_units(orders)  # (1 + 2 + 3 - 1) / 2 purchases (order 3 is a return)
+    2.5
+    """
+    require_orders(orders, func="average_units", why="units are read from the order lines")
+    if "quantity" not in orders.columns:
+        return float("nan")
+    summary = get_summary(orders, start, end, func="average_units")
     purchases = int(summary["purchases"].sum())
-    return total_revenue(summary) / purchases if purchases else float("nan")
+    window = summary_window(summary)
+    units = float(orders.loc[window.contains(orders["order_date"]), "quantity"].sum())
+    return units / purchases if purchases else float("nan")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,9 +340,7 @@ def upsell_ratio(
     0.5
     """
     summary = get_summary(orders, start, end, func="upsell_ratio")
-    categories = summary["categories"].to_numpy(dtype="float64")
-    single = int((categories == 1).sum())
-    return float((categories > 1).sum() / single) if single else float("nan")
+    return summary_value("upsell_ratio", summary)
 
 
 @overload
@@ -407,7 +424,7 @@ def upsell_share(
         return summary_units(summary, categories > 1, known)
 
     if by is None and freq is None:
-        return rate_scalar(units(None, None)["_hit"].to_numpy())
+        return summary_value(func, get_summary(orders, start, end, func=func))
     return rate_breakdown(
         units,
         window=orders_window(orders, start, end),

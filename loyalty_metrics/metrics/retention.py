@@ -7,8 +7,10 @@ from typing import overload
 import numpy as np
 import pandas as pd
 
+from .. import caveats
 from .._window import ONE_DAY, DateLike
 from ..errors import ConfigError
+from ..orders import OrderKernel
 from ..summary import customer_summary, is_customer_summary, summary_window
 from ._common import (
     By,
@@ -59,41 +61,26 @@ def churn_hits(
     return cohort, churned
 
 
-def churn_counts_from_summary(
-    summary: pd.DataFrame, lines: pd.DataFrame, end: pd.Timestamp, span: Span
-) -> tuple[int, int] | None:
-    """(cohort, churned) from a summary whose window covers ``(end - 2p, end]``, or None.
+def churn_counts(kernel: OrderKernel, end: pd.Timestamp, span: Span) -> tuple[int, int]:
+    """(cohort, churned) as of ``end``, from the order kernel: the customers with a purchase
+    in ``(end - 2p, end - p]``, and those of them without one in ``(end - p, end]``.
 
-    The summary's first and last purchase and purchase count settle almost every customer:
-    the last purchase says whether they came back, and the first one (when inside the
-    look-back) or a last one inside ``(end - 2p, end - p]`` puts them in the cohort. Only
-    customers who bought before the look-back, came back, and have another purchase that may
-    or may not fall in ``(end - 2p, end - p]`` are re-read from ``lines`` (every line of
-    theirs up to ``end``). None when the summary's window does not cover the look-back.
+    Examples
+    --------
+    >>> from loyalty_metrics.orders import order_kernel
+    >>> orders = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [1.0, 1.0, 1.0],
+    ...     "order_date": pd.to_datetime(["2023-03-01", "2024-02-01", "2023-06-01"])})
+    >>> churn_counts(order_kernel(orders), pd.Timestamp("2024-06-30"), pd.Timedelta(days=365))
+    (2, 1)
     """
-    window = summary_window(summary)
-    first_day = lookback_start(end, span)
-    if window.empty or window.end != end or window.start > first_day:
-        return None
-    cut = (end - span + ONE_DAY).to_datetime64()
-    lo = first_day.to_datetime64()
-    first = summary["first_purchase"].to_numpy(dtype="datetime64[ns]")
-    last = summary["last_purchase"].to_numpy(dtype="datetime64[ns]")
-    count = summary["purchases"].to_numpy()
-    inside = last >= lo  # some purchase in (end - 2p, end]
-    before = first < lo
-    cohort = inside & (((first >= lo) & (first < cut)) | (before & (last < cut)))
-    churned = cohort & (last < cut)
-    # bought before the look-back and came back: with 2 purchases those are the two ends;
-    # with 3 or more, another one may fall in (end - 2p, end - p]
-    unsure = inside & before & (last >= cut) & (count >= 3)
-    extra = 0
-    if unsure.any():
-        ids = summary.index[unsure]
-        theirs = lines.loc[lines["customer_id"].isin(ids)]
-        again = customer_summary(theirs, start=first_day, end=end)
-        extra = int((again["first_purchase"].to_numpy(dtype="datetime64[ns]") < cut).sum())
-    return int(cohort.sum()) + extra, int(churned.sum())
+    k = kernel.as_of(end)
+    bounds = [lookback_start(end, span), end - span + ONE_DAY, end + ONE_DAY]
+    first, cut, stop = np.searchsorted(k.date, [b.value for b in bounds])
+    before = np.zeros(k.n_customers, dtype=bool)
+    before[k.customer[first:cut][k.purchase[first:cut]]] = True
+    after = np.zeros(k.n_customers, dtype=bool)
+    after[k.customer[cut:stop][k.purchase[cut:stop]]] = True
+    return int(before.sum()), int((before & ~after).sum())
 
 
 def _churn(
@@ -127,6 +114,9 @@ def _churn(
 
     name = "retention_rate" if retained else "churn_rate"
     if by is None and freq is None:
+        if not is_customer_summary(orders) and not pd.isna(window.end) and len(orders):
+            first = orders["order_date"].min()
+            caveats.emit(caveats.churn_caveats(first, window.end, span), stacklevel=4)
         return rate_scalar(units(None, None)["_hit"].to_numpy())
     return rate_breakdown(
         units,

@@ -7,9 +7,9 @@ from typing import Literal, overload
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .._stats import nps_interval, z_value
+from .._validation import validate_surveys
 from .._window import DateLike, Window, resolve_window, to_day
 from ..errors import ConfigError
 from ._common import (
@@ -50,11 +50,14 @@ NPS_COLUMNS = (
 # Selecting responses.
 
 
-def _as_frame(surveys: pd.DataFrame | pd.Series | np.ndarray | list) -> pd.DataFrame:
-    """Surveys as a frame; a bare sequence of scores becomes an undated ``score`` column."""
-    if isinstance(surveys, pd.DataFrame):
-        return surveys
-    return pd.DataFrame({"score": np.asarray(surveys, dtype="float64")})
+def _as_frame(surveys: pd.DataFrame | pd.Series | np.ndarray | list, func: str) -> pd.DataFrame:
+    """Surveys as a frame; a bare sequence of scores becomes an undated ``score`` column.
+
+    Scores that break their scale raise, as in the readers (``nps([11, -1])``).
+    """
+    frame = surveys if isinstance(surveys, pd.DataFrame) else pd.DataFrame({"score": surveys})
+    validate_surveys(frame, func=func)
+    return frame
 
 
 def _is_dated(surveys: pd.DataFrame) -> bool:
@@ -104,7 +107,9 @@ def _categories(scores: pd.Series | np.ndarray) -> pd.DataFrame:
     )
 
 
-def _nps_value(promoters: np.ndarray, detractors: np.ndarray, n: np.ndarray) -> np.ndarray:
+def _nps_value(
+    promoters: np.ndarray | float, detractors: np.ndarray | float, n: np.ndarray | float
+) -> np.ndarray:
     p, d, m = (np.asarray(x, dtype="float64") for x in (promoters, detractors, n))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(m > 0, 100 * (p - d) / np.where(m > 0, m, 1), np.nan)
@@ -149,7 +154,7 @@ def nps(
     >>> nps(surveys)  # 100 * (2 - 1) / 5
     20.0
     """
-    rows, _ = _responses(_as_frame(surveys), "score", start, end)
+    rows, _ = _responses(_as_frame(surveys, "nps"), "score", start, end)
     counts = _categories(rows["score"]).sum()
     return float(_nps_value(counts["promoters"], counts["detractors"], len(rows)))
 
@@ -220,7 +225,7 @@ def nps_breakdown(
     func = "nps_breakdown"
     check_option(method, _METHODS, name="method", func=func)
     check_number(level, name="level", func=func, low=0.0, open_low=True)
-    surveys = _as_frame(surveys)
+    surveys = _as_frame(surveys, func)
     if freq is not None:
         check_freq(freq, func=func)
         _require_dates(surveys, func=func, option="freq")
@@ -384,7 +389,7 @@ def nps_difference(
     out = {}
     adjusted = []
     for label, sample in (("a", a), ("b", b)):
-        rows, _ = _responses(_as_frame(sample), "score", start, end)
+        rows, _ = _responses(_as_frame(sample, "nps_difference"), "score", start, end)
         counts = _categories(rows["score"]).sum()
         n = len(rows)
         out[f"nps_{label}"] = float(_nps_value(counts["promoters"], counts["detractors"], n))
@@ -403,7 +408,9 @@ def nps_difference(
     out["difference"] = out["nps_a"] - out["nps_b"]
     out["se"] = se
     out["z"] = z
-    out["p_value"] = float(2 * stats.norm.sf(abs(z))) if not np.isnan(z) else nan
+    # two-sided normal p-value 2 * sf(|z|) = erfc(|z| / sqrt 2): the standard library agrees with
+    # scipy.stats.norm.sf to ~1e-14 relative and spares importing scipy
+    out["p_value"] = math.erfc(abs(z) / math.sqrt(2)) if not np.isnan(z) else nan
     out["ci_low"] = max(adjusted_diff - half, -200.0) if defined else nan
     out["ci_high"] = min(adjusted_diff + half, 200.0) if defined else nan
     order = [
@@ -565,7 +572,7 @@ def csat(
     """
     func = "csat"
     check_number(level, name="level", func=func, low=0.0, open_low=True)
-    surveys = _as_frame(surveys)
+    surveys = _as_frame(surveys, func)
     if by is None and freq is None:
         rows, _ = _responses(surveys, "csat", start, end)
         return rate_scalar(rows["csat"].to_numpy() >= 4) if len(rows) else float("nan")

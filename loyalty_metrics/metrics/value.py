@@ -7,8 +7,10 @@ from typing import Literal, overload
 import numpy as np
 import pandas as pd
 
+from .. import caveats
 from .._window import DateLike, Window
 from ..errors import ConfigError
+from ..orders import order_kernel
 from ..summary import is_customer_summary, summary_window
 from ._common import (
     check_number,
@@ -16,9 +18,15 @@ from ._common import (
     get_summary,
     new_customer_mask,
     parse_span,
-    total_revenue,
 )
-from .retention import churn_hits, lookback_summary
+from .registry import (
+    churn_value,
+    clv_value,
+    lifespan_from_churn,
+    metric,
+    summary_aggregates,
+)
+from .retention import churn_counts
 
 __all__ = ["cac", "cac_payback_months", "clv", "historic_clv", "ltv_cac_ratio"]
 
@@ -31,25 +39,14 @@ _YEAR = "365D"
 
 def revenue_per_customer_year(summary: pd.DataFrame) -> float:
     """Net revenue / customers / window years (= average ticket * purchases per customer-year)."""
-    window = summary_window(summary)
-    customers = len(summary)
-    if not customers or window.empty:
-        return float("nan")
-    return total_revenue(summary) / customers / window.years
-
-
-def lifespan_from_churn(churn_pct: float, max_lifespan_years: float) -> float:
-    """``min(1 / (churn / 100), max)``: zero churn gives the cap, NaN churn gives NaN."""
-    if np.isnan(churn_pct):
-        return float("nan")
-    if churn_pct <= 0:
-        return float(max_lifespan_years)
-    return float(min(100.0 / churn_pct, max_lifespan_years))
+    a = summary_aggregates(summary)
+    return clv_value(a["revenue"], a["customers"], a["window_days"], 1.0, 1.0)
 
 
 def clv_from(summary: pd.DataFrame, *, lifespan_years: float, margin: float) -> float:
-    """Simple CLV from a summary and a lifespan."""
-    return revenue_per_customer_year(summary) * lifespan_years * margin
+    """Simple CLV from a summary and a lifespan (the registry's formula)."""
+    a = summary_aggregates(summary)
+    return clv_value(a["revenue"], a["customers"], a["window_days"], lifespan_years, margin)
 
 
 def yearly_churn(orders: pd.DataFrame, end: pd.Timestamp) -> float:
@@ -57,9 +54,8 @@ def yearly_churn(orders: pd.DataFrame, end: pd.Timestamp) -> float:
     if pd.isna(end):
         return float("nan")
     span = parse_span(_YEAR, name="period", func="clv")
-    lookback = lookback_summary(orders, end, span)
-    cohort, churned = churn_hits(lookback, end, span)
-    return float(100 * churned[cohort].mean()) if cohort.any() else float("nan")
+    cohort, churned = churn_counts(order_kernel(orders, end=end), end, span)
+    return churn_value(churned, cohort)
 
 
 def _check_clv_options(
@@ -86,7 +82,13 @@ def _clv(
                 f"{func} needs lifespan_years= when given a customer summary: estimating the "
                 "lifespan needs the churn of the order lines. Pass the orders frame instead."
             )
-        churn = yearly_churn(orders, summary_window(summary).end)
+        end = summary_window(summary).end
+        if len(orders):
+            caveats.emit(
+                caveats.churn_caveats(orders["order_date"].min(), end, pd.Timedelta("365D")),
+                stacklevel=4,
+            )
+        churn = yearly_churn(orders, end)
         lifespan_years = lifespan_from_churn(churn, max_lifespan_years)
     return clv_from(summary, lifespan_years=lifespan_years, margin=margin)
 
@@ -291,14 +293,14 @@ def cac(
     summary = get_summary(orders, start, end, func=func)
     if by is None:
         total, new = cac_parts(spend, summary)
-        return total / new if new else float("nan")
+        return metric("cac").compute({"spend": total, "new_customers": new})
     if "channel" not in spend.columns:
         raise ConfigError(f"{func}(by='channel') needs a 'channel' column in the spend table.")
     window = summary_window(summary)
     spent = _spend_in(spend, window)
     by_spend = spent.groupby(spent["channel"].astype(object), dropna=False)["amount"].sum()
-    new = new_customer_mask(summary)
-    channel = _acquisition_channel(summary, customers)[new]
+    is_new = new_customer_mask(summary)
+    channel = _acquisition_channel(summary, customers)[is_new]
     by_new = channel.groupby(channel, dropna=False).size()
     frame = pd.concat({"spend": by_spend, "new_customers": by_new}, axis=1)
     frame = frame.fillna({"spend": 0.0, "new_customers": 0})
@@ -370,8 +372,7 @@ def ltv_cac_ratio(
         func=func,
     )
     total, new = cac_parts(spend, summary)
-    cost = total / new if new else float("nan")
-    return ratio(value, cost)
+    return ratio(value, metric("cac").compute({"spend": total, "new_customers": new}))
 
 
 def ratio(numerator: float, denominator: float) -> float:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from ._base import TIME_UNIT_ATTR, ModelAssumptionWarning
 from .beta_geo import BetaGeoModel
-from .clv import clv, clv_breakdown, predictive_clv
+from .clv import clv, clv_breakdown, flag_clv_above_history, predictive_clv
 from .gamma_gamma import GammaGammaModel
 from .holdout import HoldoutEvaluation, calibration_holdout, evaluate
 from .modified_beta_geo import ModifiedBetaGeoModel
@@ -39,6 +39,7 @@ __all__ = [
     "calibration_holdout",
     "clv",
     "clv_breakdown",
+    "flag_clv_above_history",
     "evaluate",
     "predictive_clv",
 ]

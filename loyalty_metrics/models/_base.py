@@ -11,6 +11,7 @@ the optimum of a 20,000-customer subsample and finish with Newton steps on all t
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -21,7 +22,7 @@ from scipy import optimize
 from scipy.special import hyp2f1
 
 from .._stats import z_value
-from ..errors import DataValidationError, ModelFitError
+from ..errors import DataValidationError, LoyaltyWarning, ModelFitError, WeakFitWarning
 
 __all__ = [
     "TIME_UNIT_ATTR",
@@ -43,9 +44,13 @@ DAYS_PER_MONTH = 365.25 / 12
 _LOG_BOUND = math.log(1e8)
 # A log-parameter whose standard error exceeds this is not identified by the data.
 _MAX_SE_LOG = 5.0
+# A 95% interval wider than this factor (ci_high / ci_low) is a barely identified parameter.
+_WIDE_INTERVAL = 100.0
+#: What a fit's caveats concern (for the report, which prints them next to these).
+FIT_FIGURES = ("p_alive", "expected_purchases", "predictive_clv")
 
 
-class ModelAssumptionWarning(UserWarning):
+class ModelAssumptionWarning(LoyaltyWarning):
     """The data break an assumption of a model (e.g. Gamma-Gamma's independence of
     frequency and spend); the fit is done, but its predictions deserve caution.
 
@@ -324,6 +329,7 @@ def maximize(
             "causes: too few repeat customers, or a time unit that leaves almost no time "
             "between purchases."
         )
+    assert hessian is not None  # set by the Newton or the L-BFGS-B branch above
     try:
         np.linalg.cholesky(hessian)
         se_log = np.sqrt(np.diag(np.linalg.inv(hessian)) * scale)
@@ -436,6 +442,64 @@ def summary_table(
         index=pd.Index(params.index, name="parameter"),
     )
     return table
+
+
+def warn_if_barely_identified(owner: str, table: pd.DataFrame, next_steps: str) -> None:
+    """A :class:`WeakFitWarning` when a parameter's 95% interval spans more than a factor 100.
+
+    ``table`` is :func:`summary_table` at the 95% level. Predictions that depend on such a
+    parameter (the share of customers still active, say) are much less certain than their
+    digits suggest.
+    """
+    ratio = table["ci_high"] / table["ci_low"]
+    wide = ratio[ratio > _WIDE_INTERVAL]
+    if wide.empty:
+        return
+    spans = ", ".join(
+        f"{name} {table.loc[name, 'ci_low']:.3g}..{table.loc[name, 'ci_high']:.3g} "
+        f"(a factor of {value:,.0f})"
+        for name, value in wide.items()
+    )
+    warnings.warn(
+        WeakFitWarning(
+            f"{owner}: the data barely identify {', '.join(map(str, wide.index))}: 95% interval "
+            f"{spans}. Predictions that depend on them (who is still active, expected "
+            f"purchases, CLV) are far less certain than their digits suggest. {next_steps}",
+            about=FIT_FIGURES,
+        ),
+        stacklevel=3,
+    )
+
+
+def next_steps(owner: str, time_unit: str | None) -> str:
+    """What to try after a failed or weak fit: another model, more history, weekly units.
+
+    Examples
+    --------
+    >>> print(next_steps("BetaGeoModel", "D"))
+    Next: try another model (--model mbgnbd or --model pareto; ModifiedBetaGeoModel or ParetoNBDModel in Python), a longer calibration period (more history, or an earlier --start), or weekly units (--time-unit W; time_unit="W").
+    """
+    others = {
+        "BetaGeoModel": ("mbgnbd", "pareto"),
+        "ModifiedBetaGeoModel": ("bgnbd", "pareto"),
+        "ParetoNBDModel": ("bgnbd", "mbgnbd"),
+    }
+    classes = {
+        "bgnbd": "BetaGeoModel",
+        "mbgnbd": "ModifiedBetaGeoModel",
+        "pareto": "ParetoNBDModel",
+    }
+    steps = []
+    if owner in others:
+        options = " or ".join(f"--model {o}" for o in others[owner])
+        names = " or ".join(classes[o] for o in others[owner])
+        steps.append(f"another model ({options}; {names} in Python)")
+    steps.append("a longer calibration period (more history, or an earlier --start)")
+    if time_unit == "D":
+        steps.append('weekly units (--time-unit W; time_unit="W")')
+    if len(steps) == 1:
+        return f"Next: try {steps[0]}."
+    return "Next: try " + ", ".join(steps[:-1]) + ", or " + steps[-1] + "."
 
 
 def check_level(level: float) -> None:
@@ -627,7 +691,8 @@ class TransactionModel:
         if not repeat.any():
             raise ModelFitError(
                 f"{owner} needs at least one customer with a repeat purchase (frequency > 0); "
-                f"the summary has {n_customers} customer(s) and none repeated."
+                f"the summary has {n_customers} customer(s) and none repeated. Next: a longer "
+                "calibration period (more history, or an earlier --start)."
             )
         (ux, utx, uT), weights, codes = compress(x, tx, T)
         if counts is not None:
@@ -658,20 +723,26 @@ class TransactionModel:
                     x0, hessian0 = first.log_params, -first.hessian / float(sample.w.sum())
                 except ModelFitError:
                     pass
-        fit = maximize(
-            lambda v: self._loglik(np.exp(v), scaled),
-            x0,
-            self._param_names,
-            owner=owner,
-            n_obs=n_obs,
-            max_iter=self.max_iter,
-            hessian0=hessian0,
-        )
+        try:
+            fit = maximize(
+                lambda v: self._loglik(np.exp(v), scaled),
+                x0,
+                self._param_names,
+                owner=owner,
+                n_obs=n_obs,
+                max_iter=self.max_iter,
+                hessian0=hessian0,
+            )
+        except ModelFitError as exc:
+            raise ModelFitError(f"{exc} {next_steps(owner, self.time_unit)}") from None
         values = np.exp(fit.log_params)
         values[time_mask] *= scale
         log_cov = covariance_from_hessian(fit.hessian)
         natural_ll, _ = self._loglik(values, histories, grad=False)
         self._set_fit(values, log_cov, natural_ll, n_customers, fit.n_iter)
+        warn_if_barely_identified(
+            owner, self.summary(level=0.95), next_steps(owner, self.time_unit)
+        )
         return self
 
     def summary(self, *, level: float = 0.95) -> pd.DataFrame:

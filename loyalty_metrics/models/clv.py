@@ -11,7 +11,7 @@ import pandas as pd
 from ._base import TransactionModel, months_to_unit
 from .gamma_gamma import GammaGammaModel
 
-__all__ = ["clv", "clv_breakdown", "predictive_clv"]
+__all__ = ["clv", "clv_breakdown", "flag_clv_above_history", "predictive_clv"]
 
 
 def clv(
@@ -132,6 +132,52 @@ def clv_breakdown(
         index=summary.index,
     )
     return frame
+
+
+def flag_clv_above_history(
+    breakdown: pd.DataFrame, summary: pd.DataFrame, *, factor: float = 5.0
+) -> pd.DataFrame:
+    """Mark customers whose predicted value is far above what they have ever netted.
+
+    Parameters
+    ----------
+    breakdown : pandas.DataFrame
+        :func:`clv_breakdown`'s table (a ``clv`` column, indexed by customer).
+    summary : pandas.DataFrame
+        The customer summary the models were fitted on (its ``revenue``: net history).
+    factor : float, default 5
+        How many times the net history the CLV must exceed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``breakdown`` with ``net_history`` (net revenue so far) and ``far_above_history``
+        (bool): ``clv > factor * max(net_history, 0)`` and ``clv`` above the median CLV.
+
+    Notes
+    -----
+    The usual cause is a purchase reversed on another invoice (a six-figure order cancelled
+    minutes later): the models see one big purchase, the books a net near 0. Linking the
+    cancellation (:func:`loyalty_metrics.link_cancellations`) removes it; a flag that
+    remains is worth a look by hand. The median condition keeps ordinary customers with a
+    small history and a typical forecast out of the list.
+
+    Examples
+    --------
+    >>> breakdown = pd.DataFrame({"clv": [9000.0, 40.0, 30.0, 25.0]}, index=["a", "b", "c", "d"])
+    >>> summary = pd.DataFrame({"revenue": [2.9, 35.0, 1.0, 20.0]}, index=["a", "b", "c", "d"])
+    >>> flag_clv_above_history(breakdown, summary)["far_above_history"].tolist()
+    [True, False, False, False]
+    """
+    if not _is_number(factor) or factor <= 0:
+        raise ValueError(
+            "The 'factor' parameter of flag_clv_above_history must be a number > 0. "
+            f"Got {factor!r} instead."
+        )
+    history = summary["revenue"].reindex(breakdown.index).astype("float64")
+    value = breakdown["clv"].astype("float64")
+    far = (value > factor * history.clip(lower=0)) & (value > value.median())
+    return breakdown.assign(net_history=history, far_above_history=far.fillna(False))
 
 
 #: The same function under the name the top-level API uses (``loyalty_metrics.clv`` is the

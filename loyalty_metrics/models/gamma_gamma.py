@@ -20,9 +20,11 @@ from ._base import (
     dot,
     fit_weights,
     maximize,
+    next_steps,
     require_columns,
     rng_from,
     summary_table,
+    warn_if_barely_identified,
 )
 
 __all__ = ["GammaGammaModel"]
@@ -224,11 +226,15 @@ class GammaGammaModel:
             return gamma_gamma_loglik(np.exp(v), scaled)
 
         x0 = np.log([1.0, 2.0, 1.0])
-        fit = maximize(loglik, x0, _NAMES, owner=owner, n_obs=float(n), max_iter=self.max_iter)
+        try:
+            fit = maximize(loglik, x0, _NAMES, owner=owner, n_obs=float(n), max_iter=self.max_iter)
+        except ModelFitError as exc:
+            raise ModelFitError(f"{exc} {next_steps(owner, None)}") from None
         values = np.exp(fit.log_params)
         values[2] *= scale
         natural_ll, _ = gamma_gamma_loglik(values, data, grad=False)
         self._set_fit(values, covariance_from_hessian(fit.hessian), natural_ll, n, corr)
+        warn_if_barely_identified(owner, self.summary(level=0.95), next_steps(owner, None))
         return self
 
     def summary(self, *, level: float = 0.95) -> pd.DataFrame:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .._window import DateLike, to_day
-from ..summary import customer_summary, summary_window
+from .._window import DateLike, Window, to_day
+from ..orders import order_kernel
+from ..summary import summary_from_kernel
 from ._base import TIME_UNIT_ATTR, TimeUnit, TransactionModel, check_option, unit_factor
 
 __all__ = ["HoldoutEvaluation", "calibration_holdout", "evaluate"]
@@ -80,9 +81,11 @@ def calibration_holdout(
         raise ValueError(
             f"holdout_end ({hold_end.date()}) must be after calibration_end ({cal_end.date()})."
         )
-    calibration = customer_summary(orders, start=start, end=cal_end)
-    window = summary_window(calibration)
-    full = customer_summary(orders, start=window.start, end=hold_end)
+    # One netting of the lines up to holdout_end serves both periods.
+    kernel = order_kernel(orders, end=hold_end)
+    window = kernel.window(start, cal_end)
+    calibration = summary_from_kernel(kernel, window)
+    full = summary_from_kernel(kernel, Window(start=window.start, end=hold_end))
     full = full.reindex(calibration.index)
     days_cal = calibration["frequency"] + 1
     days_full = (full["frequency"] + 1).fillna(days_cal)

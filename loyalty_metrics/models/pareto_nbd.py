@@ -133,7 +133,7 @@ def pareto_log_integral(
         part = slice(start, min(start + _CHUNK, n))
         out = _log_integral_chunk(r, alpha, s, beta, x[part], tx[part], T[part], moments)
         log_i[part] = out[0]
-        if moments:
+        if mom is not None:
             mom[:, part] = out[1]
     return log_i, mom
 
@@ -246,6 +246,7 @@ def paretonbd_loglik(
         return total, np.empty(0)
     p2 = expit(b2 - b1)  # posterior weight of "inactive before T"
     p1 = 1.0 - p2
+    assert mom is not None  # asked for: grad and not per_row
     e_log_a, e_inv_a, e_log_b, e_inv_b = mom
     inv_alpha_T = (1.0 / (alpha + h.T_values))[h.T_code]
     inv_beta_T = (1.0 / (beta + h.T_values))[h.T_code]

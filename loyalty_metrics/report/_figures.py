@@ -31,7 +31,8 @@ def _kpi_trends(section: dict[str, Any], spec: dict[str, Any], currency: str | N
         return None
     frame = frame.set_index(pd.DatetimeIndex(pd.to_datetime(frame["period"]), name="period"))
     data = frame[spec["keys"]].apply(pd.to_numeric, errors="coerce").astype("float64")
-    return charts.kpi_trends(data, spec["keys"], currency=currency)
+    status = frame["status"].tolist() if "status" in frame else None
+    return charts.kpi_trends(data, spec["keys"], currency=currency, status=status)
 
 
 def _nps_distribution(section: dict[str, Any], spec: dict[str, Any], currency: str | None) -> Any:
@@ -151,6 +152,40 @@ def _calibration(section: dict[str, Any], spec: dict[str, Any], currency: str | 
     return charts.calibration_vs_holdout(grouped.astype("float64"))
 
 
+def _points_flow(section: dict[str, Any], spec: dict[str, Any], currency: str | None) -> Any:
+    from .. import charts
+
+    frame = _frame(section, spec["table"])
+    if frame is None:
+        return None
+    index = pd.DatetimeIndex(pd.to_datetime(frame["period"]), name="period_end")
+    columns = ("issued", "redeemed", "expired", "outstanding")
+    data = pd.DataFrame({c: _numbers(frame, c).to_numpy() for c in columns}, index=index)
+    return charts.points_flow_chart(data)
+
+
+def _tier_distribution(section: dict[str, Any], spec: dict[str, Any], currency: str | None) -> Any:
+    from .. import charts
+
+    frame = _frame(section, spec["table"])
+    if frame is None:
+        return None
+    index = pd.DatetimeIndex(pd.to_datetime(frame["period"]), name="period_end")
+    tiers = [c for c in frame.columns if c != "period"]
+    data = pd.DataFrame({t: _numbers(frame, t).to_numpy() for t in tiers}, index=index)
+    return charts.tier_distribution_chart(data)
+
+
+def _tier_migration(section: dict[str, Any], spec: dict[str, Any], currency: str | None) -> Any:
+    from .. import charts
+
+    frame = _frame(section, spec["table"])
+    if frame is None:
+        return None
+    matrix = frame.set_index("tier_at_start").apply(pd.to_numeric, errors="coerce")
+    return charts.tier_migration_heatmap(matrix.fillna(0))
+
+
 _BUILDERS: dict[str, Callable[[dict[str, Any], dict[str, Any], str | None], Any]] = {
     "kpi_trends": _kpi_trends,
     "nps_distribution": _nps_distribution,
@@ -161,6 +196,9 @@ _BUILDERS: dict[str, Callable[[dict[str, Any], dict[str, Any], str | None], Any]
     "clv_distribution": _clv_distribution,
     "engagement_distribution": _engagement,
     "calibration_vs_holdout": _calibration,
+    "points_flow": _points_flow,
+    "tier_distribution": _tier_distribution,
+    "tier_migration": _tier_migration,
 }
 
 

@@ -246,6 +246,24 @@ def render_text(report: dict[str, Any]) -> str:
         if kpis.get("comparison"):
             lines.append("")
             lines.append(f"Change: {kpis['comparison']['label']}.")
+    # A figure with a caveat (e.g. the programme ROI's causal label) is printed with it.
+    caveated = [
+        stat
+        for section in _shown(report)
+        if section["id"] != "kpis"
+        for stat in section["stats"]
+        if stat.get("caveat")
+    ]
+    if caveated:
+        lines.append("")
+    for stat in caveated:
+        details = [_stat_n(stat) and f"n = {_stat_n(stat)}"]
+        interval = _stat_interval(stat, currency)
+        details.append(interval and f"{level} interval {interval}")
+        figure = fmt(stat["value"], stat["unit"], currency=currency)
+        lines.append(
+            "; ".join([f"{stat['label']}: {figure} ({stat['caveat']})", *filter(None, details)])
+        )
     other = [s["title"] for s in _shown(report) if s["id"] != "kpis"]
     if other:
         lines.append("")

@@ -44,7 +44,9 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
     Raises
     ------
     OSError
-        When the folder does not exist or is not writable (the temporary file is removed).
+        When the folder does not exist or is not writable, or the disk is full (the
+        temporary file is removed); its ``filename`` is ``path``, so the message starts with
+        the file name.
 
     Examples
     --------
@@ -55,7 +57,10 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
     """
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(payload)
@@ -63,8 +68,10 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
             os.fsync(out.fileno())
         os.chmod(temp, 0o644)
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(temp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # ENOSPC, EIO...: name the file, not the temporary one
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
     return path
 

@@ -1,0 +1,586 @@
+"""The order kernel: order lines netted into orders, once (DESIGN sections 1 and 2).
+
+Every consumer of orders (the customer summary, cohorts, the purchase, churn and value
+metrics, the ladder, RFM, the loyalty loop, programme impact, the models' calibration split
+and the KPI snapshots) starts from :func:`order_kernel`, so the rule of what an order is lives
+here alone:
+
+- Lines sharing an ``order_id`` *and* a customer are one order; a line without ``order_id``
+  (or when the table has none) is an order of its own, and an ``order_id`` used by two
+  customers is two orders (one per customer).
+- An order's date is the earliest of its lines; its net amount is the sum of its lines dated
+  on or before ``end`` (a line after ``end`` is never read).
+- A *purchase* is an order whose net amount is >= 0, compared with a tolerance of 1e-6.
+- A customer's categories are the distinct ``category`` (else ``product_id``) values of the
+  lines of their purchases.
+
+The kernel holds O(orders) arrays sorted by order date, plus the few lines dated on a later
+day than their order (partial returns, typically) and the category of every line. That is
+enough to answer "as of" any earlier day without the lines: :meth:`OrderKernel.as_of` keeps
+the orders dated up to that day and re-nets the orders whose later lines fall after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from ._ids import factorize_ids, first_rows, take_ids
+from ._window import DateLike, Window, checked_window, resolve_window, to_day
+from .schema import AMOUNT_TOLERANCE
+
+__all__ = ["NS_PER_DAY", "OrderKernel", "order_kernel", "shared_kernels"]
+
+NS_PER_DAY = 86_400 * 10**9
+_INT_MAX = np.iinfo(np.int64).max
+
+
+@dataclass(frozen=True, eq=False)
+class OrderKernel:
+    """Orders dated on or before ``end``, one entry per order, sorted by date.
+
+    Attributes
+    ----------
+    end : pandas.Timestamp
+        The last day read (NaT when there was no order line).
+    customer_ids : pandas.Series
+        The distinct customer ids (``str``), sorted; a customer's code is its position.
+        Every customer with a line on or before ``end`` is here, buyer or not.
+    customer : numpy.ndarray
+        int64 customer code of each order.
+    date : numpy.ndarray
+        int64 nanoseconds since the epoch: the order's earliest line (ascending).
+    amount : numpy.ndarray
+        float64 net amount of the order's lines dated on or before ``end``.
+    purchase : numpy.ndarray
+        bool, ``amount >= -1e-6``.
+    channel : pandas.Series or None
+        The ``channel`` column of the lines read (None when the orders have none); an
+        order's channel is that of its first line (:meth:`first_line`).
+    has_categories : bool
+        True when the orders carry ``category`` or ``product_id``.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({
+    ...     "customer_id": ["b", "a", "a", "a"],
+    ...     "order_id": ["1", "2", "2", None],
+    ...     "order_date": pd.to_datetime(["2024-01-02", "2024-01-01", "2024-01-05", "2024-01-03"]),
+    ...     "amount": [5.0, 10.0, -12.0, 0.0],
+    ... })
+    >>> k = order_kernel(orders)
+    >>> k.customer_ids.tolist(), k.customer.tolist(), k.amount.tolist(), k.purchase.tolist()
+    (['a', 'b'], [0, 1, 0], [-2.0, 5.0, 0.0], [False, True, True])
+    >>> k.as_of("2024-01-04").amount.tolist()  # order 2's return is not there yet
+    [10.0, 5.0, 0.0]
+    """
+
+    end: pd.Timestamp
+    customer_ids: pd.Series
+    customer: np.ndarray
+    date: np.ndarray
+    amount: np.ndarray
+    purchase: np.ndarray
+    channel: pd.Series | None
+    has_categories: bool
+    # Net amount of the lines on each order's own day (the lines dated later are below).
+    _day_amount: np.ndarray
+    _first_line: np.ndarray  # file position of each order's first line (ties of channel)
+    # Lines dated on a later day than their order: order index, date (ns), amount; by date.
+    _late_order: np.ndarray
+    _late_date: np.ndarray
+    _late_amount: np.ndarray
+    # The categories of the lines on their order's own day: order index, category code (of
+    # every order read: truncations select by index); per order, one of them (-1: none) and
+    # whether they hold several; the categories of the later lines, by date: order, code, day.
+    _cat_order: np.ndarray
+    _cat_code: np.ndarray
+    _order_cat: np.ndarray
+    _order_cats_mixed: np.ndarray
+    _late_cat_order: np.ndarray
+    _late_cat_code: np.ndarray
+    _late_cat_day: np.ndarray
+
+    @property
+    def n_customers(self) -> int:
+        """Number of customer codes (customers with a line on or before ``end``)."""
+        return len(self.customer_ids)
+
+    @property
+    def n_orders(self) -> int:
+        """Number of orders."""
+        return len(self.date)
+
+    @property
+    def day(self) -> np.ndarray:
+        """Each order's date as whole days since 1970-01-01."""
+        return self.date // NS_PER_DAY
+
+    def window(self, start: DateLike | None = None, end: DateLike | None = None) -> Window:
+        """The window ``start..end`` with the defaults of every public function: ``end`` the
+        kernel's end, ``start`` the first order date on or before ``end``.
+        """
+        end_day = to_day(end, name="end")
+        if end_day is None:
+            end_day = self.end
+        start_day = to_day(start, name="start")
+        if start_day is None and not pd.isna(end_day):
+            stop = int(np.searchsorted(self.date, (end_day + pd.Timedelta(days=1)).value))
+            first = pd.Timestamp(self.date[0]) if stop else end_day
+            start_day = first.normalize()
+        elif start_day is None:
+            start_day = pd.NaT
+        return checked_window(start_day, end_day)
+
+    def as_of(self, end: DateLike) -> OrderKernel:
+        """The kernel of the same lines truncated at ``end`` (on or before ``self.end``).
+
+        Orders dated after ``end`` go, and an order whose later lines fall after ``end`` is
+        re-netted without them (it may become a purchase again). Customer codes stay.
+        """
+        end_day = to_day(end, name="end")
+        if end_day is None or pd.isna(self.end) or end_day >= self.end:
+            return self
+        stop_ns = (end_day + pd.Timedelta(days=1)).value
+        k = int(np.searchsorted(self.date, stop_ns))
+        j = int(np.searchsorted(self._late_date, stop_ns))
+        amount, purchase = self.amount[:k], self.purchase[:k]
+        cut = self._late_order[j:]  # orders with a line after end: net them again
+        cut = np.unique(cut[cut < k])
+        if len(cut):
+            kept = np.isin(self._late_order[:j], cut)
+            slot = np.searchsorted(cut, self._late_order[:j][kept])
+            amount, purchase = amount.copy(), purchase.copy()
+            # as a fresh kernel nets them: own day's lines + later lines, in date order
+            amount[cut] = self._day_amount[cut] + np.bincount(
+                slot, weights=self._late_amount[:j][kept], minlength=len(cut)
+            )
+            purchase[cut] = amount[cut] >= -AMOUNT_TOLERANCE
+        late_cats = int(
+            np.searchsorted(self._late_cat_day, end_day.value // NS_PER_DAY, side="right")
+        )
+        return replace(
+            self,
+            end=end_day,
+            customer=self.customer[:k],
+            date=self.date[:k],
+            amount=amount,
+            purchase=purchase,
+            _day_amount=self._day_amount[:k],
+            _first_line=self._first_line[:k],
+            _late_order=self._late_order[:j],
+            _late_date=self._late_date[:j],
+            _late_amount=self._late_amount[:j],
+            _order_cat=self._order_cat[:k],
+            _order_cats_mixed=self._order_cats_mixed[:k],
+            _late_cat_order=self._late_cat_order[:late_cats],
+            _late_cat_code=self._late_cat_code[:late_cats],
+            _late_cat_day=self._late_cat_day[:late_cats],
+        )
+
+    def between(self, window: Window) -> tuple[int, int]:
+        """``(begin, stop)``: the orders dated in ``window`` are ``begin:stop``."""
+        if window.empty:
+            return 0, 0
+        begin = int(np.searchsorted(self.date, window.start.value))
+        stop = int(np.searchsorted(self.date, window.end_exclusive.value))
+        return begin, stop
+
+    def revenue_by_customer(self, window: Window) -> np.ndarray:
+        """Net amount of every line dated in ``window``, per customer code."""
+        n = self.n_customers
+        begin, stop = self.between(window)
+        revenue = np.bincount(  # float64 even when no order is in the window
+            self.customer[begin:stop], weights=self._day_amount[begin:stop], minlength=n
+        ).astype("float64", copy=False)
+        if len(self._late_date):
+            lo, hi = np.searchsorted(
+                self._late_date, [window.start.value, window.end_exclusive.value]
+            )
+            if hi > lo:
+                late = self._late_order[lo:hi]
+                revenue += np.bincount(
+                    self.customer[late], weights=self._late_amount[lo:hi], minlength=n
+                )
+        return revenue
+
+    def revenue_total(self, window: Window) -> float:
+        """Net amount of every line dated in ``window`` (returns of anyone included)."""
+        begin, stop = self.between(window)
+        total = float(self._day_amount[begin:stop].sum())
+        if len(self._late_date):
+            lo, hi = np.searchsorted(
+                self._late_date, [window.start.value, window.end_exclusive.value]
+            )
+            total += float(self._late_amount[lo:hi].sum())
+        return total
+
+    def category_pairs(
+        self, orders: np.ndarray, begin: int = 0, stop: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(customer code, category code) of every line of the orders ``begin:stop`` flagged
+        in ``orders`` (a bool per order of that range), repeats included.
+        """
+        stop = self.n_orders if stop is None else stop
+        chosen = np.zeros(self._cat_order.max(initial=-1) + 1 if len(self._cat_order) else 0, bool)
+        chosen[begin : min(stop, len(chosen))] = orders[: max(0, min(stop, len(chosen)) - begin)]
+        keep = chosen[self._cat_order]  # orders outside begin:stop (or cut by end) stay out
+        late = self._late_cat_order - begin
+        late_keep = (late >= 0) & (late < stop - begin)
+        late_keep[late_keep] = orders[late[late_keep]]
+        customer = np.concatenate(
+            [self.customer[self._cat_order[keep]], self.customer[self._late_cat_order[late_keep]]]
+        )
+        category = np.concatenate([self._cat_code[keep], self._late_cat_code[late_keep]])
+        return customer, category
+
+    def customer_counts(self, window: Window) -> dict[str, int]:
+        """Counts over the purchases dated in ``window`` (``window.end`` <= ``end``): buyers
+        (``customers``), ``purchases``, ``repeat_customers`` (2 or more), ``new_customers``
+        (no purchase before the window) and, with categories, ``single_category_customers``
+        and ``multi_category_customers`` (of the lines of those purchases). O(orders).
+        """
+        n = self.n_customers
+        begin, stop = self.between(window)
+        is_purchase = self.purchase[begin:stop]
+        customer = self.customer[begin:stop][is_purchase]
+        per_customer = np.bincount(customer, minlength=n)
+        buyers = per_customer > 0
+        earlier = np.zeros(n, dtype=bool)  # new customers have no purchase before the window
+        earlier[self.customer[:begin][self.purchase[:begin]]] = True
+        out = {
+            "customers": int(buyers.sum()),
+            "new_customers": int((buyers & ~earlier).sum()),
+            "purchases": len(customer),
+            "repeat_customers": int((per_customer >= 2).sum()),
+        }
+        if self.has_categories:
+            out.update(self._category_counts(is_purchase, begin))
+        return out
+
+    def _category_counts(self, is_purchase: np.ndarray, begin: int) -> dict[str, int]:
+        """Single- and multi-category customers of the orders ``begin:`` flagged: each
+        order's own day's categories in brief, plus the few lines dated after their order.
+        """
+        n = self.n_customers
+        rows = begin + np.flatnonzero(is_purchase)
+        own = rows[self._order_cat[rows] >= 0]
+        late = self._late_cat_order
+        late_in = np.zeros(len(late), dtype=bool)
+        inside = (late >= begin) & (late < begin + len(is_purchase))
+        late_in[inside] = is_purchase[late[inside] - begin]
+        customer = np.concatenate([self.customer[own], self.customer[late[late_in]]])
+        category = np.concatenate([self._order_cat[own], self._late_cat_code[late_in]])
+        # several categories <=> an order holds several, or two of the customer's differ
+        reference = np.full(n, -1, dtype="int64")
+        reference[customer] = category
+        multi = np.zeros(n, dtype=bool)
+        multi[customer[category != reference[customer]]] = True
+        multi[self.customer[own[self._order_cats_mixed[own]]]] = True
+        some = np.zeros(n, dtype=bool)
+        some[customer] = True
+        return {
+            "single_category_customers": int((some & ~multi).sum()),
+            "multi_category_customers": int(multi.sum()),
+        }
+
+    def first_line(self) -> np.ndarray:
+        """File position of each order's first line at its date (breaks ties in file order)."""
+        return self._first_line
+
+
+def _net(day_amount: np.ndarray, late_order: np.ndarray, late_amount: np.ndarray) -> np.ndarray:
+    """Net amount per order: its own day's lines plus its later lines."""
+    if not len(late_order):
+        return day_amount
+    return day_amount + np.bincount(late_order, weights=late_amount, minlength=len(day_amount))
+
+
+# Kernels shared by every call made inside `shared_kernels()`: orders frame id -> (frame, kernel).
+_SHARED: ContextVar[dict[int, tuple[pd.DataFrame, OrderKernel]] | None] = ContextVar(
+    "loyalty_metrics_shared_kernels", default=None
+)
+
+
+@contextmanager
+def shared_kernels() -> Iterator[None]:
+    """Within this block, the lines of each orders frame are netted once, whatever is asked.
+
+    Every function that nets orders (``customer_summary``, ``kpis``, ``cohort_table``, the
+    ladder...) then reuses the kernel of all the frame's lines, truncated to its own ``end``
+    (:meth:`OrderKernel.as_of`), instead of netting the lines again. The report and the
+    export compute everything inside one such block. The frames must not change meanwhile.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a", "a"], "amount": [5.0, 7.0],
+    ...                        "order_date": pd.to_datetime(["2024-01-01", "2024-02-01"])})
+    >>> with shared_kernels():
+    ...     whole = order_kernel(orders)
+    ...     january = order_kernel(orders, end="2024-01-31")
+    >>> january.amount.tolist(), january.customer_ids is whole.customer_ids
+    ([5.0], True)
+    """
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def order_kernel(orders: pd.DataFrame, *, end: DateLike | None = None) -> OrderKernel:
+    """Net the order lines dated on or before ``end`` into orders (see the module docstring).
+
+    Parameters
+    ----------
+    orders : pandas.DataFrame
+        A validated orders frame (``customer_id``, ``order_date``, ``amount``; optional
+        ``order_id``, ``category``/``product_id``, ``channel``).
+    end : date-like, optional
+        The last day read; default the last order date.
+
+    Returns
+    -------
+    OrderKernel
+
+    Notes
+    -----
+    Speed: customer and order ids are coded by ``_ids.factorize_ids`` (numbered ids by value,
+    other text by a checked hash), side by side on two threads.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a", "a"], "order_id": ["1", "1"],
+    ...                        "order_date": pd.to_datetime(["2024-01-01", "2024-01-01"]),
+    ...                        "amount": [3.0, 4.0]})
+    >>> order_kernel(orders).amount.tolist()
+    [7.0]
+    """
+    shared = _SHARED.get()
+    if shared is None:
+        return _build(orders, end)
+    entry = shared.get(id(orders))
+    if entry is None or entry[0] is not orders:
+        entry = shared[id(orders)] = (orders, _build(orders, None))
+    kernel = entry[1]
+    end_day = to_day(end, name="end")
+    if end_day is None:
+        return kernel
+    if not pd.isna(kernel.end) and end_day < kernel.end:
+        return kernel.as_of(end_day)
+    return replace(kernel, end=end_day)  # after the last line: the same orders
+
+
+def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
+    window = resolve_window(orders["order_date"], None, end)
+    if window.empty:
+        return _empty(orders, window.end)
+    mask = window.up_to_end(orders["order_date"])
+    lines = orders if mask.all() else orders.loc[mask]
+    if not len(lines):
+        return _empty(orders, window.end)
+
+    has_order_ids = "order_id" in lines.columns and lines["order_id"].notna().any()
+    customer_codes, raw_order_codes = _id_codes(lines, has_order_ids)
+    ids = take_ids(lines["customer_id"], first_rows(customer_codes))
+    if ids.dtype != "str":
+        ids = ids.astype("str")
+    dates_ns = lines["order_date"].to_numpy(dtype="datetime64[ns]").view("int64")
+    amounts = lines["amount"].to_numpy(dtype="float64", na_value=np.nan)
+    with_channel = "channel" in lines.columns
+
+    if has_order_ids:
+        assert raw_order_codes is not None  # _id_codes gives codes when there are order ids
+        order_codes = _order_codes(customer_codes, raw_order_codes)
+        del raw_order_codes
+        n_orders = int(order_codes.max()) + 1
+        order_date = np.full(n_orders, _INT_MAX, dtype="int64")
+        np.minimum.at(order_date, order_codes, dates_ns)
+        order_customer = np.empty(n_orders, dtype="int64")
+        order_customer[order_codes] = customer_codes
+        del customer_codes
+        # A line is late when dated on a day after its order's (whose date is its earliest).
+        late = dates_ns // NS_PER_DAY > order_date[order_codes] // NS_PER_DAY
+        if late.any():
+            on_day = ~late
+            day_amount = np.bincount(
+                order_codes[on_day], weights=amounts[on_day], minlength=n_orders
+            )
+            late_order, late_date, late_amount = order_codes[late], dates_ns[late], amounts[late]
+            del on_day
+        else:
+            day_amount = np.bincount(order_codes, weights=amounts, minlength=n_orders)
+            late_order = late_date = np.zeros(0, dtype="int64")
+            late_amount = np.zeros(0, dtype="float64")
+        first_line = np.zeros(0, dtype="int64")
+        if with_channel:  # the first line (file order) at the order's own date: its channel
+            first_line = np.full(n_orders, _INT_MAX, dtype="int64")
+            at_date = np.flatnonzero(dates_ns == order_date[order_codes])
+            np.minimum.at(first_line, order_codes[at_date], at_date)
+            del at_date
+        line_order = order_codes
+    else:
+        n_orders = len(lines)
+        order_date, order_customer = dates_ns, customer_codes
+        day_amount = amounts
+        late = np.zeros(n_orders, dtype=bool)
+        late_order = late_date = np.zeros(0, dtype="int64")
+        late_amount = np.zeros(0, dtype="float64")
+        first_line = np.arange(n_orders, dtype="int64") if with_channel else np.zeros(0, "int64")
+        line_order = np.arange(n_orders, dtype="int64")
+
+    # Sort the orders by date (lines usually come nearly sorted: a stable sort is quick).
+    by_date = np.argsort(order_date, kind="stable")
+    rank = np.empty(n_orders, dtype="int64")
+    rank[by_date] = np.arange(n_orders)
+    categories = _category_lines(lines, line_order, late, dates_ns, rank, n_orders, by_date)
+    del line_order, late
+    late_order = rank[late_order]
+    del rank
+    late_sort = np.argsort(late_date, kind="stable")
+    late_order, late_date, late_amount = (
+        late_order[late_sort],
+        late_date[late_sort],
+        late_amount[late_sort],
+    )
+    day_amount = day_amount[by_date]
+    amount = _net(day_amount, late_order, late_amount)
+    _release_arrow_memory()
+    return OrderKernel(
+        end=window.end,
+        customer_ids=ids.rename("customer_id"),
+        customer=order_customer[by_date],
+        date=order_date[by_date],
+        amount=amount,
+        purchase=amount >= -AMOUNT_TOLERANCE,
+        channel=lines["channel"] if with_channel else None,
+        has_categories=categories is not None,
+        _day_amount=day_amount,
+        _first_line=first_line[by_date] if with_channel else first_line,
+        _late_order=late_order,
+        _late_date=late_date,
+        _late_amount=late_amount,
+        **(categories or _no_categories(n_orders)),
+    )
+
+
+def _empty(orders: pd.DataFrame, end: pd.Timestamp) -> OrderKernel:
+    none_i = np.zeros(0, dtype="int64")
+    none_f = np.zeros(0, dtype="float64")
+    channel = orders["channel"].iloc[:0] if "channel" in orders.columns else None
+    has_categories = any(c in orders.columns for c in ("category", "product_id"))
+    return OrderKernel(
+        end=end,
+        customer_ids=pd.Series([], dtype="str", name="customer_id"),
+        customer=none_i,
+        date=none_i,
+        amount=none_f,
+        purchase=np.zeros(0, dtype=bool),
+        channel=channel,
+        has_categories=has_categories,
+        _day_amount=none_f,
+        _first_line=none_i,
+        _late_order=none_i,
+        _late_date=none_i,
+        _late_amount=none_f,
+        **_no_categories(0),
+    )
+
+
+def _category_lines(
+    lines: pd.DataFrame,
+    line_order: np.ndarray,
+    late: np.ndarray,
+    dates_ns: np.ndarray,
+    rank: np.ndarray,
+    n_orders: int,
+    by_date: np.ndarray,
+) -> dict[str, np.ndarray] | None:
+    """The kernel's category fields (see :class:`OrderKernel`), None without categories.
+
+    ``line_order``: each line's order (before sorting by date); ``rank``: each order's place
+    once sorted; ``late``: the line is dated after its order's day.
+    """
+    column = next((c for c in ("category", "product_id") if c in lines.columns), None)
+    if column is None:
+        return None
+    values = lines[column]
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy().astype("int32")
+    else:
+        codes = pd.factorize(values)[0].astype("int32")
+    own = (codes >= 0) & ~late
+    own_order = line_order[own]
+    own_code = codes[own]
+    order_cat = np.full(n_orders, -1, dtype="int32")
+    order_cat[own_order] = own_code
+    mixed = np.zeros(n_orders, dtype=bool)
+    mixed[own_order[own_code != order_cat[own_order]]] = True
+    later = np.flatnonzero((codes >= 0) & late)
+    later = later[np.argsort(dates_ns[later], kind="stable")]
+    return {
+        "_cat_order": rank[own_order].astype("int32"),
+        "_cat_code": own_code,
+        "_order_cat": order_cat[by_date],
+        "_order_cats_mixed": mixed[by_date],
+        "_late_cat_order": rank[line_order[later]],
+        "_late_cat_code": codes[later],
+        "_late_cat_day": dates_ns[later] // NS_PER_DAY,
+    }
+
+
+def _no_categories(n_orders: int) -> dict[str, np.ndarray]:
+    none = np.zeros(0, dtype="int64")
+    return {
+        "_cat_order": none.astype("int32"),
+        "_cat_code": none.astype("int32"),
+        "_order_cat": np.full(n_orders, -1, dtype="int32"),
+        "_order_cats_mixed": np.zeros(n_orders, dtype=bool),
+        "_late_cat_order": none,
+        "_late_cat_code": none.astype("int32"),
+        "_late_cat_day": none,
+    }
+
+
+def _id_codes(lines: pd.DataFrame, has_order_ids: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Codes of the customer ids (sorted) and of the order ids, coded side by side.
+
+    The two are independent and spend their time in Arrow and numpy kernels, which release
+    the GIL: on two cores the pair costs about the slower one.
+    """
+    if not has_order_ids:
+        return factorize_ids(lines["customer_id"], sort=True), None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        order_codes = pool.submit(factorize_ids, lines["order_id"])
+        customer_codes = factorize_ids(lines["customer_id"], sort=True)
+        return customer_codes, order_codes.result()
+
+
+def _order_codes(customer_codes: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """Dense codes of (customer, order_id) from the order ids' codes ``raw`` (-1 for blank);
+    a blank order_id makes its line an order of its own.
+    """
+    blank = raw < 0
+    if blank.any():
+        raw[blank] = raw.max(initial=-1) + 1 + np.arange(int(blank.sum()))
+    # Usually an order_id belongs to one customer: then its code is the order's code.
+    owner = np.empty(int(raw.max(initial=-1)) + 1, dtype="int64")
+    owner[raw] = customer_codes
+    if (owner[raw] == customer_codes).all():
+        return raw
+    key = raw * (int(customer_codes.max(initial=0)) + 1) + customer_codes
+    codes, _ = pd.factorize(key)
+    return codes.astype("int64")
+
+
+def _release_arrow_memory() -> None:
+    """Return the pages Arrow's allocator freed (hashing the string ids) to the OS."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()

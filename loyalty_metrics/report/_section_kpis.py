@@ -1,0 +1,310 @@
+"""The headline KPIs section: cards, comparison with an earlier period, trend, category mix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from .._stats import wilson_interval
+from .._window import period_status
+from ._blocks import (
+    _POINT_UNITS,
+    _chart,
+    _column,
+    _definition,
+    _float,
+    _period_frame,
+    _stat,
+    _table,
+)
+from ._catalogue import HEADLINE
+from ._context import _call, _Context, _lib, _Skip
+
+
+def _section_kpis(ctx: _Context) -> dict[str, Any]:
+    ctx.require("orders")
+    values = ctx.kpis()
+    comparison = ctx.comparison()
+    previous = ctx.kpis(start=comparison["start"], end=comparison["end"]) if comparison else None
+    extras = _kpi_extras(ctx, values)
+    stats = []
+    for key, (label, unit, definition) in HEADLINE.items():
+        if key not in values.index:
+            continue
+        value = _float(values.get(key))
+        prev = _float(previous.get(key)) if previous is not None else None
+        stat = _stat(
+            key,
+            label,
+            value,
+            unit,
+            definition=_definition(ctx, key, definition),
+            **extras.get(key, {}),
+        )
+        stat["previous"] = prev
+        stat["change"], stat["change_kind"] = _change(value, prev, unit)
+        stats.append(stat)
+    stats.extend(_unit_stats(ctx))
+    guests = _guest_stats(ctx, values)
+    if guests:
+        for stat in stats:
+            if stat["key"] == "revenue":
+                stat["label"] = "Revenue, identified customers"
+        stats.extend(guests)
+    section: dict[str, Any] = {
+        "stats": stats,
+        "values": {k: _float(v) for k, v in values.items()},
+        "comparison": comparison,
+        "tables": [],
+        "charts": [],
+    }
+    categories = _category_mix(ctx)
+    if categories is not None:
+        section["tables"].append(categories)
+    trend = _kpi_trend(ctx)
+    if trend is not None:
+        columns = [
+            _column("period", "Period end", "date"),
+            _column("status", "Status"),
+        ] + [_column(k, HEADLINE[k][0], HEADLINE[k][1]) for k in HEADLINE if k in trend.columns]
+        rows = _period_frame(trend)
+        rows.insert(
+            1, "status", period_status(trend.index, ctx.freq, start=ctx.start, end=ctx.end)
+        )
+        section["tables"].append(_table("trend", "KPIs by period", rows, columns, collapsed=True))
+        keys = [
+            k
+            for k in (
+                "revenue",
+                "customers",
+                "new_customers",
+                "average_ticket",
+                "repeat_purchase_rate",
+                "nps",
+                "csat",
+                "churn_rate",
+                "engagement_score",
+            )
+            if k in trend.columns and trend[k].notna().sum() >= 2  # one point is no trend
+        ]
+        if keys:
+            section["charts"].append(
+                _chart("kpi_trends", "kpi_trends", "Period over period", table="trend", keys=keys)
+            )
+    return section
+
+
+def _unit_stats(ctx: _Context) -> list[dict[str, Any]]:
+    """Units per purchase, when the order lines carry a quantity."""
+    from ..metrics.purchase import average_units
+
+    orders = ctx.frames["orders"]
+    if "quantity" not in orders.columns or orders["quantity"].isna().all():
+        return []
+    card = _stat(
+        "average_units",
+        "Units per purchase",
+        _float(average_units(orders, start=ctx.start, end=ctx.end)),
+        "ratio",
+        n=int(ctx.summary()["purchases"].sum()),
+        n_label="purchases",
+        definition="Net units (quantity) of the lines in the window / purchases.",
+    )
+    card.update(previous=None, change=None, change_kind=None)
+    return [card]
+
+
+def _guest_stats(ctx: _Context, values: pd.Series) -> list[dict[str, Any]]:
+    """Guest-checkout revenue beside the identified customers' (when a lenient read set guest
+    lines aside): "revenue" is the identified customers', the total adds the guests'."""
+    from ..guests import guest_orders, guest_revenue
+
+    try:
+        guests = guest_orders(ctx.frames["orders"])
+    except ValueError:  # a frame made in memory: no read report, no guest lines known
+        return []
+    if guests.empty:
+        return []
+    guest = guest_revenue(guests, start=ctx.start, end=ctx.end)
+    identified = _float(values.get("revenue"))
+    inside = ctx.window.contains(guests["order_date"])
+    cards = [
+        _stat(
+            "guest_revenue",
+            "Revenue, guest checkouts",
+            guest,
+            "money",
+            n=int(inside.sum()),
+            n_label="lines",
+            definition="Net amount of the order lines without a customer id (guest "
+            "checkouts), set aside by the reader and left out of every customer figure.",
+        ),
+        _stat(
+            "total_revenue",
+            "Revenue, total (identified customers + guests)",
+            None if identified is None else identified + guest,
+            "money",
+            definition="Revenue of identified customers (the Revenue card) + guest revenue.",
+        ),
+    ]
+    for card in cards:  # no comparison with the earlier period for these two
+        card.update(previous=None, change=None, change_kind=None)
+    return cards
+
+
+#: Categories listed one by one in the category table; the rest share one "other" line.
+TOP_CATEGORIES = 15
+
+
+def _category_mix(ctx: _Context) -> dict[str, Any] | None:
+    """Net revenue and buyers by product category in the window (context for upsell)."""
+    orders = ctx.frames["orders"]
+    if "category" not in orders or orders["category"].isna().all():
+        return None
+    lines = orders.loc[
+        ctx.window.contains(orders["order_date"]), ["category", "customer_id", "amount"]
+    ]
+    lines = lines.assign(category=lines["category"].astype("str"))
+    mix = lines.groupby("category", sort=True).agg(
+        revenue=("amount", "sum"), buyers=("customer_id", "nunique")
+    )
+    mix["revenue_share"] = 100 * mix["revenue"] / mix["revenue"].sum()
+    mix = mix.sort_values("revenue", ascending=False, kind="stable")
+    title = "Revenue by category"
+    if len(mix) > TOP_CATEGORIES:
+        # thousands of product codes: the top ones and one line for the rest
+        rest = mix.index[TOP_CATEGORIES:]
+        others = lines[lines["category"].isin(rest)]
+        other = pd.DataFrame(
+            {
+                "revenue": [others["amount"].sum()],
+                "buyers": [others["customer_id"].nunique()],
+                "revenue_share": [mix.loc[rest, "revenue_share"].sum()],
+            },
+            index=[f"other ({len(rest):,} categories)"],
+        )
+        mix = pd.concat([mix.head(TOP_CATEGORIES), other])
+        title = f"Revenue by category (top {TOP_CATEGORIES} of {len(rest) + TOP_CATEGORIES:,})"
+    return _table(
+        "categories",
+        title,
+        mix.rename_axis("category").reset_index(),
+        [
+            _column("category", "Category"),
+            _column("revenue", "Net revenue", "money"),
+            _column("revenue_share", "Share", "percent"),
+            _column("buyers", "Customers", "count"),
+        ],
+        collapsed=True,
+    )
+
+
+def _kpi_trend(ctx: _Context) -> pd.DataFrame | None:
+    try:
+        by_period = _lib("kpis_by_period")
+    except _Skip:
+        return None
+    # Each row is its own period (monthly revenue, monthly customers...), not cumulative.
+    frame = _call(
+        by_period,
+        ctx.frames["orders"],
+        start=ctx.start,
+        end=ctx.end,
+        freq=ctx.freq,
+        window="period",
+        **ctx.kpi_kwargs(),
+    )
+    if frame is None or len(frame) < 2:
+        return None
+    return frame
+
+
+def _kpi_extras(ctx: _Context, values: pd.Series) -> dict[str, dict[str, Any]]:
+    """n and intervals of the headline figures that have them."""
+    extras: dict[str, dict[str, Any]] = {}
+    summary = ctx.summary()
+    customers = len(summary)
+    purchases = int(summary["purchases"].sum())
+    extras["average_ticket"] = {"n": purchases, "n_label": "purchases"}
+    extras["purchase_frequency"] = {"n": customers, "n_label": "customers"}
+    extras["clv"] = {"n": customers, "n_label": "customers"}
+    extras["upsell_ratio"] = {"n": customers, "n_label": "customers"}
+    for key, successes in (
+        ("repeat_purchase_rate", int((summary["purchases"] >= 2).sum())),
+        ("upsell_share", int((summary["categories"] > 1).sum())),
+    ):
+        extras[key] = _rate_extra(values.get(key), successes, customers, "customers", ctx.level)
+    if "responses" in values.index and not pd.isna(values.get("responses")):
+        responses = _float(values["responses"])
+        extras["nps"] = {
+            "n": responses,
+            "n_label": "responses",
+            "ci_low": _float(values.get("nps_ci_low")),
+            "ci_high": _float(values.get("nps_ci_high")),
+        }
+        extras["customer_loyalty_index"] = {"n": responses, "n_label": "responses"}
+    if ctx.has("surveys") and "csat" in ctx.frames["surveys"]:
+        answers = ctx.surveys_in_window()["csat"].dropna()
+        extras["csat"] = _rate_extra(
+            values.get("csat"), int((answers >= 4).sum()), len(answers), "CSAT answers", ctx.level
+        )
+    new = _float(values.get("new_customers"))
+    if new is not None:
+        extras["cac"] = {"n": new, "n_label": "new customers"}
+        extras["ltv_cac_ratio"] = {"n": new, "n_label": "new customers"}
+    extras.update(_churn_extras(ctx, values))
+    return extras
+
+
+def _churn_extras(ctx: _Context, values: pd.Series) -> dict[str, dict[str, Any]]:
+    """n (the base period's customers) and Wilson intervals of churn and retention."""
+    value = _float(values.get("churn_rate"))
+    if value is None:
+        return {}
+    try:
+        churn_rate = _lib("churn_rate")
+    except _Skip:
+        return {}
+    orders = ctx.frames["orders"]
+    # One group holding every customer: the breakdown carries n and the interval.
+    everyone = pd.Series("all", index=pd.Index(orders["customer_id"].dropna().unique()))
+    frame = _call(
+        churn_rate,
+        orders,
+        period=ctx.metrics.get("churn_period"),
+        by=everyone,
+        end=ctx.end,
+        level=ctx.level,
+    )
+    if len(frame) != 1 or abs(float(frame["churn_rate"].iloc[0]) - value) > 1e-9:
+        return {}
+    row = frame.iloc[0]
+    n, low, high = float(row["n"]), float(row["ci_low"]), float(row["ci_high"])
+    label = "customers in the base period"
+    return {
+        "churn_rate": {"n": n, "n_label": label, "ci_low": low, "ci_high": high},
+        "retention_rate": {"n": n, "n_label": label, "ci_low": 100 - high, "ci_high": 100 - low},
+    }
+
+
+def _rate_extra(value: Any, successes: int, n: int, n_label: str, level: float) -> dict[str, Any]:
+    """n and Wilson interval of a rate, attached only when they reproduce the KPI's value."""
+    extra: dict[str, Any] = {"n": n, "n_label": n_label}
+    value = _float(value)
+    if n > 0 and value is not None and abs(100 * successes / n - value) < 1e-6:
+        low, high = wilson_interval(successes, n, level=level)
+        extra["ci_low"], extra["ci_high"] = float(low), float(high)
+    return extra
+
+
+def _change(value: float | None, previous: float | None, unit: str) -> tuple[float | None, str]:
+    if unit in _POINT_UNITS:
+        kind = "points"
+        if value is None or previous is None:
+            return None, kind
+        return value - previous, kind
+    kind = "relative"
+    if value is None or previous is None or previous == 0:
+        return None, kind
+    return 100 * (value - previous) / abs(previous), kind

@@ -1,0 +1,157 @@
+"""The loyalty ladder and RFM segment sections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._blocks import _chart, _column, _stat, _table
+from ._context import _call, _Context, _lib, _Skip
+
+_STAGES = ("lead", "buyer", "repeat", "advocate")
+
+
+def _stages_of(ladder: Any) -> pd.Series:
+    if isinstance(ladder, pd.DataFrame):
+        return ladder["stage"] if "stage" in ladder else ladder.iloc[:, 0]
+    return ladder
+
+
+def _section_ladder(ctx: _Context) -> dict[str, Any]:
+    ctx.require("orders")
+    loyalty_ladder = _lib("loyalty_ladder")
+    kwargs = {"surveys": ctx.frame("surveys"), "customers": ctx.frame("customers"), "end": ctx.end}
+    stages = _stages_of(_call(loyalty_ladder, ctx.frames["orders"], **kwargs)).astype("str")
+    counts = stages.value_counts().reindex(list(_STAGES), fill_value=0)
+    total = int(counts.sum())
+    funnel = pd.DataFrame({"stage": counts.index, "customers": counts.to_numpy()})
+    funnel["share"] = 100 * funnel["customers"] / total if total else np.nan
+    # Conversion from the stage above (the funnel's step rate).
+    reached = funnel["customers"][::-1].cumsum()[::-1].to_numpy()
+    funnel["reached"] = reached
+    above = np.concatenate([[np.nan], reached[:-1]]).astype("float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # NaN for the top rung and below an empty rung (0 / 0 is undefined, not 0)
+        funnel["step_rate"] = np.where(above > 0, 100 * reached / above, np.nan)
+    tables = [
+        _table(
+            "funnel",
+            "Customers by stage",
+            funnel,
+            [
+                _column("stage", "Stage"),
+                _column("customers", "Customers", "count"),
+                _column("share", "Share", "percent"),
+                _column("reached", "At this stage or beyond", "count"),
+                _column("step_rate", "Of the stage above", "percent"),
+            ],
+        )
+    ]
+    comparison = ctx.comparison()
+    try:
+        transitions_fn = _lib("ladder_transitions")
+    except _Skip:
+        transitions_fn = None
+    if transitions_fn is not None and comparison is not None:
+        moves = _call(
+            transitions_fn,
+            ctx.frames["orders"],
+            start=comparison["end"],
+            end=ctx.end,
+            surveys=ctx.frame("surveys"),
+            customers=ctx.frame("customers"),
+        )
+        if isinstance(moves.columns, pd.MultiIndex):
+            moves = moves["customers"]
+        moves = _transitions_frame(moves)
+        tables.append(
+            _table(
+                "transitions",
+                f"Moves between stages from {comparison['end'].date()} to {ctx.end.date()}",
+                moves,
+                [_column("from", "From stage")]
+                + [_column(c, f"→ {c}", "count") for c in moves.columns if c != "from"],
+            )
+        )
+    return {
+        "stats": [_stat("known", "Known customers", total, "count")],
+        "tables": tables,
+        "charts": [_chart("funnel", "ladder_funnel", "Loyalty ladder", table="funnel")],
+    }
+
+
+def _transitions_frame(moves: pd.DataFrame) -> pd.DataFrame:
+    """Transitions as a from x to matrix of counts (accepts long or wide shapes)."""
+    if {"from", "to"} <= set(moves.columns) or {"from_stage", "to_stage"} <= set(moves.columns):
+        src = "from" if "from" in moves else "from_stage"
+        dst = "to" if "to" in moves else "to_stage"
+        count = next((c for c in ("customers", "count", "n") if c in moves), None)
+        wide = moves.pivot_table(
+            index=src, columns=dst, values=count, aggfunc="sum", fill_value=0, observed=False
+        )
+    else:
+        wide = moves
+    order = [s for s in ("new", "none", *_STAGES) if s in wide.index or s in wide.columns]
+    extra_rows = [s for s in wide.index if s not in order]
+    extra_cols = [s for s in wide.columns if s not in order]
+    wide = wide.reindex(
+        index=[s for s in order if s in wide.index] + extra_rows,
+        columns=[s for s in order if s in wide.columns] + extra_cols,
+    )
+    wide.index = wide.index.astype("str")
+    wide.columns = [str(c) for c in wide.columns]
+    return wide.rename_axis("from").reset_index()
+
+
+def _section_rfm(ctx: _Context) -> dict[str, Any]:
+    ctx.require("orders")
+    # rfm_segments takes the customer summary: no second pass over the order lines.
+    rfm = _lib("rfm_segments")(ctx.summary())
+    segment = rfm["segment"].astype("str")
+    revenue = rfm["revenue"]
+    grouped = pd.DataFrame({"segment": segment, "revenue": revenue}).groupby(
+        "segment", sort=False, observed=True
+    )
+    table = pd.DataFrame(
+        {
+            "customers": grouped.size(),
+            "revenue": grouped["revenue"].sum(),
+            "revenue_per_customer": grouped["revenue"].mean(),
+        }
+    )
+    table["share"] = 100 * table["customers"] / table["customers"].sum()
+    table["revenue_share"] = 100 * table["revenue"] / table["revenue"].sum()
+    table = table.sort_values(["revenue", "customers"], ascending=False, kind="stable")
+    table = table.rename_axis("segment").reset_index()
+    return {
+        "stats": [],
+        "tables": [
+            _table(
+                "segments",
+                "Segments",
+                table,
+                [
+                    _column("segment", "Segment"),
+                    _column("customers", "Customers", "count"),
+                    _column("share", "Share of customers", "percent"),
+                    _column("revenue", "Revenue", "money"),
+                    _column("revenue_share", "Share of revenue", "percent"),
+                    _column("revenue_per_customer", "Revenue per customer", "money"),
+                ],
+            )
+        ],
+        "charts": [
+            _chart(
+                "segments",
+                "bar_chart",
+                "Customers by segment",
+                table="segments",
+                value="customers",
+                label="segment",
+                xlabel="Customers",
+                digits=0,
+            )
+        ],
+    }
