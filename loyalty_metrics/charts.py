@@ -403,7 +403,12 @@ def cohort_heatmap(
 
 @_styled
 def nps_trend(
-    breakdown: pd.DataFrame, *, level: float = 0.95, low_n: int = 30, ax: Axes | None = None
+    breakdown: pd.DataFrame,
+    *,
+    level: float = 0.95,
+    low_n: int = 30,
+    status: Sequence[str] | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """NPS per period with its confidence band; low-n periods drawn as hollow markers.
 
@@ -417,12 +422,16 @@ def nps_trend(
         The interval's level, for the legend.
     low_n : int
         Periods with fewer responses (or flagged ``low_n``) get hollow markers.
+    status : sequence of str, optional
+        ``"complete"`` or ``"partial"`` per row, drawn as in :func:`kpi_trends`: a partial
+        period is a hollow marker at the end of a dashed segment.
     ax : matplotlib.axes.Axes, optional
 
     Returns
     -------
     matplotlib.figure.Figure
-        ``fig.axes[0].lines[0].get_ydata()`` is the NPS series.
+        ``fig.axes[0].lines[0].get_ydata()`` is the NPS series (partial periods as NaN when
+        ``status`` is given; ``lines[1]`` is then the dashed part).
 
     Examples
     --------
@@ -431,6 +440,8 @@ def nps_trend(
     ...                  index=pd.to_datetime(["2024-01-31", "2024-02-29"]))
     >>> nps_trend(b).axes[0].lines[0].get_ydata().tolist()
     [10.0, 20.0]
+    >>> nps_trend(b, status=["complete", "partial"]).axes[0].lines[1].get_linestyle()
+    '--'
     """
     own = ax is None
     fig, ax = _axes(ax, (7.0, 3.4))
@@ -444,7 +455,8 @@ def nps_trend(
         if "low_n" in breakdown
         else responses < low_n
     )
-    ax.plot(x, nps, color=OKABE_ITO[0], linewidth=1.8, label="NPS")
+    partial = _partial_mask(status, len(breakdown))
+    _trend_line(ax, x, breakdown["nps"], partial, OKABE_ITO[0], "NPS", partial_label=_PARTIAL_NOTE)
     ax.axhline(0, color=_GREY, linewidth=0.8, zorder=0)
     ax.fill_between(
         x,
@@ -455,7 +467,7 @@ def nps_trend(
         linewidth=0,
         label=f"{_fmt(level * 100)}% interval",
     )
-    shown = np.isfinite(nps)
+    shown = np.isfinite(nps) & ~partial  # a partial period keeps its own hollow marker
     ax.scatter(x[~flagged & shown], nps[~flagged & shown], s=22, color=OKABE_ITO[0], zorder=3)
     if (flagged & shown).any():
         ax.scatter(
@@ -994,11 +1006,7 @@ def kpi_trends(
         keys = [k for k in frame.columns if frame[k].notna().sum() >= 2][:9]
     keys = list(keys)
     x = _dates(frame.index)
-    partial = (
-        np.zeros(len(frame), dtype=bool)
-        if status is None
-        else np.asarray([s == "partial" for s in status], dtype=bool)
-    )
+    partial = _partial_mask(status, len(frame))
     if ax is not None:
         fig = ax.figure
         for i, key in enumerate(keys):
@@ -1031,9 +1039,7 @@ def kpi_trends(
     for j in range(len(keys), nrows * ncols):
         fig.delaxes(axes[j // ncols][j % ncols])
     if partial.any():
-        fig.supxlabel(
-            "dashed, hollow: partial period (not all its days are in the data)", fontsize=8
-        )
+        fig.supxlabel(f"dashed, hollow: {_PARTIAL_NOTE}", fontsize=8)
     return fig
 
 
@@ -1044,16 +1050,39 @@ def _trend_line(
     partial: np.ndarray,
     color: str,
     label: str | None,
+    *,
+    partial_label: str | None = None,
 ) -> None:
-    """Complete periods as a solid line; each partial one dashed from its neighbour, hollow."""
+    """Complete periods as a solid line; each partial one dashed from its neighbour, hollow.
+
+    ``partial_label`` names the first hollow marker in the legend (for a single-axes chart).
+    """
     y = values.to_numpy(dtype="float64", na_value=np.nan)
     solid = np.where(partial, np.nan, y)
     ax.plot(x, solid, marker="o", markersize=3, linewidth=1.5, color=color, label=label)
-    for i in np.flatnonzero(partial):
+    for n, i in enumerate(np.flatnonzero(partial)):
         near = [j for j in (i - 1, i + 1) if 0 <= j < len(y) and not partial[j]]
         pair = sorted([i, *near[:1]])
         ax.plot(x[pair], y[pair], linestyle="--", linewidth=1.2, color=color)
-        ax.plot(x[i], y[i], marker="o", markersize=5, markerfacecolor="white", color=color)
+        ax.plot(
+            x[i],
+            y[i],
+            marker="o",
+            markersize=5,
+            markerfacecolor="white",
+            color=color,
+            label=partial_label if n == 0 else None,
+        )
+
+
+_PARTIAL_NOTE = "partial period (not all its days are in the data)"
+
+
+def _partial_mask(status: Sequence[str] | None, length: int) -> np.ndarray:
+    """True where ``status`` says ``"partial"``; all False without a status."""
+    if status is None:
+        return np.zeros(length, dtype=bool)
+    return np.asarray([s == "partial" for s in status], dtype=bool)
 
 
 def _kpi_label(key: str, currency: str | None) -> str:

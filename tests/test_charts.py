@@ -130,6 +130,34 @@ def test_nps_trend_line_band_and_low_n_markers():
     assert [t.get_text() for t in fig.legends[0].get_texts()][:2] == ["NPS", "95% interval"]
 
 
+def test_nps_trend_draws_a_partial_period_dashed_and_hollow():
+    # the 9-day March is partial: out of the solid line, a dashed segment from February
+    # (20 -> 5) ending in a hollow marker, and no filled scatter marker of its own
+    index = pd.to_datetime(["2024-01-31", "2024-02-29", "2024-03-09"])
+    breakdown = pd.DataFrame(
+        {
+            "nps": [10.0, 20.0, 5.0],
+            "ci_low": [0.0, 8.0, -20.0],
+            "ci_high": [20.0, 31.0, 30.0],
+            "responses": [40, 50, 35],
+        },
+        index=index,
+    )
+    fig = charts.nps_trend(breakdown, status=["complete", "complete", "partial"])
+    ax = fig.axes[0]
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), [10.0, 20.0, NAN])
+    dashed, hollow = ax.lines[1], ax.lines[2]
+    assert dashed.get_linestyle() == "--"
+    assert dashed.get_ydata().tolist() == [20.0, 5.0]
+    assert hollow.get_markerfacecolor() == "white" and hollow.get_ydata().tolist() == [5.0]
+    assert ax.collections[1].get_offsets()[:, 1].tolist() == [10.0, 20.0]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any(text.startswith("partial period") for text in legend)
+    # without a status nothing is dashed
+    plain = charts.nps_trend(breakdown).axes[0]
+    assert "--" not in [line.get_linestyle() for line in plain.lines]
+
+
 def test_nps_trend_takes_nps_breakdown_output():
     from loyalty_metrics import nps_breakdown
 

@@ -238,3 +238,24 @@ def test_a_target_that_is_not_a_regular_file_exits_3_in_one_line(data, tmp_path)
     result = run(data, "--to", tmp_path / "kpis.csv")
     assert result.exit_code == 3
     assert len(result.stderr.splitlines()) == 1 and "not a regular file" in result.stderr
+
+
+def test_date_warnings_are_logged_like_the_other_commands_print_them(data, tmp_path):
+    # 90% of the dates end by 2024-03-05; 2026-06-01 is more than 2 years (732 days) after it
+    (data / "orders.csv").write_text(ORDERS + "d,2026-06-01,3\n")
+    result = run(data, "--to", tmp_path / "k.csv")
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert lines == [
+        f"loyalty export: Warning: {data / 'orders.csv'}: column 'order_date': 1 date more than "
+        "2 years after 90% of the column (up to 2024-03-05), e.g. line 6: '2026-06-01' read as "
+        "2026-06-01"
+    ]
+    # the same message as `loyalty kpis` prints after its "Warning: " prefix
+    kpis = CliRunner().invoke(cli, ["kpis", str(data)])
+    assert lines[0].removeprefix("loyalty export: ") in kpis.stderr.splitlines()
+    as_json = json_lines(run(data, "--to", tmp_path / "j.csv", "--log-format", "json").stderr)
+    dated = [r for r in as_json if r.get("event") == "date_warning"]
+    assert [(r["level"], r["table"]) for r in dated] == [("warning", "orders")]
+    quiet = run(data, "--to", tmp_path / "q.csv", "--quiet")
+    assert quiet.exit_code == 0 and quiet.stderr == ""

@@ -195,6 +195,48 @@ def test_orders_and_surveys_add_the_nps_section(sample_frames):
     assert [c["id"] for c in nps["charts"]] == ["nps_distribution", "nps_trend"]
 
 
+def test_nps_trend_marks_the_partial_period_and_draws_it_dashed():
+    from loyalty_metrics.report._figures import _nps_trend
+
+    orders = _orders(["a", "b"], ["2024-01-05", "2024-03-09"], [10.0, 20.0])
+    # Jan: 10, 9 -> NPS 100; Feb: 3, 8 -> -50; Mar (9 days in the window): 10, 0 -> 0
+    surveys = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "b", "a", "b"],
+            "score": [10.0, 9.0, 3.0, 8.0, 10.0, 0.0],
+            "response_date": pd.to_datetime(
+                [
+                    "2024-01-03",
+                    "2024-01-20",
+                    "2024-02-01",
+                    "2024-02-11",
+                    "2024-03-05",
+                    "2024-03-09",
+                ]
+            ),
+        }
+    )
+    report = build_report(
+        {"orders": orders, "surveys": surveys},
+        start="2024-01-01",
+        end="2024-03-09",
+        freq="M",
+        generated_at=STAMP,
+        strict=True,
+    )
+    nps = _section(report, "nps")
+    trend = next(t for t in nps["tables"] if t["id"] == "trend")
+    assert [(r["status"], r["nps"]) for r in trend["rows"]] == [
+        ("complete", 100.0),
+        ("complete", -50.0),
+        ("partial", 0.0),
+    ]
+    spec = next(c for c in nps["charts"] if c["id"] == "nps_trend")
+    ax = _nps_trend(nps, spec, None).axes[0]
+    assert ax.lines[0].get_ydata()[:2].tolist() == [100.0, -50.0]
+    assert ax.lines[1].get_linestyle() == "--" and ax.lines[1].get_ydata().tolist() == [-50.0, 0.0]
+
+
 def test_predictive_clv_needs_enough_repeat_customers():
     orders = _orders(
         ["a", "a", "b"], ["2024-01-05", "2024-02-10", "2024-02-11"], [10.0, 20.0, 5.0]

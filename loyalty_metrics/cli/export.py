@@ -168,6 +168,10 @@ def _load_inputs(
         report = read_report(frame)
         if report.rows_rejected:
             _log_rejects(name, report)
+        for message in getattr(report, "warnings", ()):  # dates after today or far beyond
+            _log.warning(
+                "Warning: %s", message, extra={"fields": {"event": "date_warning", "table": name}}
+            )
     # quiet: cron mails any output; the linking is reproducible from the config
     frames["orders"] = apply_cancellations(
         frames["orders"], settings, link_cancellations, quiet=True

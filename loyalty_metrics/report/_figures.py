@@ -58,7 +58,8 @@ def _nps_trend(section: dict[str, Any], spec: dict[str, Any], currency: str | No
     )
     if "low_n" in frame:
         data["low_n"] = frame["low_n"].fillna(False).astype(bool).to_numpy()
-    return charts.nps_trend(data)
+    status = frame["status"].tolist() if "status" in frame else None
+    return charts.nps_trend(data, status=status)
 
 
 def _cohort_heatmap(section: dict[str, Any], spec: dict[str, Any], currency: str | None) -> Any:

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from .._stats import wilson_interval
+from .._window import period_status
 from ._blocks import _chart, _column, _float, _interval_column, _period_frame, _stat, _table
 from ._catalogue import HEADLINE
 from ._context import _call, _Context, _lib, _Skip
@@ -84,7 +85,10 @@ def _section_nps(ctx: _Context) -> dict[str, Any]:
     if "response_date" in surveys and surveys["response_date"].notna().any():
         trend = _call(breakdown, surveys, freq=ctx.freq, **options)
         if len(trend) >= 2:
+            status = period_status(trend.index, ctx.freq, start=ctx.start, end=ctx.end)
+            charted = trend["nps"].notna().sum() >= 2  # one point is no trend
             trend = _period_frame(trend)
+            trend.insert(1, "status", status)
             section["tables"].append(
                 _table(
                     "trend",
@@ -92,6 +96,7 @@ def _section_nps(ctx: _Context) -> dict[str, Any]:
                     trend,
                     [
                         _column("period", "Period end", "date"),
+                        _column("status", "Status"),
                         _column("nps", "NPS", "points"),
                         _interval_column("points", ctx.level),
                         _column("responses", "Responses", "count"),
@@ -100,9 +105,10 @@ def _section_nps(ctx: _Context) -> dict[str, Any]:
                     collapsed=True,
                 )
             )
-            section["charts"].append(
-                _chart("nps_trend", "nps_trend", "NPS by period", table="trend")
-            )
+            if charted:
+                section["charts"].append(
+                    _chart("nps_trend", "nps_trend", "NPS by period", table="trend")
+                )
     if "segment" in surveys and surveys["segment"].notna().any():
         by_segment = _call(breakdown, surveys, by="segment", **options)
         by_segment.index = by_segment.index.astype("str")
