@@ -103,8 +103,18 @@ def connect(
 
     Examples
     --------
-    >>> con = connect("duckdb", memory_limit="1GB")  # doctest: +SKIP
-    >>> lm.kpis("orders/*.parquet", engine=con)  # doctest: +SKIP
+    >>> import pandas as pd
+    >>> import loyalty_metrics as lm
+    >>> con = connect("duckdb", memory_limit="1GB")
+    >>> orders = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b"],
+    ...     "order_date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-15"]),
+    ...     "amount": [10.0, 20.0, 5.0],
+    ... })
+    >>> float(lm.kpis(orders, engine=con)["repeat_purchase_rate"])  # a bought twice, b once
+    50.0
+
+    A Parquet folder works the same way: ``lm.kpis("orders/*.parquet", engine=con)``.
     """
     if name == "duckdb":
         import ibis
