@@ -24,9 +24,8 @@ from ._window import ONE_DAY, DateLike, Window, resolve_window
 from .metrics._common import (
     Span,
     check_freq,
-    check_option,
     day_after,
-    parse_span,
+    parse_trend_window,
     periods,
     require_order_lines,
 )
@@ -389,12 +388,7 @@ def kpis_by_period(
     """
     func = "kpis_by_period"
     check_freq(freq, func=func)
-    trailing = None
-    if not (isinstance(window, str) and window in ("expanding", "period")):
-        try:
-            trailing = parse_span(window, name="window", func=func)
-        except ValueError:
-            check_option(window, ("expanding", "period"), name="window", func=func)
+    trailing = parse_trend_window(window, func=func)
     parsed = parse_options(func, _merge(options, locals()))
     if engine is not None and engine != "pandas":
         from . import engines

@@ -378,17 +378,12 @@ def kpis_by_period(
 ) -> pd.DataFrame:
     """:func:`loyalty_metrics.kpis_by_period` computed inside ``engine``: one aggregate
     query per period."""
-    from ..metrics._common import check_freq, check_option, day_after, parse_span, periods
+    from ..metrics._common import check_freq, day_after, parse_trend_window, periods
     from ..snapshot import KPI_KEYS
 
     func = "kpis_by_period"
     check_freq(freq, func=func)
-    trailing = None
-    if not (isinstance(window, str) and window in ("expanding", "period")):
-        try:
-            trailing = parse_span(window, name="window", func=func)
-        except ValueError:
-            check_option(window, ("expanding", "period"), name="window", func=func)
+    trailing = parse_trend_window(window, func=func)
     opts = validated if validated is not None else _parsed(func, options, given)
     inputs = _Inputs(engine, orders, surveys, events, spend, customers, columns)
     _check_engagement(inputs, opts)

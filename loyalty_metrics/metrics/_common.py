@@ -93,6 +93,23 @@ def parse_span(value: Any, *, name: str, func: str) -> Span:
     return span
 
 
+def parse_trend_window(window: Any, *, func: str) -> Span | None:
+    """``window`` of a KPI trend: ``"expanding"`` or ``"period"`` (None), else a trailing span.
+
+    >>> parse_trend_window("expanding", func="kpis_by_period") is None
+    True
+    >>> parse_trend_window("90D", func="kpis_by_period")
+    Timedelta('90 days 00:00:00')
+    """
+    if isinstance(window, str) and window in ("expanding", "period"):
+        return None
+    try:
+        return parse_span(window, name="window", func=func)
+    except ValueError:
+        check_option(window, ("expanding", "period"), name="window", func=func)
+        raise
+
+
 def check_freq(freq: Any, *, func: str) -> str:
     """A pandas period alias ("D", "W", "M", "Q", "Y", ...)."""
     try:
