@@ -9,8 +9,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import markupsafe
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import loyalty_metrics as lm
 from loyalty_metrics.report import (
@@ -719,3 +722,23 @@ def test_category_table_shows_the_top_categories_and_other():
     assert other["revenue"] == 327.0 and other["buyers"] == 26
     total = sum(range(1, n + 1)) + 2  # 822
     assert other["revenue_share"] == pytest.approx(100 * 327 / total)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    clv=st.lists(st.one_of(st.none(), st.integers(0, 6)), min_size=0, max_size=40),
+    p_alive=st.lists(st.one_of(st.none(), st.integers(0, 3)), min_size=40, max_size=40),
+    n=st.integers(1, 12),
+)
+def test_top_customers_equal_a_full_stable_sort(clv, p_alive, n):
+    from loyalty_metrics.report._section_clv import _top
+
+    frame = pd.DataFrame(
+        {
+            "clv": [np.nan if v is None else float(v) for v in clv],
+            "p_alive": [np.nan if v is None else float(v) for v in p_alive[: len(clv)]],
+        },
+        index=[f"c{i}" for i in range(len(clv))],
+    )
+    expected = frame.sort_values(["clv", "p_alive"], ascending=False, kind="stable").head(n)
+    pd.testing.assert_frame_equal(_top(frame, n), expected)

@@ -85,8 +85,10 @@ def calibration_holdout(
     kernel = order_kernel(orders, end=hold_end)
     window = kernel.window(start, cal_end)
     # Both periods from the same kernel: their arrays share the customer codes.
-    calibration, rows = summary_arrays(kernel, window)
-    full, in_full = summary_arrays(kernel, Window(start=window.start, end=hold_end))
+    calibration, rows = summary_arrays(kernel, window, descriptive=False)
+    full, in_full = summary_arrays(
+        kernel, Window(start=window.start, end=hold_end), descriptive=False
+    )
     in_full = in_full[rows]
     days_cal = calibration["frequency"][rows] + 1
     days_full = np.where(in_full, full["frequency"][rows] + 1, days_cal)
