@@ -22,11 +22,12 @@ the orders dated up to that day and re-nets the orders whose later lines fall af
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,9 @@ from ._ids import factorize_ids, first_rows, take_ids
 from ._window import DateLike, Window, checked_window, resolve_window, to_day
 from .schema import AMOUNT_TOLERANCE
 
-__all__ = ["NS_PER_DAY", "OrderKernel", "order_kernel", "shared_kernels"]
+__all__ = ["NS_PER_DAY", "OrderKernel", "order_kernel", "shared_kernels", "shared_result"]
+
+T = TypeVar("T")
 
 NS_PER_DAY = 86_400 * 10**9
 _INT_MAX = np.iinfo(np.int64).max
@@ -302,8 +305,18 @@ def _net(day_amount: np.ndarray, late_order: np.ndarray, late_amount: np.ndarray
     return day_amount + np.bincount(late_order, weights=late_amount, minlength=len(day_amount))
 
 
-# Kernels shared by every call made inside `shared_kernels()`: orders frame id -> (frame, kernel).
-_SHARED: ContextVar[dict[int, tuple[pd.DataFrame, OrderKernel]] | None] = ContextVar(
+@dataclass
+class _Shared:
+    """What one orders frame shares inside `shared_kernels()`: its kernel and the results
+    computed from it (customer summaries by window...)."""
+
+    frame: pd.DataFrame
+    kernel: OrderKernel
+    results: dict[Hashable, Any] = field(default_factory=dict)
+
+
+# Shared by every call made inside `shared_kernels()`: orders frame id -> what it shares.
+_SHARED: ContextVar[dict[int, _Shared] | None] = ContextVar(
     "loyalty_metrics_shared_kernels", default=None
 )
 
@@ -362,19 +375,52 @@ def order_kernel(orders: pd.DataFrame, *, end: DateLike | None = None) -> OrderK
     >>> order_kernel(orders).amount.tolist()
     [7.0]
     """
-    shared = _SHARED.get()
-    if shared is None:
+    entry = _shared_entry(orders)
+    if entry is None:
         return _build(orders, end)
-    entry = shared.get(id(orders))
-    if entry is None or entry[0] is not orders:
-        entry = shared[id(orders)] = (orders, _build(orders, None))
-    kernel = entry[1]
+    kernel = entry.kernel
     end_day = to_day(end, name="end")
     if end_day is None:
         return kernel
     if not pd.isna(kernel.end) and end_day < kernel.end:
         return kernel.as_of(end_day)
     return replace(kernel, end=end_day)  # after the last line: the same orders
+
+
+def _shared_entry(orders: pd.DataFrame) -> _Shared | None:
+    """The shared entry of ``orders`` inside `shared_kernels()` (its kernel built on first
+    use), None outside."""
+    shared = _SHARED.get()
+    if shared is None:
+        return None
+    entry = shared.get(id(orders))
+    if entry is None or entry.frame is not orders:
+        entry = shared[id(orders)] = _Shared(orders, _build(orders, None))
+    return entry
+
+
+def shared_result(orders: pd.DataFrame, key: Hashable, make: Callable[[], T]) -> T:
+    """``make()``, computed once per ``orders`` frame and ``key`` inside `shared_kernels()`
+    (every time outside). For results of the kernel that several consumers ask for, such as
+    the customer summary of one window; callers must not change what they get.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a"], "amount": [5.0],
+    ...                        "order_date": pd.to_datetime(["2024-01-01"])})
+    >>> calls = []
+    >>> with shared_kernels():
+    ...     for _ in range(2):
+    ...         _ = shared_result(orders, "x", lambda: calls.append(1))
+    >>> len(calls)
+    1
+    """
+    entry = _shared_entry(orders)
+    if entry is None:
+        return make()
+    if key not in entry.results:
+        entry.results[key] = make()
+    return entry.results[key]
 
 
 def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ._validation import validate_orders
 from ._window import DateLike, Window
-from .orders import NS_PER_DAY, OrderKernel, order_kernel
+from .orders import NS_PER_DAY, OrderKernel, order_kernel, shared_result
 
 __all__ = [
     "SUMMARY_COLUMNS",
@@ -151,7 +151,13 @@ def customer_summary(
         return engines.customer_summary(orders, start=start, end=end, engine=engine)
     validate_orders(orders, func="customer_summary")
     kernel = order_kernel(orders, end=end)
-    return summary_from_kernel(kernel, kernel.window(start, end))
+    window = kernel.window(start, end)
+    # Inside shared_kernels() (a report, an export) one summary per window serves every
+    # consumer; each gets its own frame over the same columns (copy-on-write keeps it safe).
+    summary = shared_result(
+        orders, ("customer_summary", window), lambda: summary_from_kernel(kernel, window)
+    )
+    return summary.copy(deep=False)
 
 
 def summary_from_kernel(kernel: OrderKernel, window: Window) -> pd.DataFrame:

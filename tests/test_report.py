@@ -742,3 +742,21 @@ def test_top_customers_equal_a_full_stable_sort(clv, p_alive, n):
     )
     expected = frame.sort_values(["clv", "p_alive"], ascending=False, kind="stable").head(n)
     pd.testing.assert_frame_equal(_top(frame, n), expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    groups=st.lists(st.integers(0, 4), min_size=0, max_size=50),
+    seed=st.integers(0, 1000),
+    big=st.booleans(),
+)
+def test_distinct_buyers_per_category_bitmap_and_hash_agree(groups, seed, big):
+    from loyalty_metrics.report import _section_kpis
+
+    rng = np.random.default_rng(seed)
+    group = np.asarray(groups, dtype="int64")
+    value = rng.integers(0, 8, len(group)).astype("int64")
+    if big:  # past the bitmap's size: the hashing path
+        value = value * (1 << 26)
+    expected = [len(set(value[group == g].tolist())) for g in range(5)]
+    assert _section_kpis._distinct_per_group(group, value, 5).tolist() == expected
