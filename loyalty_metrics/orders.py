@@ -36,7 +36,15 @@ from ._ids import factorize_ids, first_rows, take_ids
 from ._window import DateLike, Window, checked_window, resolve_window, to_day
 from .schema import AMOUNT_TOLERANCE
 
-__all__ = ["NS_PER_DAY", "OrderKernel", "order_kernel", "shared_kernels", "shared_result"]
+__all__ = [
+    "NS_PER_DAY",
+    "CategoryTimeline",
+    "OrderKernel",
+    "category_timeline",
+    "order_kernel",
+    "shared_kernels",
+    "shared_result",
+]
 
 T = TypeVar("T")
 
@@ -243,16 +251,23 @@ class OrderKernel:
         category = np.concatenate([self._cat_code[keep], self._late_cat_code[late_keep]])
         return customer, category
 
-    def customer_counts(self, window: Window) -> dict[str, int]:
+    def customer_counts(
+        self, window: Window, timeline: CategoryTimeline | None = None
+    ) -> dict[str, int]:
         """Counts over the purchases dated in ``window`` (``window.end`` <= ``end``): buyers
         (``customers``), ``purchases``, ``repeat_customers`` (2 or more), ``new_customers``
         (no purchase before the window) and, with categories, ``single_category_customers``
         and ``multi_category_customers`` (of the lines of those purchases). O(orders).
+
+        ``timeline``: :func:`category_timeline` of the kernel this one was truncated from,
+        for windows starting on its ``start`` (the category counts of the customers it
+        covers then cost a binary search).
         """
         n = self.n_customers
         begin, stop = self.between(window)
         is_purchase = self.purchase[begin:stop]
-        customer = self.customer[begin:stop][is_purchase]
+        customer_all = self.customer[begin:stop]
+        customer = customer_all[is_purchase]
         per_customer = np.bincount(customer, minlength=n)
         buyers = per_customer > 0
         earlier = np.zeros(n, dtype=bool)  # new customers have no purchase before the window
@@ -263,7 +278,12 @@ class OrderKernel:
             "purchases": len(customer),
             "repeat_customers": int((per_customer >= 2).sum()),
         }
-        if self.has_categories:
+        if self.has_categories and timeline is not None and timeline.start == window.start:
+            out.update(timeline.counts(window))  # the customers whose categories only grow
+            rest = self._category_counts(is_purchase & timeline.volatile[customer_all], begin)
+            for key, value in rest.items():
+                out[key] += value
+        elif self.has_categories:
             out.update(self._category_counts(is_purchase, begin))
         return out
 
@@ -296,6 +316,72 @@ class OrderKernel:
     def first_line(self) -> np.ndarray:
         """File position of each order's first line at its date (breaks ties in file order)."""
         return self._first_line
+
+
+@dataclass(frozen=True)
+class CategoryTimeline:
+    """When each customer reaches one and two categories, for windows starting at ``start``.
+
+    A customer none of whose orders dated on or after ``start`` has a line on a later day is
+    *stable*: their purchases, and so their categories, only grow as a window's end moves
+    on, so the first day they hold a category and the first day they hold two are fixed.
+    The other, *volatile* customers (an order re-netted by a later line can stop being a
+    purchase) are counted exactly by :meth:`OrderKernel.customer_counts`.
+    """
+
+    start: pd.Timestamp
+    volatile: np.ndarray  # bool per customer code
+    _some: np.ndarray  # sorted: ns of each stable customer's first categorised purchase
+    _multi: np.ndarray  # sorted: ns from which a stable customer holds two categories
+
+    def counts(self, window: Window) -> dict[str, int]:
+        """Single- and multi-category stable customers of the window ``start..end``."""
+        stop = window.end_exclusive.value
+        some = int(np.searchsorted(self._some, stop))
+        multi = int(np.searchsorted(self._multi, stop))
+        return {"single_category_customers": some - multi, "multi_category_customers": multi}
+
+
+def category_timeline(kernel: OrderKernel, start: pd.Timestamp) -> CategoryTimeline:
+    """The :class:`CategoryTimeline` of ``kernel``'s orders for windows starting at ``start``.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b"], "category": ["x", "y", "x"],
+    ...     "order_date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-05"]),
+    ...     "amount": [5.0, 7.0, 3.0]})
+    >>> k = order_kernel(orders)
+    >>> t = category_timeline(k, pd.Timestamp("2024-01-01"))
+    >>> t.counts(k.window(end="2024-01-31")), t.counts(k.window(end="2024-02-29"))
+    ({'single_category_customers': 2, 'multi_category_customers': 0}, \
+{'single_category_customers': 1, 'multi_category_customers': 1})
+    """
+    n = kernel.n_customers
+    begin = int(np.searchsorted(kernel.date, start.value))
+    volatile = np.zeros(n, dtype=bool)
+    late = kernel._late_order[kernel._late_order >= begin]
+    volatile[kernel.customer[late]] = True
+    rows = begin + np.flatnonzero(kernel.purchase[begin:])
+    rows = rows[~volatile[kernel.customer[rows]] & (kernel._order_cat[rows] >= 0)]
+    customer, date, category = kernel.customer[rows], kernel.date[rows], kernel._order_cat[rows]
+    never = np.iinfo(np.int64).max
+    some = np.full(n, never, dtype="int64")
+    np.minimum.at(some, customer, date)
+    # the category of one of the first purchases; a later (or same-day) other one, or an
+    # order holding several, makes two
+    first = np.full(n, -1, dtype="int64")
+    at_first = date == some[customer]
+    first[customer[at_first]] = category[at_first]
+    second = (category != first[customer]) | kernel._order_cats_mixed[rows]
+    multi = np.full(n, never, dtype="int64")
+    np.minimum.at(multi, customer[second], date[second])
+    return CategoryTimeline(
+        start=start,
+        volatile=volatile,
+        _some=np.sort(some[some != never]),
+        _multi=np.sort(multi[multi != never]),
+    )
 
 
 def _net(day_amount: np.ndarray, late_order: np.ndarray, late_amount: np.ndarray) -> np.ndarray:

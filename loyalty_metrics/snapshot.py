@@ -34,7 +34,7 @@ from .metrics.registry import KPI_KEYS, ParsedOptions, evaluate, parse_options
 from .metrics.retention import churn_counts
 from .metrics.survey import _categories, _is_dated, _responses
 from .options import MetricOptions
-from .orders import OrderKernel, order_kernel
+from .orders import CategoryTimeline, OrderKernel, category_timeline, order_kernel
 
 __all__ = ["KPI_KEYS", "kpis", "kpis_by_period"]
 
@@ -46,8 +46,14 @@ _NAN = float("nan")
 # The aggregates of the registry, from the order kernel and the other tables.
 
 
-def order_aggregates(kernel: OrderKernel, window: Window, churn_period: Span) -> dict[str, float]:
-    """The order aggregates of the registry over ``window``, from the order kernel.
+def order_aggregates(
+    kernel: OrderKernel,
+    window: Window,
+    churn_period: Span,
+    timeline: CategoryTimeline | None = None,
+) -> dict[str, float]:
+    """The order aggregates of the registry over ``window``, from the order kernel
+    (``timeline``: see :meth:`OrderKernel.customer_counts`).
 
     Examples
     --------
@@ -66,7 +72,7 @@ def order_aggregates(kernel: OrderKernel, window: Window, churn_period: Span) ->
     if window.empty:
         return out
     k = kernel.as_of(window.end)
-    out.update(k.customer_counts(window))
+    out.update(k.customer_counts(window, timeline))
     out.update(revenue=k.revenue_total(window), window_days=(window.end - window.start).days + 1)
     cohort, churned = churn_counts(k, window.end, churn_period)
     out.update(churn_cohort=cohort, churned=churned)
@@ -455,6 +461,14 @@ def kpis_by_period(
         arrays = event_arrays(events, parsed.key_actions)
         known = _KnownCustomers(kernel, arrays, customers)
     survey_counts = _SurveyCounts(surveys) if surveys is not None else None
+    # Every row of an expanding window starts on the same day: the categories of most
+    # customers then come from one timeline instead of a pass over the orders per row.
+    expanding = window != "period" and trailing is None
+    timeline = (
+        category_timeline(kernel, overall.start)
+        if expanding and kernel.has_categories and not overall.empty
+        else None
+    )
     rows = {}
     for first, last in periods(overall, freq):
         if window == "period":
@@ -464,7 +478,7 @@ def kpis_by_period(
         else:
             row_start = overall.start
         row_window = Window(start=row_start, end=last)
-        aggregates = order_aggregates(kernel, row_window, parsed.churn_period)
+        aggregates = order_aggregates(kernel, row_window, parsed.churn_period, timeline)
         aggregates.update(
             _side_aggregates(row_window, parsed, surveys, events, spend, arrays, survey_counts)
         )
