@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import caveats
-from ._ids import count_distinct
+from ._ids import count_distinct, factorize_ids
 from ._validation import validate_orders
 from ._window import ONE_DAY, DateLike, Window, resolve_window
 from .metrics._common import (
@@ -201,8 +201,8 @@ class _KnownCustomers:
                 if "signup_date" in customers.columns
                 else np.full(len(customers), always, dtype="int64")
             )
-        codes, uniques = pd.factorize(pd.concat([i.astype("str") for i in ids], ignore_index=True))
-        first = np.full(len(uniques), never, dtype="int64")
+        codes = factorize_ids(pd.concat([i.astype("str") for i in ids], ignore_index=True))
+        first = np.full(int(codes.max(initial=-1)) + 1, never, dtype="int64")
         valid = codes >= 0
         np.minimum.at(first, codes[valid], np.concatenate(dates)[valid])
         self._first = np.sort(first)
