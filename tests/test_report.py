@@ -741,7 +741,7 @@ def test_top_customers_equal_a_full_stable_sort(clv, p_alive, n):
         index=[f"c{i}" for i in range(len(clv))],
     )
     expected = frame.sort_values(["clv", "p_alive"], ascending=False, kind="stable").head(n)
-    pd.testing.assert_frame_equal(_top(frame, n), expected)
+    pd.testing.assert_frame_equal(_top(frame, ["clv", "p_alive"], n), expected)
 
 
 @settings(max_examples=60, deadline=None)
