@@ -201,9 +201,6 @@ def summary_arrays(
     begin, stop = k.between(window)
     in_window = slice(begin, stop)
 
-    # First purchase ever (look-back ignores start), over every order up to end.
-    first_ever = _group_min(k.customer[k.purchase], k.date[k.purchase], n_customers)
-
     is_purchase = k.purchase[in_window]
     p_customer = k.customer[in_window][is_purchase]
     p_date = k.date[in_window][is_purchase]
@@ -248,6 +245,8 @@ def summary_arrays(
     if not descriptive:
         del data["categories"]
         return data, keep
+    # First purchase ever (look-back ignores start), over every order up to end.
+    first_ever = _group_min(k.customer[k.purchase], k.date[k.purchase], n_customers)
     data["first_purchase_ever"] = _to_datetime(first_ever)
     if k.channel is not None:
         data["channel"] = _first_purchase_channel(k, begin, is_purchase, first)
