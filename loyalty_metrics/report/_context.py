@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -40,7 +40,7 @@ class _Context:
     frames: dict[str, pd.DataFrame]
     window: Window
     config: dict[str, dict[str, Any]]
-    freq: str
+    freq: Literal["W", "M", "Q", "Y"]
     level: float = 0.95
     cache: dict[str, Any] = field(default_factory=dict)
 
@@ -97,9 +97,17 @@ class _Context:
             lambda: customer_summary(self.frames["orders"], start=self.start, end=self.end),
         )
 
-    def tables(self) -> dict[str, pd.DataFrame | None]:
-        """The tables besides the orders, as ``kpis`` and ``kpis_by_period`` take them."""
-        return {name: self.frame(name) for name in ("surveys", "events", "spend", "customers")}
+    def tables(
+        self,
+    ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
+        """Surveys, events, spend and customers: what ``kpis`` and ``kpis_by_period`` take
+        after the orders, in that order."""
+        return (
+            self.frame("surveys"),
+            self.frame("events"),
+            self.frame("spend"),
+            self.frame("customers"),
+        )
 
     def kpis(
         self, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
@@ -111,7 +119,7 @@ class _Context:
         return self.cached(
             f"kpis:{start}:{end}",
             lambda: kpis(
-                self.frames["orders"], **self.tables(), start=start, end=end, options=self.options
+                self.frames["orders"], *self.tables(), start=start, end=end, options=self.options
             ),
         )
 

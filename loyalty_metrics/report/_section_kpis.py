@@ -237,7 +237,7 @@ def _kpi_trend(ctx: _Context) -> pd.DataFrame | None:
     # Each row is its own period (monthly revenue, monthly customers...), not cumulative.
     frame = kpis_by_period(
         ctx.frames["orders"],
-        **ctx.tables(),
+        *ctx.tables(),
         start=ctx.start,
         end=ctx.end,
         freq=ctx.freq,
