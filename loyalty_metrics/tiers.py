@@ -13,11 +13,12 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ._window import ONE_DAY, DateLike, resolve_window, to_day
+from ._validation import validate_orders
+from ._window import DateLike, Window, resolve_window, to_day
 from .errors import ConfigError
-from .metrics._common import check_freq, day_after, parse_span, periods
+from .metrics._common import Span, check_freq, day_after, parse_span, periods
+from .orders import OrderKernel, order_kernel
 from .schema import AMOUNT_TOLERANCE
-from .summary import customer_summary
 
 __all__ = ["NEW_TIER", "loyalty_tiers", "tier_distribution", "tier_migration"]
 
@@ -58,15 +59,17 @@ def _check_thresholds(
     return [name for name, _ in ordered], minimums
 
 
-def _trailing_revenue(orders: pd.DataFrame, as_of: pd.Timestamp, lookback) -> pd.Series:
-    """Net revenue per customer (str id) of the lines dated in ``(as_of - lookback, as_of]``."""
-    dates = orders["order_date"].to_numpy(dtype="datetime64[ns]")
-    first = day_after(as_of, lookback).to_datetime64()
-    inside = (dates >= first) & (dates < (as_of + ONE_DAY).to_datetime64())
-    lines = orders.loc[inside]
-    amounts = lines["amount"].to_numpy(dtype="float64", na_value=np.nan)
-    ids = lines["customer_id"].astype("str").to_numpy(dtype=object)
-    return pd.Series(amounts, index=ids).groupby(level=0, sort=False).sum()
+def _tiers_from_kernel(
+    kernel: OrderKernel, as_of: pd.Timestamp, lookback: Span
+) -> tuple[pd.Index, np.ndarray]:
+    """The customers with a purchase on or before ``as_of`` (sorted ids) and their net
+    revenue of the lines dated in ``(as_of - lookback, as_of]``, from the order kernel."""
+    k = kernel.as_of(as_of)
+    bought = np.zeros(k.n_customers, dtype=bool)
+    bought[k.customer[k.purchase]] = True
+    span = Window(start=day_after(as_of, lookback), end=as_of)
+    revenue = k.revenue_by_customer(span)[bought]
+    return pd.Index(k.customer_ids[bought], dtype="str", name="customer_id"), revenue
 
 
 def _tier_frame(names: list[str], base: str, index: pd.Index, codes, revenue) -> pd.DataFrame:
@@ -137,9 +140,8 @@ def loyalty_tiers(
     if window.empty:
         empty = pd.Index([], dtype="str", name="customer_id")
         return _tier_frame(names, base, empty, np.zeros(0, "int8"), np.zeros(0))
-    buyers = customer_summary(orders, end=window.end).index
-    revenue = _trailing_revenue(orders, window.end, span)
-    revenue = revenue.reindex(buyers, fill_value=0.0).to_numpy(dtype="float64")
+    validate_orders(orders, func=func)
+    buyers, revenue = _tiers_from_kernel(order_kernel(orders, end=window.end), window.end, span)
     codes = np.searchsorted(minimums, revenue + AMOUNT_TOLERANCE, side="right")
     return _tier_frame(names, base, buyers, codes.astype("int8"), revenue)
 
