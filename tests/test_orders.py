@@ -62,10 +62,9 @@ line = st.tuples(
 )
 
 
-@settings(max_examples=150, deadline=None)
-@given(rows=st.lists(line, min_size=1, max_size=40), cut=st.integers(0, 60))
-def test_as_of_equals_the_kernel_of_truncated_lines(rows, cut) -> None:
-    orders = _orders(
+def _generated(rows) -> pd.DataFrame:
+    """The orders of generated ``line`` tuples (customer, order id, day, amount)."""
+    return _orders(
         [
             (
                 f"c{c}",
@@ -77,6 +76,12 @@ def test_as_of_equals_the_kernel_of_truncated_lines(rows, cut) -> None:
         ],
         with_category=True,
     )
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(line, min_size=1, max_size=40), cut=st.integers(0, 60))
+def test_as_of_equals_the_kernel_of_truncated_lines(rows, cut) -> None:
+    orders = _generated(rows)
     end = pd.Timestamp("2024-01-01") + pd.Timedelta(days=cut)
     kernel = order_kernel(orders)
     if end > kernel.end:
@@ -100,18 +105,7 @@ def test_as_of_equals_the_kernel_of_truncated_lines(rows, cut) -> None:
 def test_category_counts_agree_with_the_lines(rows, cut) -> None:
     """The O(orders) single/multi-category counts equal the distinct categories per customer
     of the purchases' lines, for the whole kernel and truncated at any end."""
-    orders = _orders(
-        [
-            (
-                f"c{c}",
-                None if o is None else f"o{o}",
-                pd.Timestamp("2024-01-01") + pd.Timedelta(days=d),
-                a,
-            )
-            for c, o, d, a in rows
-        ],
-        with_category=True,
-    )
+    orders = _generated(rows)
     kernel = order_kernel(orders)
     end = min(kernel.end, pd.Timestamp("2024-01-01") + pd.Timedelta(days=cut))
     for k in (kernel, kernel.as_of(end)):
@@ -136,18 +130,7 @@ def test_category_timeline_equals_the_pass_over_the_orders(rows, start, blanks) 
     from loyalty_metrics._window import Window
     from loyalty_metrics.orders import category_timeline
 
-    orders = _orders(
-        [
-            (
-                f"c{c}",
-                None if o is None else f"o{o}",
-                pd.Timestamp("2024-01-01") + pd.Timedelta(days=d),
-                a,
-            )
-            for c, o, d, a in rows
-        ],
-        with_category=True,
-    )
+    orders = _generated(rows)
     # some blank categories, and mixed categories within an order
     orders["category"] = (
         orders["category"].astype(object).where(~np.asarray(blanks[: len(orders)]), None)
