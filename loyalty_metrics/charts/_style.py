@@ -183,6 +183,31 @@ def _dates(index: pd.Index) -> np.ndarray:
 def _format_date_axis(ax: Axes) -> None:
     import matplotlib.dates as mdates
 
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    locator = _remembering_date_locator()(minticks=3, maxticks=8)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+@functools.cache
+def _remembering_date_locator() -> type:
+    """``AutoDateLocator`` that keeps the ticks of the last view interval it was asked about.
+
+    Matplotlib asks an axis for its ticks a dozen times per figure (each layout pass, the
+    label and title positions, the draw), and the date rules behind each answer are the
+    slowest part of drawing a date axis. The ticks depend on the view interval alone, so
+    the same interval gets the same ticks.
+    """
+    import matplotlib.dates as mdates
+
+    class RememberingDateLocator(mdates.AutoDateLocator):
+        _last: tuple[tuple[float, float], np.ndarray] | None = None
+
+        def __call__(self) -> np.ndarray:
+            interval = tuple(self.axis.get_view_interval()) if self.axis else None
+            if interval is None:
+                return super().__call__()
+            if self._last is None or self._last[0] != interval:
+                self._last = (interval, np.asarray(super().__call__()))
+            return self._last[1].copy()
+
+    return RememberingDateLocator
