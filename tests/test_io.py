@@ -335,6 +335,13 @@ def test_date_format_parameter():
     )
 
 
+def test_date_format_with_seconds():
+    # Arrow's strptime + strftime check rejected every value of a format with %S
+    assert _one_column(["05.03.2024 10:20:30"], date_format="%d.%m.%Y %H:%M:%S") == [
+        pd.Timestamp("2024-03-05 10:20:30")
+    ]
+
+
 def test_date_format_with_utc_offset_checks_dates_and_offsets():
     fmt = "%Y-%m-%dT%H:%M:%S%z"
     # 12:00 at +02:00 is 10:00 UTC; 23:30 at -05:00 is 04:30 UTC the next day
