@@ -1,4 +1,17 @@
-"""Number columns: decimal and thousands separators (sniffed or given), vectorised."""
+"""Number columns: decimal and thousands separators (sniffed or given), vectorised.
+
+The conversion itself is ``pyarrow.compute.cast`` (stock), after a literal replacement of
+a decimal comma. Hand-written: the regular expressions that accept thousands separators
+only in 3-digit groups (``1,234.5``, not ``1,23,4``) and find the rows that fail (the cast
+raises on the first bad value instead of naming rows), and the decimal-mark vote
+(:func:`_decide_decimal`), which no stock kernel does. Figures
+(``benchmarks/bench_read_parsers.py``, 1M values, best of 3, same run; the stock kernels
+were told the marks and check no grouping): plain numbers 0.03 s, as fast as the bare cast
+(0.04 s) and 9x faster than ``pandas.to_numeric``; thousands-separated 0.15 s with the
+marks given (0.41 s when they are voted on) against 0.09 s (cast) and 0.29 s (pandas);
+signed numbers with blanks and currency signs 0.08 s given, 0.26 s voted, against 0.29 s
+(pandas; the cast raises).
+"""
 
 from __future__ import annotations
 
