@@ -339,8 +339,7 @@ def _formatted_dates(
 
     pandas rejects impossible dates (31/02) row by row, where Arrow's ``strptime`` rolls
     them over to 2 March and needed each date formatted back and compared with its text
-    (7.7x slower on ISO dates, 2x on dotted ones, level on slashed ones; see the module
-    docstring). Offsets beyond +-14:00 (``%z``) are rejected as everywhere else; dates a
+    (see the module docstring for the figures). Offsets beyond +-14:00 (``%z``) are rejected as everywhere else; dates a
     nanosecond timestamp cannot hold are unparseable, as on the other paths.
     """
     s = pc.utf8_trim_whitespace(arr)
