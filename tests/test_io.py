@@ -335,6 +335,41 @@ def test_date_format_parameter():
     )
 
 
+def test_date_format_with_seconds():
+    # Arrow's strptime + strftime check rejected every value of a format with %S
+    assert _one_column(["05.03.2024 10:20:30"], date_format="%d.%m.%Y %H:%M:%S") == [
+        pd.Timestamp("2024-03-05 10:20:30")
+    ]
+
+
+def test_date_format_with_utc_offset_checks_dates_and_offsets():
+    fmt = "%Y-%m-%dT%H:%M:%S%z"
+    # 12:00 at +02:00 is 10:00 UTC; 23:30 at -05:00 is 04:30 UTC the next day
+    assert _one_column(
+        ["2024-03-05T12:00:00+02:00", "2024-03-05T23:30:00-0500", "2024-03-05T10:00:00Z"],
+        date_format=fmt,
+    ) == [
+        pd.Timestamp("2024-03-05 10:00"),
+        pd.Timestamp("2024-03-06 04:30"),
+        pd.Timestamp("2024-03-05 10:00"),
+    ]
+    # 31 February is not rolled over to 2 March, with an offset as without one
+    with pytest.raises(
+        DataValidationError,
+        match=r"line 3: unparseable date \(e.g. '2024-02-31T10:00:00\+01:00'\)",
+    ):
+        _one_column(["2024-03-05T10:00:00Z", "2024-02-31T10:00:00+01:00"], date_format=fmt)
+    df = lm.read_orders(
+        _csv(
+            "customer_id,order_date,amount\nc,2024-03-05T10:00:00+15:00,1\nc,2024-03-05T10:00:00Z,1\n"
+        ),
+        date_format=fmt,
+        errors="reject",
+    )
+    assert df["order_date"].tolist() == [pd.Timestamp("2024-03-05 10:00")]
+    assert len(lm.rejected_rows(df)) == 1
+
+
 def test_fixed_width_day_first_with_an_impossible_date():
     # the fast fixed-width path fails on 31/02 and the regex path names the bad line
     text = "customer_id,order_date,amount\nc,13/01/2024,1\nc,31/02/2024,1\nc,01/02/24,1\n"

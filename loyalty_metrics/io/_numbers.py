@@ -1,4 +1,17 @@
-"""Number columns: decimal and thousands separators (sniffed or given), vectorised."""
+"""Number columns: decimal and thousands separators (sniffed or given), vectorised.
+
+The conversion itself is ``pyarrow.compute.cast`` (stock), after a literal replacement of
+a decimal comma. Hand-written: the regular expressions that accept thousands separators
+only in 3-digit groups (``1,234.5``, not ``1,23,4``) and find the rows that fail (the cast
+raises on the first bad value instead of naming rows), and the decimal-mark vote
+(:func:`_decide_decimal`), which no stock kernel does. Figures
+(``benchmarks/bench_read_parsers.py``, 1M values, best of 3, same run; the stock kernels
+were told the marks and check no grouping): plain numbers 0.03 s, as fast as the bare cast
+(0.04 s) and 9x faster than ``pandas.to_numeric``; thousands-separated 0.15 s with the
+marks given (0.41 s when they are voted on) against 0.09 s (cast) and 0.29 s (pandas);
+signed numbers with blanks and currency signs 0.08 s given, 0.26 s voted, against 0.29 s
+(pandas; the cast raises).
+"""
 
 from __future__ import annotations
 
@@ -56,10 +69,8 @@ def _parse_numbers(
     s = pc.utf8_trim_whitespace(arr)
     blank = _null_token_mask(s)
     plain, grouped, cls = _number_patterns(decimal, thousands)
-    valid = _np_bool(pc.match_substring_regex(s, plain))
-    if grouped is not None:
-        valid |= _np_bool(pc.match_substring_regex(s, grouped))
-    valid &= ~blank
+    either = plain if grouped is None else f"(?:{plain})|(?:{grouped})"  # one pass, not two
+    valid = _np_bool(pc.match_substring_regex(s, either)) & ~blank
     norm = s
     if cls:
         norm = pc.replace_substring_regex(norm, cls, "")
