@@ -760,3 +760,46 @@ def test_distinct_buyers_per_category_bitmap_and_hash_agree(groups, seed, big):
         value = value * (1 << 26)
     expected = [len(set(value[group == g].tolist())) for g in range(5)]
     assert _section_kpis._distinct_per_group(group, value, 5).tolist() == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# Charts drawn by a second process: the same images, and a dead worker costs nothing.
+
+
+def _sample_report():
+    data = lm.generate_sample(300, seed=3)
+    return build_report(data, generated_at="2024-03-01")
+
+
+def test_a_chart_worker_draws_the_same_images():
+    from loyalty_metrics.report._figures import chart_images, chart_worker
+
+    content = _sample_report()
+    alone = chart_images(content)
+    worker = chart_worker()
+    assert worker is not None  # CI machines have two cores
+    try:
+        worker.warm_up.result(timeout=120)  # the worker imports matplotlib first
+        assert worker.ready()
+        shared = chart_images(content, worker=worker)
+    finally:
+        worker.shutdown()
+    assert len(alone) >= 4
+    assert shared == alone  # same keys, same PNG bytes
+
+
+def test_a_dead_chart_worker_leaves_the_drawing_here():
+    import os
+
+    from loyalty_metrics.report._figures import chart_images, chart_worker
+
+    content = _sample_report()
+    worker = chart_worker()
+    assert worker is not None
+    try:
+        worker.warm_up.result(timeout=120)
+        # the worker process dies: the pool is broken, the next task cannot run there
+        worker.pool.submit(os._exit, 1).exception(timeout=120)
+        assert chart_images(content, worker=worker) == chart_images(content)
+    finally:
+        worker.shutdown()

@@ -91,10 +91,41 @@ def command(
       loyalty report --orders orders.csv --surveys nps.csv --start 2024-01-01 -o r.md
       loyalty report sample_data/ --format json --as-of 2024-06-30 > report.json
     """
-    from ..orders import shared_kernels
-    from ..report import build_report, render
+    from ..report import chart_worker, render
 
     fmt = _format(fmt, output)
+    # A second process draws half of the charts; started now, it imports matplotlib while
+    # this one reads the data.
+    worker = chart_worker() if fmt == "html" else None
+    try:
+        content = _content(data_dir, files, start, end, config, quiet, title, freq, strict,
+                           debug, link_cancellations)  # fmt: skip
+        if fmt == "html":
+            progress("Drawing the charts...", quiet=quiet)
+        page = render(content, fmt, worker=worker)
+    finally:
+        if worker is not None:
+            worker.shutdown()
+    emit(page, output, quiet=quiet)
+
+
+def _content(
+    data_dir: Path | None,
+    files: dict[str, Path | None],
+    start: str | None,
+    end: str | None,
+    config: Path | None,
+    quiet: bool,
+    title: str | None,
+    freq: str,
+    strict: bool,
+    debug: bool,
+    link_cancellations: str | None,
+) -> dict:
+    """Read the inputs and compute the report's content (warning about its caveats)."""
+    from ..orders import shared_kernels
+    from ..report import build_report
+
     inputs = load_inputs(
         data_dir,
         files,
@@ -120,6 +151,4 @@ def command(
         )
     for caveat in content.get("caveats", []):
         warn(caveat["message"], quiet=quiet)
-    if fmt == "html":
-        progress("Drawing the charts...", quiet=quiet)
-    emit(render(content, fmt), output, quiet=quiet)
+    return content

@@ -19,14 +19,17 @@ True
 """
 
 from ._content import SECTION_TITLES, build_report
+from ._figures import ChartWorker, chart_worker
 from ._render import render_html, render_json, render_markdown, render_text
 from ._write import FORMATS, format_for_path, write_atomic, write_report
 
 __all__ = [
     "FORMATS",
     "SECTION_TITLES",
+    "ChartWorker",
     "build_report",
     "format_for_path",
+    "chart_worker",
     "render",
     "render_html",
     "render_json",
@@ -37,8 +40,15 @@ __all__ = [
 ]
 
 
-def render(report: dict, format: str = "html", *, charts: bool = True) -> str:
-    """Render ``report`` in ``format`` (``"html"``, ``"md"``, ``"json"`` or ``"text"``).
+def render(
+    report: dict,
+    format: str = "html",
+    *,
+    charts: bool = True,
+    worker: ChartWorker | None = None,
+) -> str:
+    """Render ``report`` in ``format`` (``"html"``, ``"md"``, ``"json"`` or ``"text"``);
+    ``worker``: see :func:`render_html`.
 
     Examples
     --------
@@ -46,7 +56,7 @@ def render(report: dict, format: str = "html", *, charts: bool = True) -> str:
     '{\\n  "a": 1\\n}\\n'
     """
     if format == "html":
-        return render_html(report, charts=charts)
+        return render_html(report, charts=charts, worker=worker)
     if format == "md":
         return render_markdown(report)
     if format == "json":

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["chart_images"]
+__all__ = ["ChartWorker", "chart_images", "chart_worker"]
 
 
 def _frame(section: dict[str, Any], table_id: str | None) -> pd.DataFrame | None:
@@ -203,25 +205,97 @@ _BUILDERS: dict[str, Callable[[dict[str, Any], dict[str, Any], str | None], Any]
 }
 
 
-def chart_images(report: dict[str, Any]) -> dict[str, str]:
-    """``{"section/chart": "data:image/png;base64,..."}`` for every chart of the report."""
-    from ..charts import figure_bytes
+#: One chart to draw: (key, its section's tables, the chart's spec, the currency).
+_Job = tuple[str, dict[str, Any], dict[str, Any], "str | None"]
 
-    images: dict[str, str] = {}
+
+def chart_images(report: dict[str, Any], *, worker: ChartWorker | None = None) -> dict[str, str]:
+    """``{"section/chart": "data:image/png;base64,..."}`` for every chart of the report.
+
+    ``worker``: a :func:`chart_worker` that draws every other chart beside this process, if
+    it is ready (its imports done); the images are the same bytes either way.
+    """
+    jobs = _jobs(report)
+    if worker is None or len(jobs) < 2 or not worker.ready():
+        return dict(_draw(jobs))
+    try:
+        remote = worker.pool.submit(_draw, jobs[1::2])
+    except (BrokenExecutor, RuntimeError):  # the worker died or was shut down
+        return dict(_draw(jobs))
+    images = dict(_draw(jobs[0::2]))
+    try:
+        images.update(remote.result())
+    except BrokenExecutor:  # the worker died meanwhile (killed, out of memory)
+        images.update(_draw(jobs[1::2]))
+    return {key: images[key] for key, *_ in jobs if key in images}
+
+
+@dataclass(frozen=True)
+class ChartWorker:
+    """A process that draws charts beside this one (see :func:`chart_worker`)."""
+
+    pool: ProcessPoolExecutor
+    warm_up: Future[None]
+
+    def ready(self) -> bool:
+        """True once the worker has imported matplotlib (and did not fail doing so)."""
+        return self.warm_up.done() and self.warm_up.exception() is None
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+
+
+def chart_worker() -> ChartWorker | None:
+    """Start a worker process for :func:`chart_images` now, so that it has imported
+    matplotlib by the time the charts are drawn (None on a single core: no gain there).
+
+    The caller shuts it down. A worker not ready by then is not waited for.
+
+    Examples
+    --------
+    >>> worker = chart_worker()
+    >>> worker is None or isinstance(worker.pool, ProcessPoolExecutor)
+    True
+    >>> if worker is not None:
+    ...     worker.shutdown()
+    """
+    import multiprocessing
+    import os
+
+    if (os.cpu_count() or 1) < 2:
+        return None
+    # spawn: a fresh interpreter, nothing of this process's memory or threads inherited
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return ChartWorker(pool, pool.submit(_warm_up))  # the worker starts on its first task
+
+
+def _warm_up() -> None:
+    from .. import charts  # noqa: F401  (imports matplotlib)
+
+
+def _jobs(report: dict[str, Any]) -> list[_Job]:
     currency = report.get("currency")
+    jobs: list[_Job] = []
     for section in report["sections"]:
         if not section.get("shown"):
             continue
+        tables = {"tables": section.get("tables", [])}
         for spec in section.get("charts", []):
-            build = _BUILDERS.get(spec["kind"])
-            if build is None:
-                continue
-            with np.errstate(all="ignore"):
-                fig = build(section, spec, currency)
-            if fig is None:
-                continue
-            png = figure_bytes(fig, "png", dpi=144)
-            images[f"{section['id']}/{spec['id']}"] = "data:image/png;base64," + base64.b64encode(
-                png
-            ).decode("ascii")
-    return images
+            if spec["kind"] in _BUILDERS:
+                jobs.append((f"{section['id']}/{spec['id']}", tables, spec, currency))
+    return jobs
+
+
+def _draw(jobs: list[_Job]) -> list[tuple[str, str]]:
+    """(key, PNG data URL) of each job that gives a figure."""
+    from ..charts import figure_bytes
+
+    out = []
+    for key, section, spec, currency in jobs:
+        with np.errstate(all="ignore"):
+            fig = _BUILDERS[spec["kind"]](section, spec, currency)
+        if fig is None:
+            continue
+        png = figure_bytes(fig, "png", dpi=144)
+        out.append((key, "data:image/png;base64," + base64.b64encode(png).decode("ascii")))
+    return out

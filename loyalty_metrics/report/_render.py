@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._format import MISSING, fmt, fmt_change, md_escape, plain
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._figures import ChartWorker
 
 __all__ = ["render_html", "render_json", "render_markdown", "render_text"]
 
@@ -130,7 +133,9 @@ def _context(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def render_html(report: dict[str, Any], *, charts: bool = True) -> str:
+def render_html(
+    report: dict[str, Any], *, charts: bool = True, worker: ChartWorker | None = None
+) -> str:
     """The report as one self-contained HTML page (charts inline as PNG, no network needed).
 
     Parameters
@@ -139,6 +144,9 @@ def render_html(report: dict[str, Any], *, charts: bool = True) -> str:
         :func:`build_report` output.
     charts : bool
         Draw the charts (matplotlib); without them the page has the tables only.
+    worker : ChartWorker, optional
+        A process that draws half of the charts meanwhile (:func:`chart_worker`, started
+        before the report is computed); the page is the same.
 
     Examples
     --------
@@ -154,7 +162,7 @@ def render_html(report: dict[str, Any], *, charts: bool = True) -> str:
     if charts:
         from ._figures import chart_images
 
-        images = chart_images(report)
+        images = chart_images(report, worker=worker)
     return (
         _environment("html")
         .get_template("report.html.j2")
