@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -169,6 +170,52 @@ def test_hand_worked_cohorts(engine):
     assert table.loc[pd.Period("2023-12", "M")].tolist() == [1.0, 1.0, 0.0, 0.0]
     assert table.attrs["loyalty_metrics.cohorts"]["cohort_size"] == [1, 1, 1, 1]
     assert np.isnan(table.iloc[3, 1])  # 2024-03 + 1 month is after end: unreachable
+
+
+# ---------------------------------------------------------------------------------------------
+# The analyst's caveats (caveats.py) are raised on the engine path as on the pandas path.
+
+# sample_data's orders run 2023-01-01..2024-12-31.
+CAVEAT_CASES = [
+    # the window starts with the data: new customers are everyone; the first cohort too
+    ({}, [("new_customers", "cac", "ltv_cac_ratio")], [("cohort_table",)]),
+    # churn's base period 2022-04-01..2023-03-31 holds 90 of its 365 days of data
+    (
+        {"start": "2023-06-01", "end": "2024-03-31"},
+        [("churn_rate", "retention_rate", "clv")],
+        [],
+    ),
+    # nothing to say: base period covered, window after the first day
+    ({"start": "2024-01-01"}, [], []),
+]
+
+
+@pytest.mark.parametrize(("window", "kpi_notes", "cohort_notes"), CAVEAT_CASES)
+def test_caveats_as_the_pandas_engine(sample, window, kpi_notes, cohort_notes):
+    from loyalty_metrics import caveats
+
+    orders = sample["orders"]
+    for func, about in ((lm.kpis, kpi_notes), (lm.cohort_table, cohort_notes)):
+        with caveats.collect() as expected:
+            func(orders, **window)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            func(orders, engine="duckdb", **window)
+        ours = [w for w in caught if isinstance(w.message, lm.LoyaltyWarning)]
+        notes = [w.message for w in ours]
+        assert [n.about for n in notes] == about
+        assert [(type(n), str(n)) for n in notes] == [(type(n), str(n)) for n in expected]
+        # reported at the caller's line, as the pandas engine's
+        assert all(w.filename == __file__ for w in ours)
+
+
+def test_kpis_by_period_raises_no_caveat_on_either_engine(sample):
+    from loyalty_metrics import caveats
+
+    for engine in ("pandas", "duckdb"):
+        with caveats.collect() as notes:
+            lm.kpis_by_period(sample["orders"], freq="Y", engine=engine)
+        assert notes == []
 
 
 # ---------------------------------------------------------------------------------------------

@@ -191,7 +191,7 @@ def load_table(
         return canonical
     if engine.is_spark:
         return canonical.cache()
-    return engine.backend.create_table(_temp_name(), canonical, temp=True)
+    return engine.backend.create_table(temp_name(), canonical, temp=True)
 
 
 def _is_csv(source: Any) -> bool:
@@ -210,7 +210,7 @@ def _raw_table(engine: Engine, source: Any, table: str) -> ir.Table:
     if isinstance(source, str | os.PathLike):
         return _from_path(engine, os.fspath(source), table)
     if engine.is_spark and type(source).__name__ == "DataFrame" and hasattr(source, "rdd"):
-        name = _temp_name()
+        name = temp_name()
         source.createOrReplaceTempView(name)
         return engine.backend.table(name)
     raise ConfigError(
@@ -219,12 +219,12 @@ def _raw_table(engine: Engine, source: Any, table: str) -> ir.Table:
     )
 
 
-def _temp_name() -> str:
+def temp_name() -> str:
     return f"loyalty_{uuid.uuid4().hex[:12]}"
 
 
 def _from_frame(engine: Engine, frame: pd.DataFrame) -> ir.Table:
-    name = _temp_name()
+    name = temp_name()
     if engine.is_duckdb:
         # DuckDB scans the DataFrame where it lies (a view, no copy through Arrow).
         engine.backend.con.register(name, frame)
