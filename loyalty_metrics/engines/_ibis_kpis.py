@@ -347,7 +347,9 @@ def kpis(
     aggregates = _snapshot(inputs, window, opts)
     if aggregates.get("first_order") is not None:  # the pandas engine's caveats
         first = pd.Timestamp(aggregates["first_order"])
-        notes = caveats.window_caveats(first, window.start, window.end, churn_period=opts.churn_period)
+        notes = caveats.window_caveats(
+            first, window.start, window.end, churn_period=opts.churn_period
+        )
         caveats.emit(notes, stacklevel=4)  # the caller of loyalty_metrics.kpis
     return kpis_from_aggregates(aggregates, window, opts)
 
