@@ -172,6 +172,19 @@ def test_hand_worked_cohorts(engine):
     assert np.isnan(table.iloc[3, 1])  # 2024-03 + 1 month is after end: unreachable
 
 
+def test_no_order_up_to_end_is_a_one_day_window_as_in_pandas():
+    # hypothesis found it: the only order is after end, so the window is end..end (pandas
+    # engine), not an empty window
+    orders = ORDERS[ORDERS["customer_id"] == "e"].iloc[[1]]  # 2024-04-01
+    for func in (lm.customer_summary, lm.kpis):
+        expected = func(orders, end=END)
+        actual = func(orders, end=END, engine="duckdb")
+        assert actual.attrs == expected.attrs
+    summary = lm.customer_summary(orders, end=END, engine="duckdb")
+    assert (summary.window.start, summary.window.end) == (pd.Timestamp(END), pd.Timestamp(END))
+    assert_same_frame(lm.customer_summary(orders, end=END), summary)
+
+
 # ---------------------------------------------------------------------------------------------
 # The analyst's caveats (caveats.py) are raised on the engine path as on the pandas path.
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .._window import ONE_DAY, Window, to_day
+from .._window import ONE_DAY, Window, checked_window, to_day
 from ..schema import AMOUNT_TOLERANCE
 from ._backend import Engine, temp_name
 
@@ -43,9 +43,7 @@ def resolve_window(engine: Engine, lines: ir.Table, start: object, end: object) 
     start_day = to_day(start, name="start")
     end_day = to_day(end, name="end")
     if start_day is not None and end_day is not None:
-        if start_day > end_day:
-            raise ValueError(f"start ({start_day.date()}) is after end ({end_day.date()}).")
-        return Window(start=start_day, end=end_day)
+        return checked_window(start_day, end_day)
     dates = lines.order_date
     if end_day is None:
         row = engine.execute(lines.aggregate(first=dates.min(), last=dates.max()))
@@ -55,12 +53,11 @@ def resolve_window(engine: Engine, lines: ir.Table, start: object, end: object) 
         upto = lines.filter(dates < _ts(end_day + ONE_DAY))
         first = engine.execute(upto.order_date.min())
     if start_day is None:
-        start_day = (
-            pd.NaT if pd.isna(first) or pd.isna(end_day) else pd.Timestamp(first).normalize()
-        )
-    if not pd.isna(start_day) and not pd.isna(end_day) and start_day > end_day:
-        raise ValueError(f"start ({start_day.date()}) is after end ({end_day.date()}).")
-    return Window(start=start_day, end=end_day)
+        if pd.isna(end_day):
+            start_day = pd.NaT
+        else:  # no order up to end: the window is that day, as the pandas engine's
+            start_day = end_day if pd.isna(first) else pd.Timestamp(first).normalize()
+    return checked_window(start_day, end_day)
 
 
 def category_column(lines: ir.Table) -> str | None:
