@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
     from ibis.backends import BaseBackend
 
-__all__ = ["Engine", "connect", "resolve_engine"]
+__all__ = ["Engine", "connect", "resolve_engine", "source_files"]
 
 # Text the readers treat as a blank cell (io.py's null tokens, in their usual spellings).
 _NULL_TOKENS = ["", "NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "None", "none", "#N/A"]
@@ -197,7 +197,7 @@ def load_table(
 def _is_csv(source: Any) -> bool:
     if not isinstance(source, str | os.PathLike):
         return False
-    return _kind(_paths(os.fspath(source))[0]) == "csv"
+    return _kind(source_files(os.fspath(source))[0]) == "csv"
 
 
 def _raw_table(engine: Engine, source: Any, table: str) -> ir.Table:
@@ -240,7 +240,8 @@ def _from_frame(engine: Engine, frame: pd.DataFrame) -> ir.Table:
     return engine.backend.create_table(name, plain, temp=True)
 
 
-def _paths(path: str) -> list[str]:
+def source_files(path: str) -> list[str]:
+    """The CSV or Parquet files a path, folder or glob names (sorted), as the engine reads them."""
     if os.path.isdir(path):
         found = sorted(
             p for p in glob.glob(os.path.join(path, "**", "*"), recursive=True) if _kind(p)
@@ -269,7 +270,7 @@ def _kind(path: str) -> str | None:
 
 
 def _from_path(engine: Engine, path: str, table: str) -> ir.Table:
-    files = _paths(path)
+    files = source_files(path)
     backend = engine.backend
     if _kind(files[0]) == "parquet":
         return backend.read_parquet(files if len(files) > 1 else files[0])
