@@ -20,7 +20,7 @@ from ._ibis_cohorts import cohort_status, cohort_table
 from ._ibis_export import EngineTables, load_tables
 from ._ibis_kpis import kpis, kpis_by_period
 from ._ibis_models import rfm_counts
-from ._ibis_summary import customer_summary, order_window
+from ._ibis_summary import count_lines, customer_summary, order_window
 
 __all__ = [
     "Engine",
@@ -28,6 +28,7 @@ __all__ = [
     "cohort_status",
     "cohort_table",
     "connect",
+    "count_lines",
     "customer_summary",
     "kpis",
     "kpis_by_period",

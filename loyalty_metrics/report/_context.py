@@ -43,11 +43,55 @@ class _Context:
     freq: str
     level: float = 0.95
     cache: dict[str, Any] = field(default_factory=dict)
+    #: With a SQL engine: the connected backend; ``frames["orders"]`` is then a path, glob or
+    #: table the engine reads (``orders_columns``: its column mapping), the rest DataFrames.
+    engine: Any = None
+    orders_columns: dict[str, str] | None = None
 
     # -- inputs ---------------------------------------------------------------------------
     def has(self, name: str) -> bool:
         frame = self.frames.get(name)
+        if name == "orders" and self.engine is not None:
+            return frame is not None and self.order_lines() > 0
         return frame is not None and len(frame) > 0
+
+    def order_lines(
+        self, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
+    ) -> int:
+        """Order lines dated ``start``..``end`` (inclusive days; all when None), counted by
+        the engine."""
+        from .. import engines
+
+        return self.cached(
+            f"lines:{start}:{end}",
+            lambda: engines.count_lines(
+                self.frames["orders"], start=start, end=end, engine=self.engine,
+                columns=self.orders_columns,
+            ),
+        )  # fmt: skip
+
+    def library(self) -> Any:
+        """Where the orders computations live: :mod:`loyalty_metrics` (pandas), or with an
+        engine :mod:`loyalty_metrics.engines`, whose functions take the same arguments and
+        ``engine``/``columns`` (see :meth:`on_engine`)."""
+        if self.engine is None:
+            import loyalty_metrics
+
+            return loyalty_metrics
+        from .. import engines
+
+        return engines
+
+    def on_engine(self, table_columns: bool = False) -> dict[str, Any]:
+        """The keywords that send an orders computation to the engine (none in pandas);
+        ``table_columns``: ``columns`` by table, as the KPI functions take it."""
+        if self.engine is None:
+            return {}
+        columns = self.orders_columns or {}
+        return {
+            "engine": self.engine,
+            "columns": {"orders": columns} if table_columns else columns,
+        }
 
     def require(self, *names: str) -> None:
         missing = [n for n in names if not self.has(n)]
@@ -90,11 +134,12 @@ class _Context:
     # -- shared computations ----------------------------------------------------------------
     def summary(self) -> pd.DataFrame:
         self.require("orders")
-        from ..summary import customer_summary
-
+        customer_summary = self.library().customer_summary
         return self.cached(
             "summary",
-            lambda: customer_summary(self.frames["orders"], start=self.start, end=self.end),
+            lambda: customer_summary(
+                self.frames["orders"], start=self.start, end=self.end, **self.on_engine()
+            ),
         )
 
     def tables(self) -> dict[str, pd.DataFrame | None]:
@@ -104,16 +149,16 @@ class _Context:
     def kpis(
         self, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
     ) -> pd.Series:
-        from ..snapshot import kpis
-
+        kpis = self.library().kpis
         start = self.start if start is None else start
         end = self.end if end is None else end
         return self.cached(
             f"kpis:{start}:{end}",
             lambda: kpis(
-                self.frames["orders"], **self.tables(), start=start, end=end, options=self.options
+                self.frames["orders"], **self.tables(), start=start, end=end,
+                options=self.options, **self.on_engine(table_columns=True),
             ),
-        )
+        )  # fmt: skip
 
     def comparison(self) -> dict[str, Any] | None:
         """The period the headline KPIs are compared with (see the module notes)."""
@@ -122,11 +167,14 @@ class _Context:
     def _comparison(self) -> dict[str, Any] | None:
         if self.window.empty or not self.has("orders"):
             return None
-        dates = self.frames["orders"]["order_date"]
         length = self.end - self.start
         prev_end = self.start - ONE_DAY
         prev_start = prev_end - length
-        has_prior = bool(((dates >= prev_start) & (dates < self.start)).any())
+        if self.engine is not None:
+            has_prior = self.order_lines(prev_start, prev_end) > 0
+        else:
+            dates = self.frames["orders"]["order_date"]
+            has_prior = bool(((dates >= prev_start) & (dates < self.start)).any())
         if has_prior:
             return {
                 "kind": "previous_window",
