@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -40,7 +40,7 @@ class _Context:
     frames: dict[str, pd.DataFrame]
     window: Window
     config: dict[str, dict[str, Any]]
-    freq: str
+    freq: Literal["W", "M", "Q", "Y"]
     level: float = 0.95
     cache: dict[str, Any] = field(default_factory=dict)
     #: With a SQL engine: the connected backend; ``frames["orders"]`` is then a path, glob or
@@ -69,18 +69,6 @@ class _Context:
                 columns=self.orders_columns,
             ),
         )  # fmt: skip
-
-    def library(self) -> Any:
-        """Where the orders computations live: :mod:`loyalty_metrics` (pandas), or with an
-        engine :mod:`loyalty_metrics.engines`, whose functions take the same arguments and
-        ``engine``/``columns`` (see :meth:`on_engine`)."""
-        if self.engine is None:
-            import loyalty_metrics
-
-            return loyalty_metrics
-        from .. import engines
-
-        return engines
 
     def on_engine(self, table_columns: bool = False) -> dict[str, Any]:
         """The keywords that send an orders computation to the engine (none in pandas);
@@ -134,29 +122,44 @@ class _Context:
     # -- shared computations ----------------------------------------------------------------
     def summary(self) -> pd.DataFrame:
         self.require("orders")
-        customer_summary = self.library().customer_summary
-        return self.cached(
-            "summary",
-            lambda: customer_summary(
-                self.frames["orders"], start=self.start, end=self.end, **self.on_engine()
-            ),
-        )
+        orders, window = self.frames["orders"], {"start": self.start, "end": self.end}
+        if self.engine is not None:
+            from .. import engines
+
+            return self.cached(
+                "summary", lambda: engines.customer_summary(orders, **window, **self.on_engine())
+            )
+        from ..summary import customer_summary
+
+        return self.cached("summary", lambda: customer_summary(orders, **window))
 
     def tables(self) -> dict[str, pd.DataFrame | None]:
-        """The tables besides the orders, as ``kpis`` and ``kpis_by_period`` take them."""
+        """The tables besides the orders, as ``kpis`` and ``kpis_by_period`` take them (in
+        the order of their positional parameters)."""
         return {name: self.frame(name) for name in ("surveys", "events", "spend", "customers")}
 
     def kpis(
         self, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
     ) -> pd.Series:
-        kpis = self.library().kpis
         start = self.start if start is None else start
         end = self.end if end is None else end
+        if self.engine is not None:
+            from .. import engines
+
+            return self.cached(
+                f"kpis:{start}:{end}",
+                lambda: engines.kpis(
+                    self.frames["orders"], **self.tables(), start=start, end=end,
+                    options=self.options, **self.on_engine(table_columns=True),
+                ),
+            )  # fmt: skip
+        from ..snapshot import kpis
+
         return self.cached(
             f"kpis:{start}:{end}",
             lambda: kpis(
-                self.frames["orders"], **self.tables(), start=start, end=end,
-                options=self.options, **self.on_engine(table_columns=True),
+                self.frames["orders"], *self.tables().values(), start=start, end=end,
+                options=self.options,
             ),
         )  # fmt: skip
 

@@ -23,21 +23,24 @@ from ._context import _PERIOD_NAMES, _Context, _period_key, _Skip
 
 def _section_cohorts(ctx: _Context) -> dict[str, Any]:
     ctx.require("orders")
-    from ..cohorts import cohort_cell_status
+    from ..cohorts import cohort_cell_status, cohort_table
 
     orders = ctx.frames["orders"]
     window = {"start": ctx.start, "end": ctx.end}
-    retention = ctx.library().cohort_table(
-        orders, period=ctx.freq, values="retention", **window, **ctx.on_engine()
-    )
+    if ctx.engine is not None:
+        from .. import engines
+
+        retention = engines.cohort_table(
+            orders, period=ctx.freq, values="retention", **window, **ctx.on_engine()
+        )
+    else:
+        retention = cohort_table(orders, period=ctx.freq, values="retention", **window)
     if retention.empty:
         raise _Skip("has no cohorts (no purchases up to the end date).")
     assert retention.cohort_size is not None  # cohort_table sets it on every table it makes
     sizes = retention.cohort_size.to_numpy()
     if ctx.engine is not None:  # from the grid and its end date: no second pass
-        from ..engines import cohort_status
-
-        status = cohort_status(retention)
+        status = engines.cohort_status(retention)
     else:
         status = cohort_cell_status(orders, period=ctx.freq, **window)
     matrix = retention.copy()

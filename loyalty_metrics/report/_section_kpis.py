@@ -229,16 +229,20 @@ def _category_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _kpi_trend(ctx: _Context) -> pd.DataFrame | None:
     # Each row is its own period (monthly revenue, monthly customers...), not cumulative.
-    frame = ctx.library().kpis_by_period(
-        ctx.frames["orders"],
-        **ctx.tables(),
-        start=ctx.start,
-        end=ctx.end,
-        freq=ctx.freq,
-        window="period",
-        options=ctx.options,
-        **ctx.on_engine(table_columns=True),
-    )
+    if ctx.engine is not None:
+        from ..engines import kpis_by_period as on_engine
+
+        frame = on_engine(
+            ctx.frames["orders"], **ctx.tables(), start=ctx.start, end=ctx.end, freq=ctx.freq,
+            window="period", options=ctx.options, **ctx.on_engine(table_columns=True),
+        )  # fmt: skip
+    else:
+        from ..snapshot import kpis_by_period
+
+        frame = kpis_by_period(
+            ctx.frames["orders"], *ctx.tables().values(), start=ctx.start, end=ctx.end, freq=ctx.freq,
+            window="period", options=ctx.options,
+        )  # fmt: skip
     if len(frame) < 2:
         return None
     return frame
