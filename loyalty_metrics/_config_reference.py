@@ -131,7 +131,7 @@ KEY_HELP: dict[str, dict[str, tuple[str, str]]] = {
     "engine": {
         "name": (
             '"duckdb"',
-            'Where `loyalty kpis` and `loyalty cohorts` compute: `"pandas"` (default, in '
+            'Where `loyalty kpis`, `cohorts`, `export` and `report` compute: `"pandas"` (default, in '
             'memory), `"duckdb"` (reads the files itself and spills to disk) or `"spark"`. '
             "`--engine` overrides it. A SQL engine takes only `file` and `columns` of the "
             "input tables (comma-separated or Parquet files, ISO dates).",

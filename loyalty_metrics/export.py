@@ -75,8 +75,8 @@ import pandas as pd
 
 from . import __version__
 from ._csv import FORMULA_START, neutralise
-from ._window import DateLike, period_status, resolve_window, to_day
-from .errors import DataValidationError, ExportError, LockTimeoutError
+from ._window import DateLike, Window, period_status, resolve_window, to_day
+from .errors import ConfigError, DataValidationError, ExportError, LockTimeoutError
 
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
@@ -190,6 +190,8 @@ def export_kpis(
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     kpi_options: Mapping[str, Any] | None = None,
     guests: pd.DataFrame | None = None,
+    engine: Any = "pandas",
+    columns: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ExportResult:
     """Compute the KPI snapshot of every period and upsert one row per period into ``target``.
 
@@ -229,6 +231,15 @@ def export_kpis(
         reads them back from a lenient read. When given, each row also gets
         ``guest_revenue`` (their net amount in the row's window) and ``total_revenue``
         (``revenue`` of the identified customers + ``guest_revenue``). Part of the input hash.
+    engine : {"pandas", "duckdb", "spark"} or an Ibis backend, default "pandas"
+        Where the KPIs are computed (:mod:`loyalty_metrics.engines`, the same numbers): with
+        a SQL engine the tables may also be paths or globs of CSV/Parquet files (read by the
+        engine, ``columns`` mapping each table's canonical names to its columns), only the
+        KPI rows come back, and the input hash covers the files' bytes instead of the frames.
+        The points KPIs are computed in pandas only (``points`` is refused), and so are
+        guest lines: order lines without a customer id (or a date, or an amount) are refused
+        as the readers' ``errors="raise"`` does, and ``guests`` may only be empty (then
+        ``guest_revenue`` is 0).
 
     Returns
     -------
@@ -286,8 +297,20 @@ def export_kpis(
     _check_choice("window", window, ("expanding", "period"), "export_kpis")
     _check_timeout(lock_timeout, "export_kpis")
     dest = _parse_target(target, "export_kpis")
-    data_window = resolve_window(orders["order_date"], None, as_of)
-    if data_window.empty or not data_window.up_to_end(orders["order_date"]).any():
+    sources = {"orders": orders, "surveys": surveys, "events": events, "spend": spend,
+               "customers": customers}  # fmt: skip
+    in_engine = engine is not None and not (isinstance(engine, str) and engine == "pandas")
+    if in_engine:
+        tables = _engine_tables(engine, sources, columns, points=points, guests=guests)
+        first, last = tables.order_span(to_day(as_of, name="as_of"))
+        data_window = Window(
+            start=first.normalize(), end=to_day(as_of, name="as_of") or last.normalize()
+        )
+        no_orders = pd.isna(first)
+    else:
+        data_window = resolve_window(orders["order_date"], None, as_of)
+        no_orders = data_window.empty or not data_window.up_to_end(orders["order_date"]).any()
+    if no_orders:
         raise DataValidationError(
             "No orders on or before the as-of date: there is no period to export.",
             table="orders",
@@ -305,13 +328,24 @@ def export_kpis(
         start = pd.Period(since_day, freq=freq).start_time
     options = dict(kpi_options or {})
     kpis_options = {k: v for k, v in options.items() if k != "point_value"}
+    frames = {**sources, "points": points, "guests": guests}
+    # Before computing: an input the hash cannot read is refused first.
+    engine_digest = _source_hash(frames, options) if in_engine else None
     # An expanding row is the snapshot from the first order on, whatever `since` says; a
     # per-period row needs nothing before its period (look-backs reach back by themselves).
     row_start = start if window == "period" else None
-    frame = kpis_by_period(
-        orders, surveys, events, spend, customers, freq=freq, window=window,
-        start=row_start, end=as_of_day, **kpis_options,
-    )  # fmt: skip
+    if in_engine:
+        from .engines import kpis_by_period as engine_kpis_by_period
+
+        frame = engine_kpis_by_period(
+            *tables.tables.values(), freq=freq, window=window, start=row_start,
+            end=as_of_day, engine=tables.engine, **kpis_options,
+        )  # fmt: skip
+    else:
+        frame = kpis_by_period(
+            orders, surveys, events, spend, customers, freq=freq, window=window,
+            start=row_start, end=as_of_day, **kpis_options,
+        )  # fmt: skip
     if guests is not None:
         first = None if window == "period" else data_window.start
         frame = _with_guest_revenue(frame, guests, freq=freq, first=first)
@@ -324,11 +358,8 @@ def export_kpis(
             point_value=options.get("point_value", 1.0),
         )  # fmt: skip
         frame = frame.join(by_period.reindex(frame.index))
-    frames = {"orders": orders, "surveys": surveys, "events": events, "spend": spend,
-              "customers": customers, "points": points, "guests": guests}  # fmt: skip
-    rows = kpi_rows(
-        frame, freq=freq, as_of=as_of_day, input_hash=input_hash(frames, options=options)
-    )
+    digest = engine_digest or input_hash(frames, options=options)
+    rows = kpi_rows(frame, freq=freq, as_of=as_of_day, input_hash=digest)
     # The key stays the calendar end (one row per period across runs); period_end is the
     # last day the row was computed to, as kpis_by_period labels it, and status says whether
     # that covers the whole period.
@@ -345,6 +376,65 @@ def export_kpis(
     if start is not None:
         rows = rows[rows["period"] >= _period_key(pd.DatetimeIndex([start]), freq)[0]]
     return write_export(rows, dest.given, key="period", table=table, lock_timeout=lock_timeout)
+
+
+def _engine_tables(
+    engine: Any,
+    sources: Mapping[str, Any],
+    columns: Mapping[str, Mapping[str, str]] | None,
+    *,
+    points: Any,
+    guests: Any,
+) -> Any:
+    """The inputs loaded into ``engine`` (:func:`loyalty_metrics.engines.load_tables`), after
+    refusing what only the pandas engine computes."""
+    from .engines import load_tables
+
+    if points is not None:
+        raise ConfigError(
+            "export_kpis computes the points KPIs in pandas only: leave the points ledger out "
+            "with a SQL engine, or export with engine='pandas' (--engine pandas)."
+        )
+    if guests is not None and len(guests):
+        raise ConfigError(
+            "export_kpis reads guest-checkout lines (a lenient read's rejects) in pandas only: "
+            "export them with engine='pandas' (--engine pandas --errors reject)."
+        )
+    return load_tables(engine, sources, columns)
+
+
+def _source_hash(sources: Mapping[str, Any], options: Mapping[str, Any]) -> str:
+    """:func:`input_hash` of the DataFrames given, or, when some input is a path or glob, a
+    SHA-256 of the files' bytes (each file's name within its folder, size and content, files
+    in name order) and the options. An engine table has no content to hash: refused."""
+    from .engines import source_files
+
+    if all(s is None or isinstance(s, pd.DataFrame) for s in sources.values()):
+        return input_hash(sources, options=options)
+    digest = hashlib.sha256(b"loyalty_metrics input hash v1 files\n")
+    for name in sorted(sources):
+        source = sources[name]
+        if source is None:
+            continue
+        if isinstance(source, pd.DataFrame):
+            digest.update(f"table {name} frame {input_hash({name: source})}\n".encode())
+            continue
+        if not isinstance(source, str | os.PathLike):
+            raise ConfigError(
+                f"export_kpis stamps each row with a hash of its inputs, and the {name} input "
+                f"({type(source).__name__}) is a table of the engine whose content it cannot "
+                "read: give DataFrames or files."
+            )
+        files = source_files(os.fspath(source))
+        for file in files:
+            line = f"table {name} file {os.path.basename(file)} {os.path.getsize(file)}\n"
+            digest.update(line.encode())
+            with open(file, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+    if options:
+        digest.update(json.dumps(dict(options), sort_keys=True, default=str).encode())
+    return digest.hexdigest()
 
 
 def _with_guest_revenue(

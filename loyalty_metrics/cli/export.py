@@ -15,6 +15,7 @@ import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,11 @@ from ._common import (
     cancellations_option,
     check_date,
     check_output_folder,
+    engine_option,
     handle_errors,
     input_options,
+    load_inputs,
+    resolve_config,
 )
 
 #: Exit code of a lock timeout: alerting may retry it rather than page someone.
@@ -179,6 +183,65 @@ def _load_inputs(
     return frames, settings
 
 
+@dataclass
+class _Inputs:
+    """The export's inputs: frames (or, with an engine, paths), settings, guest lines."""
+
+    frames: dict[str, Any]
+    config: dict[str, Any]
+    guests: Any
+    engine: Any = None
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def _load_any(
+    data_dir: Path | None,
+    files: dict[str, Path | None],
+    config: Path | None,
+    errors: str | None,
+    link_cancellations: str | None,
+    engine: str | None,
+) -> _Inputs:
+    """The inputs read in pandas (:func:`_load_inputs`), or found for ``--engine`` (else
+    ``[engine] name``), which reads them itself: then what only pandas computes is refused."""
+    import pandas as pd
+
+    from ..config import load_config
+    from ..guests import guest_orders
+
+    config = resolve_config(data_dir, config)
+    settings = load_config(config) if config is not None else {}
+    name = engine or settings.get("engine", {}).get("name", "pandas")
+    if name == "pandas":
+        frames, settings = _load_inputs(data_dir, files, config, errors, link_cancellations)
+        return _Inputs(frames=frames, config=settings, guests=guest_orders(frames["orders"]))
+    if (errors or settings.get("export", {}).get("errors")) == "reject":
+        raise click.UsageError(
+            f"--errors reject (or [export] errors) needs --engine pandas: --engine {name} "
+            "reads the lines as they are and cannot set bad ones aside."
+        )
+    inputs = load_inputs(
+        data_dir, files, config=config, quiet=True, link_cancellations=link_cancellations,
+        engine=name,
+    )  # fmt: skip
+    if inputs.get("points") is not None:
+        raise click.UsageError(
+            f"--engine {name} does not compute the points KPIs, and the inputs hold a points "
+            "ledger: name the other files (--orders, --surveys...) or use --engine pandas."
+        )
+    # The engine refuses order lines without a customer id: there are no guest lines.
+    no_guests = pd.DataFrame(
+        {"order_date": pd.Series(dtype="datetime64[ns]"), "amount": pd.Series(dtype="float64")}
+    )
+    return _Inputs(
+        frames=inputs.frames,
+        config=inputs.config,
+        engine=inputs.engine,
+        columns=inputs.columns,
+        guests=no_guests,
+    )
+
+
 def _log_rejects(table: str, report: Any) -> None:
     """One warning per table with rejected rows: counts, and the count of each reason."""
     reasons = report.rejected["reason"].value_counts().sort_index()
@@ -250,6 +313,7 @@ def _kpi_options(settings: dict[str, Any]) -> dict[str, Any]:
     "(guest-checkout lines without a customer id then count as guest_revenue).",
 )
 @cancellations_option
+@engine_option
 @click.option("--table", help="SQLite table (default: [export] table in loyalty.toml, or kpis).")
 @click.option(
     "--lock-timeout",
@@ -286,6 +350,7 @@ def command(
     window: str,
     errors: str | None,
     link_cancellations: str | None,
+    engine: str | None,
     table: str | None,
     lock_timeout: float | None,
     log_format: str,
@@ -299,11 +364,18 @@ def command(
     Rows carry guest_revenue (lines without a customer id, set aside with --errors reject)
     and total_revenue next to revenue (identified customers).
 
+    With --engine duckdb|spark the KPIs are computed in the engine, which reads the files
+    itself (the same numbers; ISO dates, canonical columns or a columns mapping). It refuses
+    what it cannot compute: a points ledger, --errors reject, --link-cancellations and order
+    lines without a customer id, date or amount (so guest_revenue is 0). The input hash then
+    covers the files' bytes.
+
     \b
     Examples:
       loyalty export data/ --to sqlite:///kpis.db --freq M --quiet
       loyalty export data/ --to kpis.csv --since 2024-01-01 --log-format json
       loyalty export data/ --to kpis.csv --errors reject
+      loyalty export --orders 'orders/*.parquet' --to kpis.parquet --engine duckdb
 
     \b
     Exit codes: 0 ok, 1 data problem, 2 usage or config error,
@@ -317,7 +389,7 @@ def command(
                  "customers": customers, "points": points},
                 config=config, start=start, end=end, target=target, freq=freq, since=since,
                 window=window, errors=errors, link_cancellations=link_cancellations,
-                table=table, lock_timeout=lock_timeout,
+                engine=engine, table=table, lock_timeout=lock_timeout,
             )  # fmt: skip
         except click.UsageError as exc:
             if log_format != "json":
@@ -352,17 +424,18 @@ def _run(
     window: str,
     errors: str | None,
     link_cancellations: str | None,
+    engine: str | None,
     table: str | None,
     lock_timeout: float | None,
 ) -> None:
     from ..export import DEFAULT_LOCK_TIMEOUT, _parse_target, export_kpis
-    from ..guests import guest_orders
 
     if start is not None and since is not None:
         raise click.UsageError("Give --since or --start, not both (they mean the same here).")
     if table is not None and _parse_target(target, "export").format != "sqlite":
         raise click.UsageError("--table applies to SQLite targets (--to sqlite:///...) only.")
-    frames, settings = _load_inputs(data_dir, files, config, errors, link_cancellations)
+    inputs = _load_any(data_dir, files, config, errors, link_cancellations, engine)
+    frames, settings = inputs.frames, inputs.config
     options = settings.get("export", {})
     result = export_kpis(
         *(frames.get(name) for name in TABLE_OPTIONS),
@@ -376,7 +449,9 @@ def _run(
         if lock_timeout is not None
         else options.get("lock_timeout", DEFAULT_LOCK_TIMEOUT),
         kpi_options=_kpi_options(settings),
-        guests=guest_orders(frames["orders"]),
+        guests=inputs.guests,
+        engine=inputs.engine or "pandas",
+        columns=inputs.columns,
     )
     fields = {
         "event": "export_done",

@@ -8,8 +8,10 @@ import click
 
 from ._common import (
     EXIT_CODES_HELP,
+    Inputs,
     cancellations_option,
     emit,
+    engine_option,
     generated_at,
     handle_errors,
     input_options,
@@ -61,6 +63,7 @@ def _format(fmt: str | None, output: Path | None) -> str:
 @click.option("--title", help="Report title (default: [report] title in loyalty.toml).")
 @strict_option
 @cancellations_option
+@engine_option
 @handle_errors
 def command(
     data_dir: Path | None,
@@ -75,6 +78,7 @@ def command(
     title: str | None,
     strict: bool,
     link_cancellations: str | None,
+    engine: str | None,
     **files: Path | None,
 ) -> None:
     """Build the loyalty report: headline KPIs, NPS, cohorts, ladder, CLV, CAC and more.
@@ -84,12 +88,19 @@ def command(
     data-quality section lists the rows each file had rejected. loyalty.toml in DATA_DIR is
     used automatically.
 
+    With --engine duckdb|spark the engine reads the order lines and computes the headline
+    KPIs, the trend, the cohorts and the customer summary (RFM segments from it); the other
+    files are read in pandas. Sections that need the lines in memory (ladder, CLV and top
+    customers, repeat rate by cohort, CAC, engagement, programmes, points, data quality) are
+    left out, each with a one-line note.
+
     \b
     Examples:
       loyalty report sample_data/ -o report.html
       loyalty report sample_data/                 # headline KPIs as a table
       loyalty report --orders orders.csv --surveys nps.csv --start 2024-01-01 -o r.md
       loyalty report sample_data/ --format json --as-of 2024-06-30 > report.json
+      loyalty report --orders 'orders/*.parquet' --engine duckdb -o report.html
     """
     from ..report import chart_worker, render
 
@@ -99,7 +110,7 @@ def command(
     worker = chart_worker() if fmt == "html" else None
     try:
         content = _content(data_dir, files, start, end, config, quiet, title, freq, strict,
-                           debug, link_cancellations)  # fmt: skip
+                           debug, link_cancellations, engine)  # fmt: skip
         if fmt == "html":
             progress("Drawing the charts...", quiet=quiet)
         page = render(content, fmt, worker=worker)
@@ -121,6 +132,7 @@ def _content(
     strict: bool,
     debug: bool,
     link_cancellations: str | None,
+    engine: str | None,
 ) -> dict:
     """Read the inputs and compute the report's content (warning about its caveats)."""
     from ..orders import shared_kernels
@@ -133,14 +145,16 @@ def _content(
         strict=strict,
         quiet=quiet,
         link_cancellations=link_cancellations,
+        engine=engine,
     )
+    frames = inputs.frames if inputs.engine is None else _engine_frames(inputs, strict=strict)
     cfg = inputs.config
     if title:
         cfg = {**cfg, "report": {**cfg.get("report", {}), "title": title}}
     progress("Computing the report...", quiet=quiet)
     with shared_kernels():  # the order lines are netted once for every section
         content = build_report(
-            inputs.frames,
+            frames,
             start=start,
             end=end,
             config=cfg,
@@ -148,7 +162,24 @@ def _content(
             read_reports=inputs.reports,
             freq=freq,  # type: ignore[arg-type]  # click checked the choice
             strict=debug,
+            engine=inputs.engine,
         )
     for caveat in content.get("caveats", []):
         warn(caveat["message"], quiet=quiet)
     return content
+
+
+def _engine_frames(inputs: Inputs, *, strict: bool) -> dict[str, object]:
+    """The orders as a table of the engine (a CSV parsed once for every section); the other
+    files, small, read in pandas with the readers' validation."""
+    from .. import engines
+    from ..io import READERS
+
+    loaded = engines.load_tables(inputs.engine, {"orders": inputs.orders}, inputs.columns)
+    frames: dict[str, object] = {"orders": loaded.tables["orders"]}
+    for name, path in inputs.frames.items():
+        if name != "orders":
+            columns = inputs.columns.get(name)
+            options = {"columns": columns} if columns else {}
+            frames[name] = READERS[name](path, errors="raise" if strict else "reject", **options)
+    return frames

@@ -15,21 +15,26 @@ Inputs may be DataFrames, paths or globs of CSV/Parquet files, or tables of the 
 
 from __future__ import annotations
 
-from ._backend import Engine, connect, resolve_engine
+from ._backend import Engine, connect, resolve_engine, source_files
 from ._ibis_cohorts import cohort_status, cohort_table
+from ._ibis_export import EngineTables, load_tables
 from ._ibis_kpis import kpis, kpis_by_period
 from ._ibis_models import rfm_counts
-from ._ibis_summary import customer_summary, order_window
+from ._ibis_summary import count_lines, customer_summary, order_window
 
 __all__ = [
     "Engine",
+    "EngineTables",
     "cohort_status",
     "cohort_table",
     "connect",
+    "count_lines",
     "customer_summary",
     "kpis",
     "kpis_by_period",
+    "load_tables",
     "order_window",
     "resolve_engine",
     "rfm_counts",
+    "source_files",
 ]

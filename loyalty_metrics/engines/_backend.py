@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
     from ibis.backends import BaseBackend
 
-__all__ = ["Engine", "connect", "resolve_engine"]
+__all__ = ["Engine", "connect", "resolve_engine", "source_files"]
 
 # Text the readers treat as a blank cell (io.py's null tokens, in their usual spellings).
 _NULL_TOKENS = ["", "NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "None", "none", "#N/A"]
@@ -191,13 +191,13 @@ def load_table(
         return canonical
     if engine.is_spark:
         return canonical.cache()
-    return engine.backend.create_table(_temp_name(), canonical, temp=True)
+    return engine.backend.create_table(temp_name(), canonical, temp=True)
 
 
 def _is_csv(source: Any) -> bool:
     if not isinstance(source, str | os.PathLike):
         return False
-    return _kind(_paths(os.fspath(source))[0]) == "csv"
+    return _kind(source_files(os.fspath(source))[0]) == "csv"
 
 
 def _raw_table(engine: Engine, source: Any, table: str) -> ir.Table:
@@ -210,7 +210,7 @@ def _raw_table(engine: Engine, source: Any, table: str) -> ir.Table:
     if isinstance(source, str | os.PathLike):
         return _from_path(engine, os.fspath(source), table)
     if engine.is_spark and type(source).__name__ == "DataFrame" and hasattr(source, "rdd"):
-        name = _temp_name()
+        name = temp_name()
         source.createOrReplaceTempView(name)
         return engine.backend.table(name)
     raise ConfigError(
@@ -219,12 +219,12 @@ def _raw_table(engine: Engine, source: Any, table: str) -> ir.Table:
     )
 
 
-def _temp_name() -> str:
+def temp_name() -> str:
     return f"loyalty_{uuid.uuid4().hex[:12]}"
 
 
 def _from_frame(engine: Engine, frame: pd.DataFrame) -> ir.Table:
-    name = _temp_name()
+    name = temp_name()
     if engine.is_duckdb:
         # DuckDB scans the DataFrame where it lies (a view, no copy through Arrow).
         engine.backend.con.register(name, frame)
@@ -240,7 +240,8 @@ def _from_frame(engine: Engine, frame: pd.DataFrame) -> ir.Table:
     return engine.backend.create_table(name, plain, temp=True)
 
 
-def _paths(path: str) -> list[str]:
+def source_files(path: str) -> list[str]:
+    """The CSV or Parquet files a path, folder or glob names (sorted), as the engine reads them."""
     if os.path.isdir(path):
         found = sorted(
             p for p in glob.glob(os.path.join(path, "**", "*"), recursive=True) if _kind(p)
@@ -269,7 +270,7 @@ def _kind(path: str) -> str | None:
 
 
 def _from_path(engine: Engine, path: str, table: str) -> ir.Table:
-    files = _paths(path)
+    files = source_files(path)
     backend = engine.backend
     if _kind(files[0]) == "parquet":
         return backend.read_parquet(files if len(files) > 1 else files[0])

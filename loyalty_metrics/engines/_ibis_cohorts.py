@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .. import caveats
 from .._window import DateLike, Window
 from ._backend import load_table, resolve_engine
-from ._ibis_kernel import _ts, orders_up_to, resolve_window
+from ._ibis_kernel import _ts, netted_orders, resolve_window
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -34,14 +35,13 @@ def _days(values: pd.Series) -> np.ndarray:
     return stamps.astype("datetime64[D]").astype("int64")
 
 
-def _cells(lines: ir.Table, window: Window, period: str, values: str, mode: str) -> ir.Table:
+def _cells(orders: ir.Table, window: Window, period: str, values: str, mode: str) -> ir.Table:
     """The engine's query: the cell counts or sums, and the cohort sizes (rows whose ``at``
-    is NULL), in one result."""
+    is NULL), in one result; ``orders``: the lines netted up to the window's end."""
     import ibis
 
     from ..cohorts import _period_first_day
 
-    orders = orders_up_to(lines, window.end)
     bought = orders.filter(orders.purchase)
     cohort = bought.group_by("customer_id").aggregate(
         cohort=bought.order_date.min().truncate(period)
@@ -107,7 +107,12 @@ def cohort_table(
     sizes = pd.DataFrame({"cohort": pd.Series([], dtype="datetime64[ns]"), "size": []})
     cells = pd.DataFrame({"cohort": sizes["cohort"], "at": sizes["cohort"], "value": []})
     if not window.empty:
-        result = eng.backend.to_pyarrow(_cells(lines, window, period, values, mode)).to_pandas()
+        with netted_orders(eng, lines, window.end) as orders:
+            query = _cells(orders, window, period, values, mode)
+            result = eng.backend.to_pyarrow(query).to_pandas()
+            first = eng.execute(orders.order_date.min())
+        if not pd.isna(first):  # the pandas engine's caveat
+            caveats.emit(caveats.cohort_caveats(first, window.start), stacklevel=4)
         is_size = result["at"].isna()
         sizes = result.loc[is_size, ["cohort", "value"]].rename(columns={"value": "size"})
         cells = result.loc[~is_size]

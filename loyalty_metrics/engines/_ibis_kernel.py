@@ -10,20 +10,23 @@ earliest of them; a *purchase* is an order with net amount >= -1e-6; the window 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .._window import ONE_DAY, Window, to_day
+from .._window import ONE_DAY, Window, checked_window, to_day
 from ..schema import AMOUNT_TOLERANCE
+from ._backend import Engine, temp_name
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from ._backend import Engine
-
 __all__ = [
     "category_column",
+    "category_counts",
+    "netted_orders",
     "orders_up_to",
     "purchase_lines",
     "resolve_window",
@@ -40,9 +43,7 @@ def resolve_window(engine: Engine, lines: ir.Table, start: object, end: object) 
     start_day = to_day(start, name="start")
     end_day = to_day(end, name="end")
     if start_day is not None and end_day is not None:
-        if start_day > end_day:
-            raise ValueError(f"start ({start_day.date()}) is after end ({end_day.date()}).")
-        return Window(start=start_day, end=end_day)
+        return checked_window(start_day, end_day)
     dates = lines.order_date
     if end_day is None:
         row = engine.execute(lines.aggregate(first=dates.min(), last=dates.max()))
@@ -52,12 +53,11 @@ def resolve_window(engine: Engine, lines: ir.Table, start: object, end: object) 
         upto = lines.filter(dates < _ts(end_day + ONE_DAY))
         first = engine.execute(upto.order_date.min())
     if start_day is None:
-        start_day = (
-            pd.NaT if pd.isna(first) or pd.isna(end_day) else pd.Timestamp(first).normalize()
-        )
-    if not pd.isna(start_day) and not pd.isna(end_day) and start_day > end_day:
-        raise ValueError(f"start ({start_day.date()}) is after end ({end_day.date()}).")
-    return Window(start=start_day, end=end_day)
+        if pd.isna(end_day):
+            start_day = pd.NaT
+        else:  # no order up to end: the window is that day, as the pandas engine's
+            start_day = end_day if pd.isna(first) else pd.Timestamp(first).normalize()
+    return checked_window(start_day, end_day)
 
 
 def category_column(lines: ir.Table) -> str | None:
@@ -84,6 +84,30 @@ def orders_up_to(lines: ir.Table, end: pd.Timestamp) -> ir.Table:
     return orders.mutate(purchase=orders.amount >= -AMOUNT_TOLERANCE)
 
 
+@contextmanager
+def netted_orders(engine: Engine, lines: ir.Table, end: pd.Timestamp) -> Iterator[ir.Table]:
+    """:func:`orders_up_to` materialised once (a temporary table of DuckDB, a cached Spark
+    DataFrame), for the several aggregates of one call to read, and released on exit.
+
+    Without it each aggregate's query nets the lines into orders again. Other backends get
+    the expression itself (the same numbers, netted per query).
+    """
+    orders = orders_up_to(lines, end)
+    if engine.is_spark:
+        with orders.cache() as cached:
+            yield cached
+    elif engine.is_duckdb:
+        # By hand: Ibis 12's drop_table writes an empty DROP with sqlglot >= 30.
+        name = temp_name()
+        table = engine.backend.create_table(name, orders, temp=True)
+        try:
+            yield table
+        finally:
+            engine.backend.con.execute(f'DROP TABLE IF EXISTS temp.main."{name}"')
+    else:
+        yield orders
+
+
 def _in_window(dates: ir.Column, window: Window) -> ir.BooleanColumn:
     return (dates >= _ts(window.start)) & (dates < _ts(window.end_exclusive))
 
@@ -106,30 +130,10 @@ def purchase_lines(lines: ir.Table, orders: ir.Table, window: Window) -> ir.Tabl
     return keyed.union(single, distinct=False)
 
 
-def _category_counts(bought: ir.Table, column: str) -> ir.Table:
+def category_counts(bought: ir.Table, column: str) -> ir.Table:
+    """Distinct values of ``column`` per customer of the lines ``bought``: ``categories``."""
     values = bought.filter(bought[column].notnull())
     return values.group_by("customer_id").aggregate(categories=values[column].nunique())
-
-
-def purchase_table(lines: ir.Table, window: Window) -> ir.Table:
-    """Per customer with a purchase in the window: ``purchases``, ``first_purchase_ever`` and
-    ``categories`` (what :func:`kpis` needs of the summary)."""
-    orders = orders_up_to(lines, window.end)
-    bought = orders.filter(orders.purchase)
-    ever = bought.group_by("customer_id").aggregate(first_purchase_ever=bought.order_date.min())
-    inside = bought.filter(_in_window(bought.order_date, window))
-    per = inside.group_by("customer_id").aggregate(purchases=inside.count())
-    per = per.inner_join(ever, "customer_id")
-    column = category_column(lines)
-    if column is not None:
-        counts = _category_counts(purchase_lines(lines, orders, window), column)
-        per = per.left_join(counts, "customer_id").select(
-            "customer_id",
-            "purchases",
-            "first_purchase_ever",
-            categories=lambda t: t.categories.fill_null(0),
-        )
-    return per
 
 
 def window_revenue(lines: ir.Table, window: Window) -> ir.Table:
@@ -166,7 +170,7 @@ def summary_table(lines: ir.Table, window: Window) -> ir.Table:
     needs_lines = column is not None or "channel" in lines.columns
     bought_lines = purchase_lines(lines, orders, window) if needs_lines else None
     if column is not None:
-        per = per.left_join(_category_counts(bought_lines, column), "customer_id")
+        per = per.left_join(category_counts(bought_lines, column), "customer_id")
     if "channel" in lines.columns:
         per = per.left_join(_first_channel(bought_lines, per), "customer_id")
     end_day = ibis.date(window.end.date())

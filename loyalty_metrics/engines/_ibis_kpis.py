@@ -1,9 +1,9 @@
 """``kpis`` and ``kpis_by_period`` in an engine: summary-level aggregates, then arithmetic.
 
 The engine returns one row of counts and sums per snapshot (customers, purchases, revenue,
-repeat buyers, category counts, churn cohort, survey and event counts, spend); every KPI
-follows from those in :func:`kpis_from_aggregates`, with the formulas of
-``snapshot.py`` (and its helpers in ``metrics/``), so no definition is written twice.
+repeat buyers, category counts, churn cohort, survey and event counts, spend); they are
+renamed to the aggregates of the metric registry (:func:`registry_aggregates`) and every KPI
+is the registry's formula over them (``metrics/registry.py``), so no KPI is defined twice.
 
 The engagement score needs no per-customer ranks: the mean of percentile ranks
 (``method="average"``) over n customers is always ``(n + 1) / (2 n)``, whatever the ties, so
@@ -18,11 +18,19 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .._stats import nps_interval
+from .. import caveats
 from .._window import ONE_DAY, DateLike, Window
 from ..errors import ConfigError
 from ._backend import Engine, load_table, resolve_engine
-from ._ibis_kernel import _in_window, _ts, orders_up_to, purchase_table, resolve_window
+from ._ibis_kernel import (
+    _in_window,
+    _ts,
+    category_column,
+    category_counts,
+    netted_orders,
+    purchase_lines,
+    resolve_window,
+)
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -30,7 +38,7 @@ if TYPE_CHECKING:
     from ..metrics.registry import ParsedOptions
     from ..options import MetricOptions
 
-__all__ = ["kpis", "kpis_by_period", "kpis_from_aggregates"]
+__all__ = ["kpis", "kpis_by_period", "kpis_from_aggregates", "registry_aggregates"]
 
 _NAN = float("nan")
 # The order columns the KPIs read (a channel is not needed).
@@ -44,43 +52,56 @@ _YEAR = pd.Timedelta(days=365)
 # The aggregates, as one-row Ibis tables.
 
 
-def _purchase_aggregates(lines: ir.Table, window: Window) -> ir.Table:
-    per = purchase_table(lines, window)
-    has_categories = "categories" in per.columns
-    fields = {
-        "customers": per.count(),
-        "new_customers": (per.first_purchase_ever >= _ts(window.start)).sum(),
+def _order_aggregates(
+    lines: ir.Table, orders: ir.Table, window: Window, churn: Mapping[str, Any]
+) -> ir.Table:
+    """The order aggregates of ``window`` from ``orders`` (the lines netted up to its end):
+    one pass over the purchases per customer gives the window's counts and, for each churn
+    period of ``churn`` (suffix -> period), who bought in ``(end - 2p, end - p]`` and
+    ``(end - p, end]`` (metrics/retention.py); the categories come from the purchases'
+    lines."""
+    from ..metrics.retention import lookback_start
+
+    bought = orders.filter(orders.purchase)
+    dates = bought.order_date
+    fields: dict[str, Any] = {
+        "purchases": bought.count(where=_in_window(dates, window)),
+        "first_purchase_ever": dates.min(),
+    }
+    for suffix, span in churn.items():
+        cut = _ts(window.end - span + ONE_DAY)
+        fields["before" + suffix] = (
+            (dates >= _ts(lookback_start(window.end, span))) & (dates < cut)
+        ).any()
+        fields["after" + suffix] = (dates >= cut).any()
+    per = bought.group_by("customer_id").aggregate(**fields)
+    active = per.purchases > 0
+    totals: dict[str, Any] = {
+        "customers": active.sum(),
+        "new_customers": (active & (per.first_purchase_ever >= _ts(window.start))).sum(),
         "purchases": per.purchases.sum(),
         "repeat_customers": (per.purchases >= 2).sum(),
     }
-    if has_categories:
-        fields["single_category"] = (per.categories == 1).sum()
-        fields["multi_category"] = (per.categories > 1).sum()
-    return per.aggregate(**fields)
+    for suffix in churn:
+        before, after = per["before" + suffix], per["after" + suffix]
+        totals["churn_cohort" + suffix] = before.sum()
+        totals["churned" + suffix] = (before & ~after).sum()
+    query = per.aggregate(**totals)
+    column = category_column(lines)
+    if column is not None:  # every customer with categories has a purchase in the window
+        counts = category_counts(purchase_lines(lines, orders, window), column)
+        query = query.cross_join(
+            counts.aggregate(
+                single_category=(counts.categories == 1).sum(),
+                multi_category=(counts.categories > 1).sum(),
+            )
+        )
+    return query
 
 
 def _revenue_aggregate(lines: ir.Table, window: Window) -> ir.Table:
     inside = lines.filter(_in_window(lines.order_date, window))
     return inside.aggregate(revenue=inside.amount.sum())
-
-
-def _churn_aggregate(lines: ir.Table, end: pd.Timestamp, span: Any, suffix: str) -> ir.Table:
-    """Customers who purchased in ``(end - 2p, end - p]`` and of those, who did not in
-    ``(end - p, end]`` (metrics/retention.py)."""
-    from ..metrics.retention import lookback_start
-
-    orders = orders_up_to(lines, end)
-    cut = _ts(end - span + ONE_DAY)
-    bought = orders.filter(orders.purchase & (orders.order_date >= _ts(lookback_start(end, span))))
-    per = bought.group_by("customer_id").aggregate(
-        before=(bought.order_date < cut).any(), after=(bought.order_date >= cut).any()
-    )
-    return per.aggregate(
-        **{
-            f"churn_cohort{suffix}": per.before.sum(),
-            f"churned{suffix}": (per.before & ~per.after).sum(),
-        }
-    )
 
 
 def _survey_aggregates(surveys: ir.Table, window: Window) -> ir.Table:
@@ -145,109 +166,70 @@ def _spend_aggregate(spend: ir.Table, window: Window) -> ir.Table:
 
 
 # ---------------------------------------------------------------------------------------------
-# From aggregates to KPIs.
+# From the engine's aggregates to the registry's, then the registry's formulas.
 
 
-def kpis_from_aggregates(agg: Mapping[str, Any], window: Window, options: Any) -> pd.Series:
-    """The KPI Series of :func:`loyalty_metrics.kpis` from the engine's aggregates.
-
-    The arithmetic of ``snapshot._purchase_figures``, ``_retention_figures`` and
-    ``_side_figures`` on counts instead of a summary frame.
+def registry_aggregates(agg: Mapping[str, Any], window: Window, options: Any) -> dict[str, float]:
+    """The aggregates of :data:`~loyalty_metrics.metrics.registry.AGGREGATES` from the
+    engine's row ``agg`` (a SUM over no rows is NULL: a zero count here). An aggregate whose
+    table was not given is left out (NaN to the registry), as the pandas engine does.
     """
-    from ..metrics.index import CLI_INPUTS, customer_loyalty_index
-    from ..metrics.value import lifespan_from_churn, ratio
-    from ..snapshot import KPI_KEYS
 
     def num(key: str) -> float:
         value = agg.get(key)
         return _NAN if value is None or pd.isna(value) else float(value)
 
-    def count(key: str) -> float:  # a SUM over no rows is NULL: zero here
+    def count(key: str) -> float:
         value = num(key)
         return 0.0 if pd.isna(value) else value
 
-    out = dict.fromkeys(KPI_KEYS, _NAN)
-    n = count("customers")
-    purchases = count("purchases")
-    revenue = count("revenue")
-    has_categories = n > 0 and "single_category" in agg
-    single, multi = count("single_category"), count("multi_category")
-    out.update(
-        customers=n,
-        new_customers=count("new_customers"),
-        purchases=purchases,
-        revenue=revenue,
-        average_ticket=revenue / purchases if purchases else _NAN,
-        purchase_frequency=purchases / n if n else _NAN,
-        repeat_purchase_rate=100 * count("repeat_customers") / n if n else _NAN,
-        upsell_ratio=multi / single if has_categories and single else _NAN,
-        upsell_share=100 * multi / n if has_categories else _NAN,
-    )
-    if not window.empty:
-        churn = _rate(agg, "churned", "churn_cohort")
-        yearly = (
-            churn if options.churn_period == _YEAR else _rate(agg, "churned_y", "churn_cohort_y")
-        )
-        lifespan = options.lifespan_years
-        if lifespan is None:
-            lifespan = lifespan_from_churn(yearly, options.max_lifespan_years)
-        per_year = revenue / n / window.years if n else _NAN
-        out.update(
-            churn_rate=churn,
-            retention_rate=100 - churn,
-            clv=per_year * lifespan * options.margin,
-        )
-        out.update(_survey_figures(agg, options))
-        if "known" in agg:
-            active, known = num("active"), num("known")
-            out["engagement_score"] = (
-                50 * (active + 1) / known if known and active else (0.0 if known else _NAN)
-            )
-    out["customer_loyalty_index"] = customer_loyalty_index(
-        out["nps"],
-        out["repeat_purchase_rate"],
-        out["upsell_share"],
-        weights=dict(zip(CLI_INPUTS, options.cli_weights, strict=True)),
-        nps_scale=options.cli_nps_scale,
-    )
-    if "spend" in agg and not window.empty:
-        spent = 0.0 if pd.isna(agg["spend"]) else float(agg["spend"])
-        new = out["new_customers"]
-        out["cac"] = spent / new if new else _NAN
-        out["ltv_cac_ratio"] = ratio(out["clv"], out["cac"])
-    series = pd.Series(out, index=list(KPI_KEYS), dtype="float64", name="kpis")
+    out = {k: count(k) for k in ("customers", "new_customers", "purchases", "repeat_customers")}
+    out["revenue"] = count("revenue")
+    if window.empty:
+        return out
+    out["window_days"] = float((window.end - window.start).days + 1)
+    if "single_category" in agg:
+        out["single_category_customers"] = count("single_category")
+        out["multi_category_customers"] = count("multi_category")
+    yearly = "" if options.churn_period == _YEAR else "_y"  # see _snapshot_query
+    churn = {
+        "churn_cohort": "churn_cohort",
+        "churned": "churned",
+        "yearly_churn_cohort": "churn_cohort" + yearly,
+        "yearly_churned": "churned" + yearly,
+    }
+    for name, key in churn.items():
+        if key in agg:
+            out[name] = count(key)
+    if "responses_all" in agg:
+        suffix = "_window" if agg.get("dated_surveys") else "_all"
+        for name in ("responses", "promoters", "detractors"):
+            out[name] = count(name + suffix)
+        if "csat_n" + suffix in agg:
+            out["csat_responses"] = count("csat_n" + suffix)
+            out["csat_satisfied"] = count("csat_hits" + suffix)
+    if "known" in agg:
+        active = count("active")
+        out["engagement_total"] = 50 * (active + 1) if active else 0.0
+        out["known_customers"] = count("known")
+    if "spend" in agg:
+        out["spend"] = count("spend")
+    return out
+
+
+def kpis_from_aggregates(agg: Mapping[str, Any], window: Window, options: Any) -> pd.Series:
+    """The KPI Series of :func:`loyalty_metrics.kpis` from the engine's aggregates: the
+    registry's formulas (:func:`~loyalty_metrics.metrics.registry.evaluate`) over
+    :func:`registry_aggregates`."""
+    from ..metrics.registry import KPI_KEYS, evaluate
+
+    values = evaluate(registry_aggregates(agg, window, options), options)
+    series = pd.Series(values, index=list(KPI_KEYS), dtype="float64", name="kpis")
     series.attrs["loyalty_metrics.kpis"] = {  # as the pandas engine's: ISO dates
         "start": None if window.empty else str(window.start.date()),
         "end": None if window.empty else str(window.end.date()),
     }
     return series
-
-
-def _rate(agg: Mapping[str, Any], hits: str, of: str) -> float:
-    total = agg.get(of)
-    if total is None or pd.isna(total) or not total:
-        return _NAN
-    return 100 * float(agg[hits]) / float(total)
-
-
-def _survey_figures(agg: Mapping[str, Any], options: Any) -> dict[str, float]:
-    if "responses_all" not in agg:
-        return {}
-    suffix = "_window" if agg.get("dated_surveys") else "_all"
-    responses = int(agg["responses" + suffix] or 0)
-    promoters = int(agg["promoters" + suffix] or 0)
-    detractors = int(agg["detractors" + suffix] or 0)
-    low, high = nps_interval(
-        promoters, detractors, responses, level=options.level, method=options.nps_method
-    )
-    csat_n = int(agg.get("csat_n" + suffix) or 0)
-    return {
-        "nps": 100 * (promoters - detractors) / responses if responses else _NAN,
-        "nps_ci_low": float(low),
-        "nps_ci_high": float(high),
-        "responses": responses,
-        "csat": 100 * int(agg["csat_hits" + suffix]) / csat_n if csat_n else _NAN,
-    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -291,12 +273,12 @@ class _Inputs:
         return self.tables["orders"]
 
 
-def _snapshot_query(inputs: _Inputs, window: Window, options: Any) -> ir.Table:
+def _snapshot_query(inputs: _Inputs, orders: ir.Table, window: Window, options: Any) -> ir.Table:
     lines = inputs.lines
-    parts = [_purchase_aggregates(lines, window), _revenue_aggregate(lines, window)]
-    parts.append(_churn_aggregate(lines, window.end, options.churn_period, ""))
+    churn = {"": options.churn_period}
     if options.churn_period != _YEAR and options.lifespan_years is None:
-        parts.append(_churn_aggregate(lines, window.end, _YEAR, "_y"))
+        churn["_y"] = _YEAR
+    parts = [_order_aggregates(lines, orders, window, churn), _revenue_aggregate(lines, window)]
     t = inputs.tables
     if t["surveys"] is not None:
         parts.append(_survey_aggregates(t["surveys"], window))
@@ -314,11 +296,17 @@ def _snapshot_query(inputs: _Inputs, window: Window, options: Any) -> ir.Table:
     return query
 
 
-def _snapshot(inputs: _Inputs, window: Window, options: Any) -> pd.Series:
+def _snapshot(inputs: _Inputs, window: Window, options: Any) -> dict[str, Any]:
+    """The engine's aggregates of ``window`` (one query), with ``first_order``: the first
+    order date of the lines (for the caveats)."""
     if window.empty:
-        return kpis_from_aggregates({}, window, options)
-    row = inputs.engine.backend.to_pyarrow(_snapshot_query(inputs, window, options)).to_pylist()
-    return kpis_from_aggregates(row[0] if row else {}, window, options)
+        return {}
+    with netted_orders(inputs.engine, inputs.lines, window.end) as orders:
+        query = _snapshot_query(inputs, orders, window, options)
+        dates = inputs.lines.order_date
+        query = query.cross_join(inputs.lines.aggregate(first_order=dates.min()))
+        row = inputs.engine.backend.to_pyarrow(query).to_pylist()
+    return row[0]
 
 
 def _check_engagement(inputs: _Inputs, options: Any) -> None:
@@ -356,7 +344,14 @@ def kpis(
     inputs = _Inputs(engine, orders, surveys, events, spend, customers, columns)
     _check_engagement(inputs, opts)
     window = resolve_window(inputs.engine, inputs.lines, start, end)
-    return _snapshot(inputs, window, opts)
+    aggregates = _snapshot(inputs, window, opts)
+    if aggregates.get("first_order") is not None:  # the pandas engine's caveats
+        first = pd.Timestamp(aggregates["first_order"])
+        notes = caveats.window_caveats(
+            first, window.start, window.end, churn_period=opts.churn_period
+        )
+        caveats.emit(notes, stacklevel=4)  # the caller of loyalty_metrics.kpis
+    return kpis_from_aggregates(aggregates, window, opts)
 
 
 def kpis_by_period(
@@ -396,7 +391,8 @@ def kpis_by_period(
             row_start = max(day_after(last, trailing), overall.start)
         else:
             row_start = overall.start
-        rows[last] = _snapshot(inputs, Window(start=row_start, end=last), opts)
+        row_window = Window(start=row_start, end=last)
+        rows[last] = kpis_from_aggregates(_snapshot(inputs, row_window, opts), row_window, opts)
     frame = pd.DataFrame(list(rows.values()), columns=list(KPI_KEYS), dtype="float64")
     frame.index = pd.DatetimeIndex(list(rows), name="period_end", dtype="datetime64[ns]")
     return frame

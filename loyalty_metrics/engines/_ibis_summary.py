@@ -16,7 +16,7 @@ from ._ibis_kernel import resolve_window, summary_table
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-__all__ = ["customer_summary"]
+__all__ = ["count_lines", "customer_summary", "order_window"]
 
 _DATES = ("first_purchase", "last_purchase", "first_purchase_ever")
 
@@ -100,3 +100,25 @@ def order_window(
     last order dates (one small query)."""
     eng = resolve_engine(engine)
     return resolve_window(eng, load_table(eng, orders, "orders", columns), start, end)
+
+
+def count_lines(
+    orders: Any,
+    *,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    engine: Any = "duckdb",
+    columns: Mapping[str, str] | None = None,
+) -> int:
+    """The order lines dated ``start``..``end`` (inclusive days; either may be None)."""
+    from .._window import ONE_DAY, to_day
+    from ._ibis_kernel import _ts
+
+    eng = resolve_engine(engine)
+    lines = load_table(eng, orders, "orders", columns, only=("order_date",))
+    start_day, end_day = to_day(start, name="start"), to_day(end, name="end")
+    if start_day is not None:
+        lines = lines.filter(lines.order_date >= _ts(start_day))
+    if end_day is not None:
+        lines = lines.filter(lines.order_date < _ts(end_day + ONE_DAY))
+    return int(eng.execute(lines.count()))

@@ -60,6 +60,8 @@ def build_report(
     freq: Literal["W", "M", "Q", "Y"] = "M",
     level: float = 0.95,
     strict: bool = False,
+    engine: Any = None,
+    orders_columns: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The report's content as plain data (dicts, lists, str, int, float, bool, None).
 
@@ -84,6 +86,12 @@ def build_report(
         Confidence level of every interval.
     strict : bool
         Raise when a section fails instead of replacing it with a note (tests, ``--debug``).
+    engine : str or Ibis backend, optional
+        Compute the orders' figures in this engine (:mod:`loyalty_metrics.engines`):
+        ``frames["orders"]`` may then be a path, glob or engine table (``orders_columns``:
+        its column mapping); the other tables stay DataFrames. The headline KPIs, trend,
+        cohorts and RFM segments (from the engine's customer summary) are computed there;
+        the sections that need the order lines in memory are not shown, each with a note.
 
     Returns
     -------
@@ -111,14 +119,32 @@ def build_report(
         )
     present = {name: frame for name, frame in frames.items() if frame is not None}
     settings = {k: dict(v) for k, v in (config or {}).items()}
-    window = _report_window(present, start, end)
-    ctx = _Context(frames=present, window=window, config=settings, freq=freq, level=level)
+    columns = dict(orders_columns) if orders_columns else None
+    if engine is not None:
+        from .. import engines
+
+        engine = engines.resolve_engine(engine)
+        window = engines.order_window(
+            present["orders"], start=start, end=end, engine=engine, columns=columns
+        )
+    else:
+        window = _report_window(present, start, end)
+    ctx = _Context(frames=present, window=window, config=settings, freq=freq, level=level,
+                   engine=engine, orders_columns=columns)  # fmt: skip
 
     sections = []
     for section_id, make in _SECTIONS.items():
+        if engine is not None and section_id in _IN_MEMORY:
+            sections.append(_not_on_engine(section_id, engine.name))
+            continue
         # mypy cannot infer the type of a lambda with a default argument
         sections.append(_run(section_id, lambda make=make: make(ctx), strict))  # type: ignore[misc]
-    sections.append(_run("data_quality", lambda: _section_data_quality(ctx, read_reports), strict))
+    if engine is not None:
+        sections.append(_not_on_engine("data_quality", engine.name))
+    else:
+        sections.append(
+            _run("data_quality", lambda: _section_data_quality(ctx, read_reports), strict)
+        )
     noted = [
         {"section": s["id"], "about": list(n.about), "message": str(n)}
         for s in sections
@@ -147,13 +173,31 @@ def build_report(
             "days": None if window.empty else (window.end - window.start).days + 1,
         },
         "comparison": comparison,
-        "inputs": {name: len(frame) for name, frame in sorted(present.items())},
+        "inputs": {
+            name: ctx.order_lines() if name == "orders" and engine is not None else len(frame)
+            for name, frame in sorted(present.items())
+        },
         "sections": sections,
         # every caveat once, with the figures it concerns (also in its section's notes)
         "caveats": noted,
         "definitions": _definitions(ctx, comparison),
     }
     return plain(content)
+
+
+#: The sections that need the order lines in memory (not computed on an engine).
+_IN_MEMORY = {"repeat_rate", "ladder", "clv", "cac", "engagement", "programs", "points"}
+
+
+def _not_on_engine(section_id: str, engine: str) -> dict[str, Any]:
+    title = SECTION_TITLES[section_id]
+    return {
+        "id": section_id,
+        "title": title,
+        "shown": False,
+        "note": f"{title}: not computed on the {engine} engine (it needs the order lines in "
+        "memory); run the report with --engine pandas to include it.",
+    }
 
 
 def _report_window(

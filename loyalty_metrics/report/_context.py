@@ -43,11 +43,43 @@ class _Context:
     freq: Literal["W", "M", "Q", "Y"]
     level: float = 0.95
     cache: dict[str, Any] = field(default_factory=dict)
+    #: With a SQL engine: the connected backend; ``frames["orders"]`` is then a path, glob or
+    #: table the engine reads (``orders_columns``: its column mapping), the rest DataFrames.
+    engine: Any = None
+    orders_columns: dict[str, str] | None = None
 
     # -- inputs ---------------------------------------------------------------------------
     def has(self, name: str) -> bool:
         frame = self.frames.get(name)
+        if name == "orders" and self.engine is not None:
+            return frame is not None and self.order_lines() > 0
         return frame is not None and len(frame) > 0
+
+    def order_lines(
+        self, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
+    ) -> int:
+        """Order lines dated ``start``..``end`` (inclusive days; all when None), counted by
+        the engine."""
+        from .. import engines
+
+        return self.cached(
+            f"lines:{start}:{end}",
+            lambda: engines.count_lines(
+                self.frames["orders"], start=start, end=end, engine=self.engine,
+                columns=self.orders_columns,
+            ),
+        )  # fmt: skip
+
+    def on_engine(self, table_columns: bool = False) -> dict[str, Any]:
+        """The keywords that send an orders computation to the engine (none in pandas);
+        ``table_columns``: ``columns`` by table, as the KPI functions take it."""
+        if self.engine is None:
+            return {}
+        columns = self.orders_columns or {}
+        return {
+            "engine": self.engine,
+            "columns": {"orders": columns} if table_columns else columns,
+        }
 
     def require(self, *names: str) -> None:
         missing = [n for n in names if not self.has(n)]
@@ -90,38 +122,46 @@ class _Context:
     # -- shared computations ----------------------------------------------------------------
     def summary(self) -> pd.DataFrame:
         self.require("orders")
+        orders, window = self.frames["orders"], {"start": self.start, "end": self.end}
+        if self.engine is not None:
+            from .. import engines
+
+            return self.cached(
+                "summary", lambda: engines.customer_summary(orders, **window, **self.on_engine())
+            )
         from ..summary import customer_summary
 
-        return self.cached(
-            "summary",
-            lambda: customer_summary(self.frames["orders"], start=self.start, end=self.end),
-        )
+        return self.cached("summary", lambda: customer_summary(orders, **window))
 
-    def tables(
-        self,
-    ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
-        """Surveys, events, spend and customers: what ``kpis`` and ``kpis_by_period`` take
-        after the orders, in that order."""
-        return (
-            self.frame("surveys"),
-            self.frame("events"),
-            self.frame("spend"),
-            self.frame("customers"),
-        )
+    def tables(self) -> dict[str, pd.DataFrame | None]:
+        """The tables besides the orders, as ``kpis`` and ``kpis_by_period`` take them (in
+        the order of their positional parameters)."""
+        return {name: self.frame(name) for name in ("surveys", "events", "spend", "customers")}
 
     def kpis(
         self, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
     ) -> pd.Series:
-        from ..snapshot import kpis
-
         start = self.start if start is None else start
         end = self.end if end is None else end
+        if self.engine is not None:
+            from .. import engines
+
+            return self.cached(
+                f"kpis:{start}:{end}",
+                lambda: engines.kpis(
+                    self.frames["orders"], **self.tables(), start=start, end=end,
+                    options=self.options, **self.on_engine(table_columns=True),
+                ),
+            )  # fmt: skip
+        from ..snapshot import kpis
+
         return self.cached(
             f"kpis:{start}:{end}",
             lambda: kpis(
-                self.frames["orders"], *self.tables(), start=start, end=end, options=self.options
+                self.frames["orders"], *self.tables().values(), start=start, end=end,
+                options=self.options,
             ),
-        )
+        )  # fmt: skip
 
     def comparison(self) -> dict[str, Any] | None:
         """The period the headline KPIs are compared with (see the module notes)."""
@@ -130,11 +170,14 @@ class _Context:
     def _comparison(self) -> dict[str, Any] | None:
         if self.window.empty or not self.has("orders"):
             return None
-        dates = self.frames["orders"]["order_date"]
         length = self.end - self.start
         prev_end = self.start - ONE_DAY
         prev_start = prev_end - length
-        has_prior = bool(((dates >= prev_start) & (dates < self.start)).any())
+        if self.engine is not None:
+            has_prior = self.order_lines(prev_start, prev_end) > 0
+        else:
+            dates = self.frames["orders"]["order_date"]
+            has_prior = bool(((dates >= prev_start) & (dates < self.start)).any())
         if has_prior:
             return {
                 "kind": "previous_window",

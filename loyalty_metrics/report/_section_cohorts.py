@@ -27,12 +27,22 @@ def _section_cohorts(ctx: _Context) -> dict[str, Any]:
 
     orders = ctx.frames["orders"]
     window = {"start": ctx.start, "end": ctx.end}
-    retention = cohort_table(orders, period=ctx.freq, values="retention", **window)
+    if ctx.engine is not None:
+        from .. import engines
+
+        retention = engines.cohort_table(
+            orders, period=ctx.freq, values="retention", **window, **ctx.on_engine()
+        )
+    else:
+        retention = cohort_table(orders, period=ctx.freq, values="retention", **window)
     if retention.empty:
         raise _Skip("has no cohorts (no purchases up to the end date).")
     assert retention.cohort_size is not None  # cohort_table sets it on every table it makes
     sizes = retention.cohort_size.to_numpy()
-    status = cohort_cell_status(orders, period=ctx.freq, **window)
+    if ctx.engine is not None:  # from the grid and its end date: no second pass
+        status = engines.cohort_status(retention)
+    else:
+        status = cohort_cell_status(orders, period=ctx.freq, **window)
     matrix = retention.copy()
     matrix.columns = [str(c) for c in matrix.columns]
     labels = _index_labels(matrix.index)

@@ -46,8 +46,9 @@ def _section_kpis(ctx: _Context) -> dict[str, Any]:
         stat["previous"] = prev
         stat["change"], stat["change_kind"] = _change(value, prev, unit)
         stats.append(stat)
-    stats.extend(_unit_stats(ctx))
-    guests = _guest_stats(ctx, values)
+    in_memory = ctx.engine is None  # the line-level extras need the order lines
+    stats.extend(_unit_stats(ctx) if in_memory else [])
+    guests = _guest_stats(ctx, values) if in_memory else []
     if guests:
         for stat in stats:
             if stat["key"] == "revenue":
@@ -60,7 +61,12 @@ def _section_kpis(ctx: _Context) -> dict[str, Any]:
         "tables": [],
         "charts": [],
     }
-    categories = _category_mix(ctx)
+    if ctx.engine is not None:
+        section["notes"] = [
+            f"Computed on the {ctx.engine.name} engine; units per purchase, revenue by "
+            "category, guest revenue and the churn rate's interval are not computed there."
+        ]
+    categories = None if ctx.engine is not None else _category_mix(ctx)
     if categories is not None:
         section["tables"].append(categories)
     trend = _kpi_trend(ctx)
@@ -232,18 +238,21 @@ def _category_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _kpi_trend(ctx: _Context) -> pd.DataFrame | None:
-    from ..snapshot import kpis_by_period
-
     # Each row is its own period (monthly revenue, monthly customers...), not cumulative.
-    frame = kpis_by_period(
-        ctx.frames["orders"],
-        *ctx.tables(),
-        start=ctx.start,
-        end=ctx.end,
-        freq=ctx.freq,
-        window="period",
-        options=ctx.options,
-    )
+    if ctx.engine is not None:
+        from ..engines import kpis_by_period as on_engine
+
+        frame = on_engine(
+            ctx.frames["orders"], **ctx.tables(), start=ctx.start, end=ctx.end, freq=ctx.freq,
+            window="period", options=ctx.options, **ctx.on_engine(table_columns=True),
+        )  # fmt: skip
+    else:
+        from ..snapshot import kpis_by_period
+
+        frame = kpis_by_period(
+            ctx.frames["orders"], *ctx.tables().values(), start=ctx.start, end=ctx.end, freq=ctx.freq,
+            window="period", options=ctx.options,
+        )  # fmt: skip
     if len(frame) < 2:
         return None
     return frame
@@ -293,7 +302,7 @@ def _churn_extras(ctx: _Context, values: pd.Series) -> dict[str, dict[str, Any]]
     from ..orders import order_kernel
 
     value = _float(values.get("churn_rate"))
-    if value is None:
+    if value is None or ctx.engine is not None:  # the base period's n needs the order kernel
         return {}
     span = parse_span(ctx.options.churn_period, name="churn_period", func="kpis")
     kernel = order_kernel(ctx.frames["orders"], end=ctx.end)
