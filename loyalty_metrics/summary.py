@@ -22,7 +22,8 @@ __all__ = [
     "unattributed_revenue",
 ]
 
-#: Columns of :func:`customer_summary`, in order (``channel`` only when orders carry one).
+#: Columns of :func:`customer_summary`, in order; then ``channel`` and ``units`` when the
+#: orders carry a channel and a quantity.
 SUMMARY_COLUMNS = (
     "first_purchase",
     "last_purchase",
@@ -115,6 +116,9 @@ def customer_summary(
         - ``first_purchase_ever``: first purchase on or before ``end`` in all the data,
           regardless of ``start`` (a customer is *new* when it falls in the window).
         - ``channel`` (when orders have one): channel of the first purchase in the window.
+        - ``units`` (when orders have a ``quantity``): the sum of the customer's quantities
+          in the window, netted as ``revenue`` is (a returned unit counts -1, a blank
+          quantity 0); ``units / purchases`` is the customer's units per purchase.
 
         ``summary.window`` is the window and ``summary.unattributed_revenue`` the net amount
         in the window of customers without a purchase in it (returns only), so that total
@@ -219,6 +223,8 @@ def summary_from_kernel(kernel: OrderKernel, window: Window) -> pd.DataFrame:
     }
     if k.channel is not None:
         data["channel"] = _first_purchase_channel(k, begin, is_purchase, first)
+    if k.has_units:
+        data["units"] = k.units_by_customer(window) if not window.empty else np.zeros(n_customers)
     index = pd.Index(k.customer_ids[keep], name="customer_id")
     unattributed = float(revenue[~keep].sum())
     # Keep the buyers column by column, freeing each full column as it goes, and let each

@@ -252,6 +252,7 @@ def test_columns_mapping_and_quantity_times_price(tmp_path):
     # 17: order A nets 2 * 5.50 - 5.50 = 5.50; 18: one line without order id, 3.00
     assert list(summary.index) == ["17", "18"]
     assert summary["revenue"].tolist() == pytest.approx([5.5, 3.0])
+    assert summary["units"].tolist() == [1.0, 1.0]  # 17: 2 - 1 (Menge); 18: 1
     with pytest.raises(ConfigError, match="no column 'customer_id'"):
         engines.customer_summary(path)
 
