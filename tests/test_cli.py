@@ -558,3 +558,42 @@ def test_output_folders_are_created_up_front(runner, tmp_path):
     (tmp_path / "file").write_text("")
     result = _run(runner, "demo", tmp_path / "no_data", "--out", tmp_path / "file" / "out")
     assert result.exit_code == 3 and result.stderr.startswith(f"Error: {tmp_path}/file/out: ")
+
+
+def _orders_with_dates(folder: Path, dates: list[str]) -> Path:
+    folder.mkdir(exist_ok=True)
+    rows = "".join(f"c{i},{d},1\n" for i, d in enumerate(dates))
+    (folder / "orders.csv").write_text("customer_id,order_date,amount\n" + rows)
+    return folder
+
+
+def test_strict_stops_on_a_date_after_today_read_from_a_two_digit_year(runner, tmp_path):
+    # 20 days of January 2024 written dd/mm/yy, and 17/01/68: 2068 by the POSIX rule, after today
+    days = [f"1{i % 9}/01/24" for i in range(20)]
+    data = _orders_with_dates(tmp_path / "guessed", [*days, "17/01/68"])
+    for command in ("kpis", "report"):
+        strict = _run(runner, command, data, "--strict")
+        assert strict.exit_code == 1, strict.output
+        error = _one_error_line(strict)
+        assert error.startswith(f"Error: {data / 'orders.csv'}: column 'order_date'")
+        assert "line 22: '17/01/68' read as 2068-01-17" in error
+        assert error.endswith(
+            "--strict stops on a date after today read from a two-digit year: write the years "
+            "with four digits."
+        )
+        lenient = _run(runner, command, data)  # kept, with a warning (exit 0)
+        assert lenient.exit_code == 0 and "'17/01/68' read as 2068-01-17" in lenient.stderr
+
+
+def test_strict_keeps_dates_whose_century_was_not_guessed_after_today(runner, tmp_path):
+    # a four-digit year after today is what the file says: a warning, not an error
+    said = _orders_with_dates(tmp_path / "said", ["2024-01-05", "2024-01-06", "2068-01-17"])
+    result = _run(runner, "kpis", said, "--strict")
+    assert result.exit_code == 0 and "1 date after today" in result.stderr
+    # two-digit years far after the rest (1975 and 2005) but before today: a warning only
+    far = _orders_with_dates(
+        tmp_path / "far", [f"1{i % 9}/01/75" for i in range(20)] + ["17/01/05"]
+    )
+    result = _run(runner, "kpis", far, "--strict")
+    assert result.exit_code == 0, result.output
+    assert "more than 2 years after 90% of the column" in result.stderr

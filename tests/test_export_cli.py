@@ -259,3 +259,20 @@ def test_date_warnings_are_logged_like_the_other_commands_print_them(data, tmp_p
     assert [(r["level"], r["table"]) for r in dated] == [("warning", "orders")]
     quiet = run(data, "--to", tmp_path / "q.csv", "--quiet")
     assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+def test_a_strict_export_stops_on_a_date_after_today_from_a_two_digit_year(data, tmp_path):
+    (data / "orders.csv").write_text(
+        "customer_id,order_date,amount\na,05/01/24,10\nb,20/01/24,5\nz,17/01/68,5\n"
+    )
+    result = run(data, "--to", tmp_path / "k.csv")  # --errors raise, the default
+    assert result.exit_code == 1
+    assert not (tmp_path / "k.csv").exists()
+    *warnings, error = result.stderr.splitlines()
+    assert len(warnings) == 1 and "'17/01/68' read as 2068-01-17" in warnings[0]
+    assert error.startswith(f"Error: {data / 'orders.csv'}: column 'order_date'")
+    assert error.endswith("--errors raise stops on a date after today read from a two-digit year: write the years with four digits.")  # fmt: skip
+    lenient = run(data, "--to", tmp_path / "k.csv", "--errors", "reject")
+    # a lenient read keeps the date (warned): the export then runs monthly up to 2068
+    assert lenient.exit_code == 0
+    assert pd.read_csv(tmp_path / "k.csv")["period"].iloc[-1] == "2068-01-31"

@@ -467,3 +467,26 @@ def test_a_read_error_names_the_file_and_exits_3(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["kpis", "--orders", str(path)])
     assert result.exit_code == 3
     assert result.stderr == f"Error: {path}: input/output error\n"
+
+
+def test_date_warnings_say_their_column_kind_and_whether_the_century_was_guessed():
+    import pickle
+
+    from loyalty_metrics.io import DateWarning
+
+    rows = "".join(f"c{i},1{i % 9}/01/24,1\n" for i in range(20)) + "z,17/01/68,5\n"
+    orders = lm.read_orders(io.StringIO("customer_id,order_date,amount\n" + rows))
+    (warning,) = lm.read_report(orders).warnings
+    assert isinstance(warning, DateWarning) and isinstance(warning, str)
+    assert (warning.column, warning.kind, warning.two_digit_years) == (
+        "order_date",
+        "after_today",
+        True,
+    )
+    copy = pickle.loads(pickle.dumps(warning))
+    assert (copy, copy.kind, copy.two_digit_years) == (warning, "after_today", True)
+    iso = "".join(f"c{i},2010-01-{i + 1:02d},1\n" for i in range(20)) + "z,2019-05-01,5\n"
+    (far,) = lm.read_report(
+        lm.read_orders(io.StringIO("customer_id,order_date,amount\n" + iso))
+    ).warnings
+    assert (far.kind, far.two_digit_years) == ("far_after", False)

@@ -38,6 +38,7 @@ from ._common import (
     check_output_folder,
     handle_errors,
     input_options,
+    refuse_guessed_future_dates,
 )
 
 #: Exit code of a lock timeout: alerting may retry it rather than page someone.
@@ -172,6 +173,8 @@ def _load_inputs(
             _log.warning(
                 "Warning: %s", message, extra={"fields": {"event": "date_warning", "table": name}}
             )
+        if errors == "raise":
+            refuse_guessed_future_dates(report, option="--errors raise")
     # quiet: cron mails any output; the linking is reproducible from the config
     frames["orders"] = apply_cancellations(
         frames["orders"], settings, link_cancellations, quiet=True

@@ -27,7 +27,7 @@ from ._dates import _convert_dates
 from ._numbers import _convert_numbers
 from ._options import _check_options, _Options
 from ._raw_input import _Lines, _Raw, _raw_input, _structural
-from ._result import ReadReport, ReadResult, _attach
+from ._result import DateWarning, ReadReport, ReadResult, _attach
 
 _MAX_LINES_SHOWN = 10
 _FIRST, _AFTER = (np.datetime64(d, "ns") for d in DATE_RANGE)
@@ -247,16 +247,22 @@ def _date_warnings(
         future = ok & (values > today + np.timedelta64(1, "D"))
         usual = np.quantile(values[ok].view(np.int64), 0.9, method="lower").view("M8[ns]")
         far = ok & ~future & (values > usual + _FAR_AFTER)
-        for mask, what in (
-            (future, f"after today ({str(today)[:10]})"),
-            (far, f"more than 2 years after 90% of the column (up to {str(usual)[:10]})"),
+        for mask, kind, what in (
+            (future, "after_today", f"after today ({str(today)[:10]})"),
+            (
+                far,
+                "far_after",
+                f"more than 2 years after 90% of the column (up to {str(usual)[:10]})",
+            ),
         ):
             if mask.any():
-                warnings.append(_date_warning(raw, c, values, mask, what))
+                warnings.append(_date_warning(raw, c, values, mask, kind, what))
     return tuple(warnings)
 
 
-def _date_warning(raw: _Raw, c: str, values: np.ndarray, mask: np.ndarray, what: str) -> str:
+def _date_warning(
+    raw: _Raw, c: str, values: np.ndarray, mask: np.ndarray, kind: str, what: str
+) -> DateWarning:
     pos = int(np.flatnonzero(mask)[0])
     line = int(raw.locate().rows[pos])
     noun = "line" if raw.csv_sep is not None else "row"
@@ -269,7 +275,7 @@ def _date_warning(raw: _Raw, c: str, values: np.ndarray, mask: np.ndarray, what:
     rule = raw.settings.get("two_digit_years", {}).get(c)
     if rule:
         message += f" (two-digit years are read {rule}; pass date_format= to read them otherwise)"
-    return message
+    return DateWarning(message, column=c, kind=kind, two_digit_years=bool(rule))
 
 
 def _swallowed_lines(raw: _Raw, kind: str, values: pa.ChunkedArray) -> np.ndarray:
