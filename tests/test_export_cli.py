@@ -276,3 +276,22 @@ def test_a_strict_export_stops_on_a_date_after_today_from_a_two_digit_year(data,
     # a lenient read keeps the date (warned): the export then runs monthly up to 2068
     assert lenient.exit_code == 0
     assert pd.read_csv(tmp_path / "k.csv")["period"].iloc[-1] == "2068-01-31"
+
+
+def test_json_logs_cover_the_errors_found_while_parsing_the_options(data, tmp_path):
+    missing = tmp_path / "no" / "kpis.csv"
+    # the output folder is checked before any data is read, whichever option comes first
+    for args in (
+        ("--to", missing, "--log-format", "json"),
+        ("--log-format=json", "--to", missing),
+    ):
+        result = run(data, *args)
+        assert result.exit_code == 3
+        (line,) = json_lines(result.stderr)
+        assert (line["level"], line["error"], line["exit_code"]) == ("error", "OutputError", 3)
+        assert line["message"] == f"{missing}: no such file or directory"
+    (usage,) = json_lines(run(data, "--log-format", "json", "--to", tmp_path / "k.txt").stderr)
+    assert (usage["error"], usage["exit_code"]) == ("BadParameter", 2)
+    assert f"'{tmp_path / 'k.txt'}' is not a KPI export target" in usage["message"]
+    text = run(data, "--to", missing)  # text logs: the one plain line, as before
+    assert text.exit_code == 3 and text.stderr == f"Error: {missing}: no such file or directory\n"

@@ -213,7 +213,34 @@ def _kpi_options(settings: dict[str, Any]) -> dict[str, Any]:
 # The command
 
 
-@click.command(name="export")
+class _ExportCommand(click.Command):
+    """A click command whose parsing errors (a bad option, a target folder that is missing,
+    checked before any data is read) are JSON log lines too when ``--log-format json`` is
+    among the arguments, as every later error is."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        as_json = _asks_for_json_logs(args)  # before click consumes the list
+        try:
+            return super().parse_args(ctx, args)
+        except click.ClickException as exc:
+            if not as_json:
+                raise
+            message = " ".join(exc.format_message().split())
+            fields = {"error": type(exc).__name__, "exit_code": exc.exit_code}
+            with _logging("json", quiet=True):
+                _log.error(message, extra={"fields": fields})
+            ctx.exit(exc.exit_code)
+
+
+def _asks_for_json_logs(args: list[str]) -> bool:
+    """True when the arguments hold ``--log-format json`` (or ``--log-format=json``)."""
+    return any(
+        arg == "--log-format=json" or (arg == "--log-format" and following == "json")
+        for arg, following in zip(args, [*args[1:], None], strict=True)
+    )
+
+
+@click.command(name="export", cls=_ExportCommand)
 @input_options
 @click.option(
     "--to",
