@@ -126,6 +126,37 @@ def test_an_unclosed_quote_at_the_end_is_an_error_in_both_modes():
     )
 
 
+@pytest.mark.parametrize(
+    ("reader", "header", "row"),
+    [
+        (lm.read_orders, "customer_id,order_date,amount,category", 'b,2024-01-02,3,"12 inch\ntv"'),
+        (lm.read_orders, "customer_id,order_date,amount,channel", 'b,2024-01-02,3,"we\nb"'),
+        (lm.read_surveys, "score,segment", '7,"smb\r\nretail"'),
+        (lm.read_spend, "date,amount,channel", '2024-01-02,3,"search\nads"'),
+        (lm.read_customers, "customer_id,tier", 'b,"gold\nplus"'),
+    ],
+)  # fmt: skip
+def test_a_category_spanning_lines_is_a_rejected_line_whatever_the_table(reader, header, row):
+    # A label cannot hold a line break: even a closed quote over two lines is the mark of a
+    # stray quote (issue 13), counted as a rejected line, an error in strict mode.
+    first = header.split(",")
+    good = ",".join({"score": "9", "amount": "1", "order_date": "2024-01-01", "date": "2024-01-01"}.get(c, "a") for c in first)  # fmt: skip
+    text = f"{header}\n{good}\n{row}\n{good}\n"
+    with pytest.raises(DataValidationError, match="line 3: a quoted value spans several lines"):
+        reader(io.StringIO(text))
+    frame = reader(io.StringIO(text), errors="reject")
+    report = lm.read_report(frame)
+    assert (report.rows_read, report.rows_kept, report.rows_rejected) == (3, 2, 1)
+    assert report.rejected["line"].tolist() == [3]
+
+
+def test_free_text_may_span_lines():
+    surveys = 'score,comment\n9,"one\ntwo"\n7,fine\n'
+    assert lm.read_surveys(io.StringIO(surveys))["comment"].tolist() == ["one\ntwo", "fine"]
+    points = 'customer_id,date,points,type,note\na,2024-01-01,5,earn,"first\r\nvisit"\n'
+    assert lm.read_points(io.StringIO(points))["note"].tolist() == ["first\r\nvisit"]
+
+
 _safe_text = (
     st.text(alphabet="abcxyz 0123456789-", min_size=1, max_size=8).map(str.strip).filter(bool)
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -126,7 +125,7 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
             columns[c], blanks[c] = text, _np_bool(pc.is_null(text))
     if raw.multiline:
         for c, kind in kinds.items():
-            problems.add(c, _SPANS_LINES, _swallowed_lines(raw, kind, raw.arrays[c]))
+            problems.add(c, _SPANS_LINES, _swallowed_lines(kind, raw.arrays[c]))
     for c in kinds:
         col = schema.columns[c]
         if table == "surveys" and c == "score":
@@ -278,23 +277,16 @@ def _date_warning(
     return DateWarning(message, column=c, kind=kind, two_digit_years=bool(rule))
 
 
-def _swallowed_lines(raw: _Raw, kind: str, values: pa.ChunkedArray) -> np.ndarray:
-    """Rows where a stray quote took the following lines into this column's value.
+def _swallowed_lines(kind: str, values: pa.ChunkedArray) -> np.ndarray:
+    """Rows where a quoted value spans lines in a column that cannot hold a line break.
 
-    Ids, dates, numbers and booleans cannot hold a line break: any one there is a quoted
-    value spanning lines. Categories and free text may (a quoted ``"two\nline"`` label), so
-    there it is a line holding a whole record's worth of delimiters that gives it away.
+    Ids, dates, numbers, booleans and categories (labels) cannot: a line break there is a
+    stray quote that took the following lines into the value (issue 13: records reconcile
+    with physical lines). Only free text (a survey comment, a ledger note) may hold one.
     """
     if kind == "text" or not _any_line_break(values):
         return np.zeros(len(values), dtype=bool)
-    if kind != "category":
-        pattern = "[\r\n]"
-    elif raw.width >= 2 and raw.csv_sep:
-        sep = re.escape(raw.csv_sep)
-        pattern = f"[\r\n][^\r\n]*(?:{sep}[^\r\n]*){{{raw.width - 1}}}"
-    else:
-        return np.zeros(len(values), dtype=bool)
-    return _np_bool(pc.match_substring_regex(_as_text(values), pattern))
+    return _np_bool(pc.match_substring_regex(_as_text(values), "[\r\n]"))
 
 
 def _any_line_break(values: pa.ChunkedArray) -> bool:
