@@ -34,9 +34,13 @@ Guarantees
   without following symlinks and must be a regular file; an existing one is never truncated
   (the holder's process id is written only into an empty lock file or one holding a process
   id, so a file planted there is never overwritten).
-* **Only regular files are written.** A target (or the file a symlinked target points to) that
-  is a device, FIFO or socket is refused before it is opened for reading or writing; an empty
-  file counts as an empty export only when named directly, not through a symlink.
+* **Only regular files are written, and only where they are named.** A target that is a
+  symlink is refused (its folder's writer could point it anywhere a cron job running as root
+  can write); ``follow_symlinks=True`` (``loyalty export --follow-symlinks``) allows it.
+  Folders on the way to the target may be symlinks. A target (or, when following, the file a
+  symlink points to) that is a device, FIFO or socket is refused before it is opened for
+  reading or writing; an empty file counts as an empty export only when named directly, not
+  through a symlink.
 * **Never clobbers foreign data.** An existing target is only rewritten when it is a KPI export
   of this tool: it must have the key column and the stamp columns ``as_of``,
   ``loyalty_metrics_version`` and ``input_hash``, unique keys, the same ``freq`` and columns of
@@ -190,6 +194,7 @@ def export_kpis(
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     kpi_options: Mapping[str, Any] | None = None,
     guests: pd.DataFrame | None = None,
+    follow_symlinks: bool = False,
 ) -> ExportResult:
     """Compute the KPI snapshot of every period and upsert one row per period into ``target``.
 
@@ -229,6 +234,8 @@ def export_kpis(
         reads them back from a lenient read. When given, each row also gets
         ``guest_revenue`` (their net amount in the row's window) and ``total_revenue``
         (``revenue`` of the identified customers + ``guest_revenue``). Part of the input hash.
+    follow_symlinks : bool, default False
+        As in :func:`write_export`.
 
     Returns
     -------
@@ -286,6 +293,8 @@ def export_kpis(
     _check_choice("window", window, ("expanding", "period"), "export_kpis")
     _check_timeout(lock_timeout, "export_kpis")
     dest = _parse_target(target, "export_kpis")
+    if dest.is_symlink and not follow_symlinks:
+        raise _symlink_refused(dest)  # before any computation
     data_window = resolve_window(orders["order_date"], None, as_of)
     if data_window.empty or not data_window.up_to_end(orders["order_date"]).any():
         raise DataValidationError(
@@ -344,7 +353,14 @@ def export_kpis(
         rows["freq"] = f"{freq}/period"
     if start is not None:
         rows = rows[rows["period"] >= _period_key(pd.DatetimeIndex([start]), freq)[0]]
-    return write_export(rows, dest.given, key="period", table=table, lock_timeout=lock_timeout)
+    return write_export(
+        rows,
+        dest.given,
+        key="period",
+        table=table,
+        lock_timeout=lock_timeout,
+        follow_symlinks=follow_symlinks,
+    )
 
 
 def _with_guest_revenue(
@@ -442,6 +458,7 @@ def write_export(
     key: str = "period",
     table: str = "kpis",
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    follow_symlinks: bool = False,
 ) -> ExportResult:
     """Upsert the rows of ``frame`` into ``target``: atomically, under a lock, deterministically.
 
@@ -461,6 +478,9 @@ def write_export(
         The SQLite table (ignored for files).
     lock_timeout : float, default 60
         Seconds to wait for the lock on ``TARGET.lock`` held by another export.
+    follow_symlinks : bool, default False
+        Write through a target that is a symlink (into the file it points to, with the lock
+        and temporary files beside that file). By default such a target is refused.
 
     Returns
     -------
@@ -470,8 +490,8 @@ def write_export(
     ------
     ExportError
         The target is not a KPI export of this tool (unrelated file or table, different schema,
-        other ``freq``), or cannot be written (missing folder, permissions, disk full). The
-        target is left untouched.
+        other ``freq``), is a symlink (unless ``follow_symlinks``), or cannot be written
+        (missing folder, permissions, disk full). The target is left untouched.
     LockTimeoutError
         The lock was not obtained within ``lock_timeout`` seconds.
 
@@ -502,7 +522,9 @@ def write_export(
     2024-02-29,2024-02-29,0.1.0,ab12,-3,'=HYPERLINK()
     """
     _check_timeout(lock_timeout, "write_export")
-    dest = _parse_target(target, "write_export")
+    dest = _parse_target(target, "write_export", follow_symlinks=follow_symlinks)
+    if dest.is_symlink and not follow_symlinks:
+        raise _symlink_refused(dest)
     if dest.format == "sqlite":
         _check_table_name(table)
     new, kinds = _normalise(frame, key)
@@ -521,6 +543,8 @@ class _Target:
     format: Format
     path: str  # resolved (symlinks followed) filesystem path
     linked: bool = False  # the given path goes through a symlink
+    is_symlink: bool = False  # the given path itself (its last component) is a symlink
+    follow_symlinks: bool = True  # False: the target itself must not be a symlink
 
     @property
     def lock_path(self) -> str:
@@ -551,7 +575,7 @@ def _check_table_name(table: Any) -> None:
         )
 
 
-def _parse_target(target: Any, func: str) -> _Target:
+def _parse_target(target: Any, func: str, *, follow_symlinks: bool = True) -> _Target:
     """Recognise the format of ``target``; the path is resolved through symlinks."""
     fmt: Format | None
     if isinstance(target, str) and target.startswith("sqlite:"):
@@ -577,7 +601,20 @@ def _parse_target(target: Any, func: str) -> _Target:
         )
     real = os.path.realpath(path)
     return _Target(
-        given=os.fspath(target), format=fmt, path=real, linked=real != os.path.abspath(path)
+        given=os.fspath(target),
+        format=fmt,
+        path=real,
+        linked=real != os.path.abspath(path),
+        is_symlink=os.path.islink(path),
+        follow_symlinks=follow_symlinks,
+    )
+
+
+def _symlink_refused(dest: _Target) -> ExportError:
+    return ExportError(
+        f"{dest.given} is a symlink (to {dest.path}): refused, an export writes only the file "
+        "it is given. It was left untouched; give the real path, or allow writing through the "
+        "link with --follow-symlinks (follow_symlinks=True)."
     )
 
 
@@ -858,12 +895,17 @@ def _read_target(dest: _Target, limit: int = -1) -> bytes | None:
     Anything but a regular file is refused before it is opened (opening a device can act on
     it); O_NONBLOCK and the check on the opened descriptor close the race with a swap.
     """
+    # Not following: a symlink swapped in since the target was checked is refused too.
+    status, nofollow = (os.stat, 0) if dest.follow_symlinks else (os.lstat, os.O_NOFOLLOW)
+    flags = os.O_RDONLY | os.O_NONBLOCK | nofollow | getattr(os, "O_CLOEXEC", 0)
     try:
-        _check_regular(dest, os.stat(dest.path).st_mode)
-        fd = os.open(dest.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        _check_regular(dest, status(dest.path).st_mode)
+        fd = os.open(dest.path, flags)
     except FileNotFoundError:
         return None
     except OSError as exc:
+        if exc.errno == errno.ELOOP and nofollow:
+            raise _symlink_refused(dest) from None
         raise ExportError(f"Cannot read {dest.given}: {exc.strerror or exc}.") from None
     try:
         _check_regular(dest, os.fstat(fd).st_mode)
@@ -882,6 +924,8 @@ def _read_target(dest: _Target, limit: int = -1) -> bytes | None:
 
 
 def _check_regular(dest: _Target, mode: int) -> None:
+    if stat.S_ISLNK(mode):
+        raise _symlink_refused(dest)
     if stat.S_ISDIR(mode):
         raise ExportError(f"{dest.given} is a folder; give a file path to --to.")
     if not stat.S_ISREG(mode):

@@ -235,9 +235,28 @@ def test_a_target_that_is_not_a_regular_file_exits_3_in_one_line(data, tmp_path)
 
     os.mkfifo(tmp_path / "pipe")
     (tmp_path / "kpis.csv").symlink_to(tmp_path / "pipe")
-    result = run(data, "--to", tmp_path / "kpis.csv")
+    # followed on request: the FIFO behind the link is refused (by default the link is)
+    result = run(data, "--to", tmp_path / "kpis.csv", "--follow-symlinks")
     assert result.exit_code == 3
     assert len(result.stderr.splitlines()) == 1 and "not a regular file" in result.stderr
+
+
+def test_a_symlinked_target_exits_3_in_one_line_unless_followed(data, tmp_path):
+    real = tmp_path / "real.csv"
+    assert run(data, "--to", real).exit_code == 0
+    before = real.read_bytes()
+    (tmp_path / "kpis.csv").symlink_to(real)
+    result = run(data, "--to", tmp_path / "kpis.csv")
+    assert result.exit_code == 3 and real.read_bytes() == before
+    assert result.stderr == (
+        f"Error: {tmp_path / 'kpis.csv'} is a symlink (to {real}): refused, an export writes "
+        "only the file it is given. It was left untouched; give the real path, or allow "
+        "writing through the link with --follow-symlinks (follow_symlinks=True).\n"
+    )
+    (data / "orders.csv").write_text(ORDERS + "d,2024-04-02,9\n")
+    followed = run(data, "--to", tmp_path / "kpis.csv", "--follow-symlinks")
+    assert followed.exit_code == 0 and (tmp_path / "kpis.csv").is_symlink()
+    assert pd.read_csv(real)["period"].tolist()[-1] == "2024-04-30"
 
 
 def test_date_warnings_are_logged_like_the_other_commands_print_them(data, tmp_path):

@@ -290,6 +290,12 @@ def _asks_for_json_logs(args: list[str]) -> bool:
     "lock_timeout, or 60); then exit 4.",
 )
 @click.option(
+    "--follow-symlinks",
+    is_flag=True,
+    help="Write through a TARGET that is a symlink (into the file it points to); without "
+    "it such a target is refused, exit 3.",
+)
+@click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
     default="text",
@@ -318,6 +324,7 @@ def command(
     link_cancellations: str | None,
     table: str | None,
     lock_timeout: float | None,
+    follow_symlinks: bool,
     log_format: str,
 ) -> None:
     """Upsert one row of KPIs per period into TARGET: safe to run from cron.
@@ -347,7 +354,7 @@ def command(
                  "customers": customers, "points": points},
                 config=config, start=start, end=end, target=target, freq=freq, since=since,
                 window=window, errors=errors, link_cancellations=link_cancellations,
-                table=table, lock_timeout=lock_timeout,
+                table=table, lock_timeout=lock_timeout, follow_symlinks=follow_symlinks,
             )  # fmt: skip
         except click.UsageError as exc:
             if log_format != "json":
@@ -384,14 +391,18 @@ def _run(
     link_cancellations: str | None,
     table: str | None,
     lock_timeout: float | None,
+    follow_symlinks: bool = False,
 ) -> None:
-    from ..export import DEFAULT_LOCK_TIMEOUT, _parse_target, export_kpis
+    from ..export import DEFAULT_LOCK_TIMEOUT, _parse_target, _symlink_refused, export_kpis
     from ..guests import guest_orders
 
     if start is not None and since is not None:
         raise click.UsageError("Give --since or --start, not both (they mean the same here).")
-    if table is not None and _parse_target(target, "export").format != "sqlite":
+    dest = _parse_target(target, "export")
+    if table is not None and dest.format != "sqlite":
         raise click.UsageError("--table applies to SQLite targets (--to sqlite:///...) only.")
+    if dest.is_symlink and not follow_symlinks:
+        raise _symlink_refused(dest)  # before any data is read
     frames, settings = _load_inputs(data_dir, files, config, errors, link_cancellations)
     options = settings.get("export", {})
     result = export_kpis(
@@ -407,6 +418,7 @@ def _run(
         else options.get("lock_timeout", DEFAULT_LOCK_TIMEOUT),
         kpi_options=_kpi_options(settings),
         guests=guest_orders(frames["orders"]),
+        follow_symlinks=follow_symlinks,
     )
     fields = {
         "event": "export_done",
