@@ -164,14 +164,18 @@ def id_match_caveats(frames: Mapping[str, pd.DataFrame | None]) -> list[LoyaltyW
     orders = frames.get("orders")
     if orders is None or "customer_id" not in orders.columns:
         return []
-    order_ids = pd.Index(orders["customer_id"].dropna().unique())
+    order_ids: pd.Index | None = None  # the orders' distinct ids, once another table needs them
     notes: list[LoyaltyWarning] = []
     for table in ("surveys", "events", "customers"):
         frame = frames.get(table)
         if frame is None or "customer_id" not in frame.columns:
             continue
         ids = pd.Index(frame["customer_id"].dropna().unique())
-        if ids.empty or order_ids.empty:
+        if ids.empty:
+            continue
+        if order_ids is None:
+            order_ids = pd.Index(orders["customer_id"].dropna().unique())
+        if order_ids.empty:
             continue
         found = ids.isin(order_ids)
         matched = int(found.sum())

@@ -124,15 +124,6 @@ def _in_index(values: pd.Series | pd.Index | np.ndarray, universe: pd.Index) -> 
     return index.get_indexer(pd.Index(values)) >= 0
 
 
-def _sorted_ids(*parts: pd.Series | pd.Index | np.ndarray) -> pd.Index:
-    """Sorted distinct customer ids (str) of all ``parts``."""
-    series = [
-        pd.Series(np.asarray(p, dtype=object) if isinstance(p, np.ndarray) else p) for p in parts
-    ]
-    ids = pd.concat([s.astype("str") for s in series], ignore_index=True).unique()
-    return pd.Index(ids, dtype="str", name="customer_id").sort_values()
-
-
 # --------------------------------------------------------------------------------------------
 # Orders from the order kernel (private, shared with segments.py and programs.py)
 # --------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ placed in time and is ignored when a date is needed).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -24,14 +25,13 @@ from .cohorts import (
     CohortFrame,
     CohortPeriod,
     _check_choice,
-    _in_index,
     _orders_up_to_end,
     _period_index,
     _purchase_intervals,
     _shown_buyers,
-    _sorted_ids,
 )
 from .errors import ConfigError
+from .orders import OrderKernel, order_kernel
 from .summary import customer_summary
 
 __all__ = [
@@ -128,19 +128,91 @@ def _customer_rows(customers: pd.DataFrame | None, end: pd.Timestamp | None) -> 
     return rows
 
 
-def _order_customers(orders: pd.DataFrame, end: pd.Timestamp | None) -> pd.Series:
-    """Customer ids of the order lines (purchases or returns) on or before ``end``."""
-    keep = _before(orders["order_date"], end)
-    ids = orders["customer_id"]
-    return ids if keep.all() else ids.loc[keep]
+@dataclass(frozen=True)
+class _Rungs:
+    """The ladder as of one day: per known customer (``ids``, sorted), the rung code (0 lead,
+    1 buyer, 2 repeat, 3 advocate), purchases, latest score, converted referrals, and the
+    customer's code in the order kernel (-1: known only from the customers table or surveys).
+    """
+
+    ids: pd.Index
+    code: np.ndarray
+    stage: np.ndarray
+    purchases: np.ndarray
+    latest_score: np.ndarray
+    converted: np.ndarray
 
 
-def _purchases_up_to(orders: pd.DataFrame, end: pd.Timestamp | None) -> pd.Series:
-    """Purchases per buyer over all history up to ``end``."""
-    if end is None:
-        return pd.Series(dtype="int64", index=pd.Index([], dtype="str", name="customer_id"))
-    summary = customer_summary(orders, end=end)
-    return summary["purchases"]
+def _rungs(
+    kernel: OrderKernel | None,
+    surveys: pd.DataFrame | None,
+    customers: pd.DataFrame | None,
+    as_of: pd.Timestamp | None,
+) -> _Rungs:
+    """The ladder as of ``as_of`` from the order kernel (None: no order to anchor a date).
+
+    Works on customer codes: the orders' customers come sorted from the kernel, and only the
+    ids known from the customers table or surveys alone are looked up by text.
+    """
+    responses = _survey_rows(surveys, as_of, need_dates=False)
+    table = _customer_rows(customers, as_of)
+    if kernel is None:
+        by_code = pd.Index([], dtype="str", name="customer_id")
+        bought = np.zeros(0, dtype="int64")
+        known = np.zeros(0, dtype=bool)
+    else:
+        k = kernel.as_of(as_of) if as_of is not None else kernel
+        by_code = pd.Index(k.customer_ids, dtype="str", name="customer_id")
+        bought = np.bincount(k.customer[k.purchase], minlength=k.n_customers)
+        known = np.zeros(k.n_customers, dtype=bool)  # customers with a line up to as_of
+        known[k.customer] = True
+    others = pd.Index(
+        pd.concat(
+            [table["customer_id"].astype("str"), responses["customer_id"].astype("str")],
+            ignore_index=True,
+        ).unique(),
+        dtype="str",
+    )
+    new = others[:0]
+    if len(others):
+        found = by_code.get_indexer(others)
+        known[found[found >= 0]] = True
+        new = others[found < 0]
+    code = np.concatenate([np.flatnonzero(known), np.full(len(new), -1, dtype="int64")])
+    ids = by_code[known].append(new) if len(new) else by_code[known]
+    if len(new):  # the kernel's ids are sorted; ids from the other tables join them
+        order = ids.argsort()
+        ids, code = ids[order], code[order]
+    ids = ids.rename("customer_id")
+    purchases = np.where(code >= 0, bought[np.maximum(code, 0)] if len(bought) else 0, 0)
+    purchases = purchases.astype("int64")
+
+    latest = np.full(len(ids), np.nan)
+    scored = responses.loc[responses["score"].notna()]
+    if len(scored):
+        scored = scored.sort_values("response_date", kind="stable", na_position="first")
+        last = scored.groupby("customer_id", sort=False)["score"].last()
+        latest[ids.get_indexer(last.index)] = last.to_numpy(dtype="float64")
+
+    converted = np.zeros(len(ids), dtype="int64")
+    if "referred_by" in table.columns:
+        referred = table.loc[table["referred_by"].notna()]
+        friend = ids.get_indexer(referred["customer_id"].astype("str"))
+        has_bought = np.zeros(len(friend), dtype=bool)
+        has_bought[friend >= 0] = purchases[friend[friend >= 0]] > 0
+        counts = referred.loc[has_bought, "referred_by"].astype("str").value_counts()
+        referrer = ids.get_indexer(counts.index)  # referrers who are not known are ignored
+        converted[referrer[referrer >= 0]] = counts.to_numpy()[referrer >= 0]
+
+    stage = np.where(purchases >= 2, 2, purchases)  # lead 0, buyer 1, repeat 2
+    advocate = (purchases >= 2) & ((latest >= 9) | (converted > 0))
+    stage = np.where(advocate, 3, stage)
+    return _Rungs(ids, code, stage, purchases, latest, converted)
+
+
+def _ladder_kernel(orders: pd.DataFrame, as_of: pd.Timestamp | None) -> OrderKernel | None:
+    """The order kernel up to ``as_of`` (None when there is no date to anchor the ladder)."""
+    return None if as_of is None else order_kernel(orders, end=as_of)
 
 
 # --------------------------------------------------------------------------------------------
@@ -206,42 +278,18 @@ def loyalty_ladder(
     d                lead          0           6.0                    0
     """
     as_of = _as_of(orders, end)
-    responses = _survey_rows(surveys, as_of, need_dates=False)
-    table = _customer_rows(customers, as_of)
-    purchases = _purchases_up_to(orders, as_of)
-
-    known = _sorted_ids(
-        _order_customers(orders, as_of), table["customer_id"], responses["customer_id"]
-    )
-    n_purchases = purchases.reindex(known, fill_value=0).to_numpy(dtype="int64")
-
-    scored = responses.loc[responses["score"].notna()]
-    scored = scored.sort_values("response_date", kind="stable", na_position="first")
-    latest = scored.groupby("customer_id", sort=False)["score"].last().reindex(known)
-
-    converted = pd.Series(0, index=known, dtype="int64")
-    if "referred_by" in table.columns:
-        referred = table.loc[table["referred_by"].notna()]
-        bought = _in_index(referred["customer_id"].astype("str"), purchases.index)
-        counts = referred.loc[bought, "referred_by"].astype("str").value_counts()
-        converted = counts.reindex(known, fill_value=0).astype("int64")
-
-    codes = np.where(n_purchases >= 2, 2, n_purchases)  # lead 0, buyer 1, repeat 2
-    advocate = (n_purchases >= 2) & (
-        (latest.to_numpy(dtype="float64") >= 9) | (converted.to_numpy() > 0)
-    )
-    codes = np.where(advocate, 3, codes)
+    rungs = _rungs(_ladder_kernel(orders, as_of), surveys, customers, as_of)
     stage = pd.Categorical.from_codes(
-        codes, categories=pd.Index(LADDER_STAGES, dtype="str"), ordered=True
+        rungs.stage, categories=pd.Index(LADDER_STAGES, dtype="str"), ordered=True
     )
     return pd.DataFrame(
         {
             "stage": stage,
-            "purchases": n_purchases,
-            "latest_score": latest.to_numpy(dtype="float64"),
-            "converted_referrals": converted.to_numpy(dtype="int64"),
+            "purchases": rungs.purchases,
+            "latest_score": rungs.latest_score,
+            "converted_referrals": rungs.converted,
         },
-        index=known,
+        index=rungs.ids,
     )
 
 
@@ -302,11 +350,12 @@ def ladder_transitions(
     last_day = _as_of(orders, end)
     if last_day is not None and first_day > last_day:
         raise ValueError(f"start ({first_day.date()}) is after end ({last_day.date()}).")
-    before = loyalty_ladder(orders, surveys, customers, end=first_day)["stage"]
-    after = loyalty_ladder(orders, surveys, customers, end=last_day)["stage"]
+    kernel = _ladder_kernel(orders, last_day)  # one netting serves both dates
+    before = _rungs(kernel, surveys, customers, first_day)
+    after = _rungs(kernel, surveys, customers, last_day)
     rows_labels = [NEW, *LADDER_STAGES]
-    from_codes = before.cat.codes.reindex(after.index, fill_value=-1).to_numpy(dtype="int64") + 1
-    to_codes = after.cat.codes.to_numpy(dtype="int64")
+    from_codes = _earlier_stage(before, after) + 1
+    to_codes = after.stage.astype("int64")
     n_to = len(LADDER_STAGES)
     counts = np.bincount(from_codes * n_to + to_codes, minlength=len(rows_labels) * n_to)
     counts = counts.reshape(len(rows_labels), n_to)
@@ -321,6 +370,24 @@ def ladder_transitions(
     data = np.hstack([counts, totals, shares]).astype("float64")
     out = pd.DataFrame(data, index=pd.Index(rows_labels, name="from"), columns=columns)
     return out.astype({c: "int64" for c in columns if c[0] == "customers"})
+
+
+def _earlier_stage(before: _Rungs, after: _Rungs) -> np.ndarray:
+    """The rung at ``before`` of each customer of ``after`` (-1: not yet known).
+
+    Customers of the orders are matched by kernel code; only those known from the other
+    tables alone are matched by id.
+    """
+    size = 1 + max(int(before.code.max(initial=-1)), int(after.code.max(initial=-1)), 0)
+    stage_of_code = np.full(size, -1, dtype="int64")
+    in_kernel = before.code >= 0
+    stage_of_code[before.code[in_kernel]] = before.stage[in_kernel]
+    earlier = np.where(after.code >= 0, stage_of_code[np.maximum(after.code, 0)], -1)
+    outside = after.code < 0
+    if outside.any() and (~in_kernel).any():
+        found = before.ids[~in_kernel].get_indexer(after.ids[outside])
+        earlier[outside] = np.where(found >= 0, before.stage[~in_kernel][found], -1)
+    return earlier.astype("int64")
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ __all__ = [
     "CustomerSummary",
     "customer_summary",
     "is_customer_summary",
+    "summary_arrays",
     "summary_from_kernel",
     "summary_window",
     "total_revenue",
@@ -171,6 +172,24 @@ def summary_from_kernel(kernel: OrderKernel, window: Window) -> pd.DataFrame:
     >>> summary_from_kernel(k, k.window(end="2024-01-31"))["revenue"].tolist()
     [5.0]
     """
+    data, keep = summary_arrays(kernel, window)
+    index = pd.Index(data.pop("customer_id")[keep], name="customer_id")
+    unattributed = float(data["revenue"][~keep].sum())
+    # Keep the buyers column by column, freeing each full column as it goes, and let each
+    # column be its own block (copy=False): consolidating would copy them all once more.
+    columns = {name: data.pop(name)[keep] for name in list(data)}
+    summary = CustomerSummary(columns, index=index, copy=False)
+    summary.window = window
+    summary.unattributed_revenue = unattributed
+    return summary
+
+
+def summary_arrays(kernel: OrderKernel, window: Window) -> tuple[dict[str, Any], np.ndarray]:
+    """The summary's columns for every customer code of ``kernel`` (``customer_id`` first),
+    and the mask of the customers with a purchase in ``window`` (the summary's rows).
+
+    Two windows of one kernel share the codes, so their rows align without a lookup by id.
+    """
     k = kernel if window.empty else kernel.as_of(window.end)
     n_customers = k.n_customers
     begin, stop = k.between(window)
@@ -209,7 +228,8 @@ def summary_from_kernel(kernel: OrderKernel, window: Window) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         frequency = purchase_days - 1
         monetary = np.where(frequency > 0, repeat_spend / np.maximum(frequency, 1), np.nan)
-    data = {
+    data: dict[str, Any] = {
+        "customer_id": k.customer_ids,
         "first_purchase": _to_datetime(first),
         "last_purchase": _to_datetime(last),
         "purchases": purchases.astype("int64"),
@@ -225,15 +245,7 @@ def summary_from_kernel(kernel: OrderKernel, window: Window) -> pd.DataFrame:
         data["channel"] = _first_purchase_channel(k, begin, is_purchase, first)
     if k.has_units:
         data["units"] = k.units_by_customer(window) if not window.empty else np.zeros(n_customers)
-    index = pd.Index(k.customer_ids[keep], name="customer_id")
-    unattributed = float(revenue[~keep].sum())
-    # Keep the buyers column by column, freeing each full column as it goes, and let each
-    # column be its own block (copy=False): consolidating would copy them all once more.
-    columns = {name: data.pop(name)[keep] for name in list(data)}
-    summary = CustomerSummary(columns, index=index, copy=False)
-    summary.window = window
-    summary.unattributed_revenue = unattributed
-    return summary
+    return data, keep
 
 
 def is_customer_summary(frame: object) -> bool:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from .._window import DateLike, Window, to_day
 from ..orders import order_kernel
-from ..summary import summary_from_kernel
+from ..summary import summary_arrays
 from ._base import TIME_UNIT_ATTR, TimeUnit, TransactionModel, check_option, unit_factor
 
 __all__ = ["HoldoutEvaluation", "calibration_holdout", "evaluate"]
@@ -84,27 +84,29 @@ def calibration_holdout(
     # One netting of the lines up to holdout_end serves both periods.
     kernel = order_kernel(orders, end=hold_end)
     window = kernel.window(start, cal_end)
-    calibration = summary_from_kernel(kernel, window)
-    full = summary_from_kernel(kernel, Window(start=window.start, end=hold_end))
-    full = full.reindex(calibration.index)
-    days_cal = calibration["frequency"] + 1
-    days_full = (full["frequency"] + 1).fillna(days_cal)
+    # Both periods from the same kernel: their arrays share the customer codes.
+    calibration, rows = summary_arrays(kernel, window)
+    full, in_full = summary_arrays(kernel, Window(start=window.start, end=hold_end))
+    in_full = in_full[rows]
+    days_cal = calibration["frequency"][rows] + 1
+    days_full = np.where(in_full, full["frequency"][rows] + 1, days_cal)
+    revenue_cal = calibration["revenue"][rows]
+    revenue_full = np.where(in_full, full["revenue"][rows], revenue_cal)
     # An order spanning calibration_end can change sign once its later lines count; never
     # let that make a negative count.
-    holdout = (days_full - days_cal).clip(lower=0)
+    holdout = np.clip(days_full - days_cal, 0, None)
     factor = 1.0 / _DAYS[time_unit]
     split = pd.DataFrame(
         {
-            "frequency": calibration["frequency"],
-            "recency": calibration["recency"] * factor,
-            "T": calibration["T"] * factor,
-            "monetary_value": calibration["monetary_value"],
+            "frequency": calibration["frequency"][rows],
+            "recency": calibration["recency"][rows] * factor,
+            "T": calibration["T"][rows] * factor,
+            "monetary_value": calibration["monetary_value"][rows],
             "frequency_holdout": holdout.astype("int64"),
-            "revenue_holdout": full["revenue"].fillna(calibration["revenue"])
-            - calibration["revenue"],
+            "revenue_holdout": revenue_full - revenue_cal,
             "duration_holdout": float((hold_end - cal_end).days) * factor,
         },
-        index=calibration.index,
+        index=pd.Index(calibration["customer_id"][rows], name="customer_id"),
     )
     split.attrs[TIME_UNIT_ATTR] = time_unit
     split.attrs["loyalty_metrics.holdout"] = {"calibration_end": cal_end, "holdout_end": hold_end}

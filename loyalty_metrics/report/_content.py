@@ -17,7 +17,6 @@ from .._window import DateLike, Window, resolve_window
 from ..errors import ModelFitError
 from ._catalogue import HEADLINE, SECTION_TITLES
 from ._context import _Context, _Skip
-from ._context import _lib as _lib  # re-exported: tests import it from here
 from ._definitions import _definitions
 from ._format import plain
 from ._section_cac_engagement import _section_cac, _section_engagement

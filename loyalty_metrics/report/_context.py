@@ -1,19 +1,22 @@
-"""The context every section reads, and calling the library without knowing every option.
+"""The context every section reads: the inputs, the window, the options and the figures
+several sections share (computed once).
 
-A section whose inputs are absent (no surveys file, no spend...) or whose library function
-is not available raises :class:`_Skip` with a one-line note."""
+A section whose inputs are absent (no surveys file, no spend...) raises :class:`_Skip` with
+a one-line note. Sections call the library directly, with the options of one
+:class:`~loyalty_metrics.MetricOptions` built from ``loyalty.toml``.
+"""
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
 
 from .._window import ONE_DAY, Window
+from ..options import MetricOptions
 
 _PERIOD_OFFSETS = {
     "W": pd.DateOffset(weeks=1),
@@ -26,40 +29,6 @@ _PERIOD_NAMES = {"W": "week", "M": "month", "Q": "quarter", "Y": "year"}
 
 class _Skip(Exception):
     """A section cannot be shown; the message is the one-line note the report prints."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Calling the library without knowing every option each function takes.
-
-
-def _lib(name: str, module: str = "") -> Callable[..., Any]:
-    """``loyalty_metrics[.module].name``, or :class:`_Skip` when this version lacks it."""
-    path = "loyalty_metrics" + (f".{module}" if module else "")
-    try:
-        mod = importlib.import_module(path)
-        return getattr(mod, name)
-    except ModuleNotFoundError as exc:
-        if exc.name and path.startswith(exc.name) or (exc.name or "").startswith(path):
-            raise _Skip(f"needs {path}.{name}, which this version does not have.") from None
-        raise
-    except AttributeError:
-        raise _Skip(f"needs {path}.{name}, which this version does not have.") from None
-
-
-def _accepts(func: Callable[..., Any]) -> tuple[set[str], bool]:
-    try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        return set(), True
-    var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    return set(params), var_kw
-
-
-def _call(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call ``func`` with the keyword arguments it takes (None values are left out)."""
-    names, var_kw = _accepts(func)
-    kept = {k: v for k, v in kwargs.items() if v is not None and (var_kw or k in names)}
-    return func(*args, **kept)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -93,7 +62,13 @@ class _Context:
 
     @property
     def metrics(self) -> dict[str, Any]:
+        """The ``[metrics]`` table of ``loyalty.toml`` as given (for the definitions)."""
         return dict(self.config.get("metrics", {}))
+
+    @cached_property
+    def options(self) -> MetricOptions:
+        """The metric options of ``loyalty.toml``, one spelling for every section."""
+        return MetricOptions.from_config(self.config)
 
     @property
     def currency(self) -> str | None:
@@ -122,27 +97,22 @@ class _Context:
             lambda: customer_summary(self.frames["orders"], start=self.start, end=self.end),
         )
 
-    def kpi_kwargs(self) -> dict[str, Any]:
-        options = self.metrics
-        options.pop("currency", None)
-        return {
-            "surveys": self.frame("surveys"),
-            "events": self.frame("events"),
-            "spend": self.frame("spend"),
-            "customers": self.frame("customers"),
-            **options,
-        }
+    def tables(self) -> dict[str, pd.DataFrame | None]:
+        """The tables besides the orders, as ``kpis`` and ``kpis_by_period`` take them."""
+        return {name: self.frame(name) for name in ("surveys", "events", "spend", "customers")}
 
     def kpis(
         self, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
     ) -> pd.Series:
+        from ..snapshot import kpis
+
         start = self.start if start is None else start
         end = self.end if end is None else end
-        kpis = _lib("kpis")
-        key = f"kpis:{start}:{end}"
         return self.cached(
-            key,
-            lambda: _call(kpis, self.frames["orders"], start=start, end=end, **self.kpi_kwargs()),
+            f"kpis:{start}:{end}",
+            lambda: kpis(
+                self.frames["orders"], **self.tables(), start=start, end=end, options=self.options
+            ),
         )
 
     def comparison(self) -> dict[str, Any] | None:

@@ -9,14 +9,15 @@ import pandas as pd
 
 from ._blocks import _centre, _chart, _column, _definition, _float, _histogram_table, _stat, _table
 from ._catalogue import HEADLINE
-from ._context import _call, _Context, _lib
+from ._context import _Context
 
 
 def _section_cac(ctx: _Context) -> dict[str, Any]:
     ctx.require("orders", "spend")
     values = ctx.kpis()
-    by_channel = _call(
-        _lib("cac"),
+    from ..metrics.value import cac
+
+    by_channel = cac(
         ctx.frames["spend"],
         ctx.frames["orders"],
         by="channel",
@@ -82,13 +83,15 @@ def _section_cac(ctx: _Context) -> dict[str, Any]:
 
 def _section_engagement(ctx: _Context) -> dict[str, Any]:
     ctx.require("events")
-    metrics = ctx.metrics
-    scores = _call(
-        _lib("engagement_scores"),
+    from ..metrics.engagement import engagement_scores
+
+    options = ctx.options
+    scores = engagement_scores(
         ctx.frames["events"],
-        key_actions=metrics.get("key_actions"),
-        window=metrics.get("engagement_window"),
-        weights=metrics.get("engagement_weights"),
+        key_actions=options.key_actions,
+        window=options.engagement_window,
+        weights=options.engagement_weights,
+        half_life=options.engagement_half_life,
         end=ctx.end,
         orders=ctx.frame("orders"),
         customers=ctx.frame("customers"),
@@ -130,7 +133,7 @@ def _section_engagement(ctx: _Context) -> dict[str, Any]:
     )
     events = ctx.frames["events"]
     events = events.loc[ctx.window.contains(events["timestamp"])]
-    key_actions = metrics.get("key_actions")
+    key_actions = options.key_actions
     by_type = (
         events.assign(event_type=events["event_type"].astype("str"))
         .groupby("event_type", sort=True)

@@ -21,13 +21,12 @@ from ._blocks import (
     _table,
 )
 from ._catalogue import HEADLINE
-from ._context import _call, _Context, _lib, _Skip
+from ._context import _Context
 
 
 def _section_clv(ctx: _Context) -> dict[str, Any]:
     ctx.require("orders")
     values = ctx.kpis()
-    metrics = ctx.metrics
     stats = [
         _stat(
             "clv",
@@ -93,7 +92,7 @@ def _section_clv(ctx: _Context) -> dict[str, Any]:
             **_centre(historic),
         )
     )
-    predictive = _predictive_clv(ctx, metrics)
+    predictive = _predictive_clv(ctx)
     notes = []
     if predictive is None:
         notes.append(ctx.cache["predictive_note"])
@@ -110,17 +109,12 @@ CLV_HORIZON_MONTHS = 12
 MIN_REPEATERS = 30
 
 
-def _predictive_clv(ctx: _Context, metrics: dict[str, Any]) -> dict[str, Any] | None:
+def _predictive_clv(ctx: _Context) -> dict[str, Any] | None:
     """BG/NBD + Gamma-Gamma CLV when the models fit; else None and a note in the cache."""
     import warnings
 
-    try:
-        bg_model = _lib("BetaGeoModel", "models")
-        gg_model = _lib("GammaGammaModel", "models")
-        breakdown = _lib("clv_breakdown", "models")
-    except _Skip as skip:
-        ctx.cache["predictive_note"] = f"Predictive CLV not shown: it {skip}"
-        return None
+    from ..models import BetaGeoModel, GammaGammaModel, clv_breakdown, flag_clv_above_history
+
     summary = ctx.summary()
     repeaters = int((summary["frequency"] > 0).sum())
     if repeaters < MIN_REPEATERS:
@@ -129,21 +123,19 @@ def _predictive_clv(ctx: _Context, metrics: dict[str, Any]) -> dict[str, Any] | 
             f"least {MIN_REPEATERS}."
         )
         return None
-    rate = metrics.get("annual_discount_rate")
-    margin = metrics.get("margin")
+    options = ctx.options
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            purchases = bg_model(time_unit="W").fit(summary)
-            spend = gg_model().fit(summary)
-            frame = _call(
-                breakdown,
+            purchases = BetaGeoModel(time_unit="W").fit(summary)
+            spend = GammaGammaModel().fit(summary)
+            frame = clv_breakdown(
                 purchases,
                 spend,
                 summary,
                 horizon_months=CLV_HORIZON_MONTHS,
-                annual_discount_rate=rate,
-                margin=margin,
+                annual_discount_rate=options.annual_discount_rate,
+                margin=options.margin,
             )
         except ModelFitError as exc:
             ctx.cache["predictive_note"] = (
@@ -187,8 +179,7 @@ def _predictive_clv(ctx: _Context, metrics: dict[str, Any]) -> dict[str, Any] | 
             "averaged over customers.",
         ),
     ]
-    flag = _lib("flag_clv_above_history", "models")
-    frame = flag(frame, summary)
+    frame = flag_clv_above_history(frame, summary)
     top = frame.sort_values(["clv", "p_alive"], ascending=False, kind="stable").head(10)
     top = top.rename_axis("customer_id").reset_index()
     top["customer_id"] = top["customer_id"].astype("str")
@@ -278,12 +269,8 @@ def _calibration(ctx: _Context) -> tuple[dict[str, Any] | None, str]:
     """
     import warnings
 
-    try:
-        split_fn = _lib("calibration_holdout", "models")
-        evaluate = _lib("evaluate", "models")
-        bg_model = _lib("BetaGeoModel", "models")
-    except _Skip:
-        return None, "the models are not available"
+    from ..models import BetaGeoModel, calibration_holdout, evaluate
+
     if ctx.window.empty:
         return None, "no orders in the window"
     days = (ctx.end - ctx.start).days + 1
@@ -291,7 +278,7 @@ def _calibration(ctx: _Context) -> tuple[dict[str, Any] | None, str]:
     if holdout_days < 28:
         return None, f"the window holds {days} days; a holdout of 28 days or more needs 84"
     calibration_end = ctx.end - pd.Timedelta(days=holdout_days)
-    split = split_fn(
+    split = calibration_holdout(
         ctx.frames["orders"],
         calibration_end=calibration_end,
         holdout_end=ctx.end,
@@ -307,7 +294,7 @@ def _calibration(ctx: _Context) -> tuple[dict[str, Any] | None, str]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         try:
-            model = bg_model(time_unit="W").fit(split)
+            model = BetaGeoModel(time_unit="W").fit(split)
         except ModelFitError as exc:
             return None, f"the model did not fit on the calibration period: {_first_line(exc)}"
     result = evaluate(model, split)

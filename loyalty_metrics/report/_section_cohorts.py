@@ -18,24 +18,21 @@ from ._blocks import (
     _table,
     _with_rate_interval,
 )
-from ._context import _PERIOD_NAMES, _call, _Context, _lib, _period_key, _Skip
+from ._context import _PERIOD_NAMES, _Context, _period_key, _Skip
 
 
 def _section_cohorts(ctx: _Context) -> dict[str, Any]:
     ctx.require("orders")
-    cohort_table = _lib("cohort_table")
+    from ..cohorts import cohort_cell_status, cohort_table
+
     orders = ctx.frames["orders"]
-    window = {"period": ctx.freq, "start": ctx.start, "end": ctx.end}
-    retention = _call(cohort_table, orders, values="retention", **window)
+    window = {"start": ctx.start, "end": ctx.end}
+    retention = cohort_table(orders, period=ctx.freq, values="retention", **window)
     if retention.empty:
         raise _Skip("has no cohorts (no purchases up to the end date).")
-    sizes = retention.attrs.get("loyalty_metrics.cohorts", {}).get("cohort_size")
-    if sizes is None:
-        sizes = _call(cohort_table, orders, values="customers", **window).iloc[:, 0].to_numpy()
-    try:
-        status = _call(_lib("cohort_cell_status"), orders, **window)
-    except _Skip:
-        status = None
+    assert retention.cohort_size is not None  # cohort_table sets it on every table it makes
+    sizes = retention.cohort_size.to_numpy()
+    status = cohort_cell_status(orders, period=ctx.freq, **window)
     matrix = retention.copy()
     matrix.columns = [str(c) for c in matrix.columns]
     labels = _index_labels(matrix.index)
@@ -108,8 +105,9 @@ REPEAT_WITHIN = "90D"
 
 def _section_repeat_rate(ctx: _Context) -> dict[str, Any]:
     ctx.require("orders")
-    by_cohort = _call(
-        _lib("repeat_rate_by_cohort"),
+    from ..cohorts import repeat_rate_by_cohort
+
+    by_cohort = repeat_rate_by_cohort(
         ctx.frames["orders"],
         within=REPEAT_WITHIN,
         period=ctx.freq,

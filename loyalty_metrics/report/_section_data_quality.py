@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ._blocks import _column, _stat, _table
-from ._context import _Context, _lib, _Skip
+from ._context import _Context, _Skip
 
 
 def _section_data_quality(ctx: _Context, read_reports: Sequence[Any] | None) -> dict[str, Any]:
@@ -105,10 +105,8 @@ def _mapping_note(report: Any) -> str:
 
 
 def _reports_from_frames(frames: Mapping[str, pd.DataFrame]) -> list[Any]:
-    try:
-        read_report = _lib("read_report")
-    except _Skip:
-        return []
+    from ..io import read_report
+
     reports = []
     for frame in frames.values():
         try:

@@ -8,23 +8,20 @@ import numpy as np
 import pandas as pd
 
 from ._blocks import _chart, _column, _stat, _table
-from ._context import _call, _Context, _lib, _Skip
+from ._context import _Context
 
 _STAGES = ("lead", "buyer", "repeat", "advocate")
 
 
-def _stages_of(ladder: Any) -> pd.Series:
-    if isinstance(ladder, pd.DataFrame):
-        return ladder["stage"] if "stage" in ladder else ladder.iloc[:, 0]
-    return ladder
-
-
 def _section_ladder(ctx: _Context) -> dict[str, Any]:
     ctx.require("orders")
-    loyalty_ladder = _lib("loyalty_ladder")
-    kwargs = {"surveys": ctx.frame("surveys"), "customers": ctx.frame("customers"), "end": ctx.end}
-    stages = _stages_of(_call(loyalty_ladder, ctx.frames["orders"], **kwargs)).astype("str")
-    counts = stages.value_counts().reindex(list(_STAGES), fill_value=0)
+    from ..segments import LADDER_STAGES, ladder_transitions, loyalty_ladder
+
+    ladder = loyalty_ladder(
+        ctx.frames["orders"], ctx.frame("surveys"), ctx.frame("customers"), end=ctx.end
+    )
+    stage_codes = ladder["stage"].cat.codes.to_numpy()
+    counts = pd.Series(np.bincount(stage_codes, minlength=len(LADDER_STAGES)), index=_STAGES)
     total = int(counts.sum())
     funnel = pd.DataFrame({"stage": counts.index, "customers": counts.to_numpy()})
     funnel["share"] = 100 * funnel["customers"] / total if total else np.nan
@@ -50,22 +47,15 @@ def _section_ladder(ctx: _Context) -> dict[str, Any]:
         )
     ]
     comparison = ctx.comparison()
-    try:
-        transitions_fn = _lib("ladder_transitions")
-    except _Skip:
-        transitions_fn = None
-    if transitions_fn is not None and comparison is not None:
-        moves = _call(
-            transitions_fn,
+    if comparison is not None:
+        moves = ladder_transitions(
             ctx.frames["orders"],
+            ctx.frame("surveys"),
+            ctx.frame("customers"),
             start=comparison["end"],
             end=ctx.end,
-            surveys=ctx.frame("surveys"),
-            customers=ctx.frame("customers"),
         )
-        if isinstance(moves.columns, pd.MultiIndex):
-            moves = moves["customers"]
-        moves = _transitions_frame(moves)
+        moves = _transitions_frame(moves["customers"])
         tables.append(
             _table(
                 "transitions",
@@ -108,7 +98,9 @@ def _transitions_frame(moves: pd.DataFrame) -> pd.DataFrame:
 def _section_rfm(ctx: _Context) -> dict[str, Any]:
     ctx.require("orders")
     # rfm_segments takes the customer summary: no second pass over the order lines.
-    rfm = _lib("rfm_segments")(ctx.summary())
+    from ..segments import rfm_segments
+
+    rfm = rfm_segments(ctx.summary())
     segment = rfm["segment"].astype("str")
     revenue = rfm["revenue"]
     grouped = pd.DataFrame({"segment": segment, "revenue": revenue}).groupby(

@@ -10,7 +10,7 @@ from .._stats import wilson_interval
 from .._window import period_status
 from ._blocks import _chart, _column, _float, _interval_column, _period_frame, _stat, _table
 from ._catalogue import HEADLINE
-from ._context import _call, _Context, _lib, _Skip
+from ._context import _Context, _Skip
 
 
 def _section_nps(ctx: _Context) -> dict[str, Any]:
@@ -19,10 +19,15 @@ def _section_nps(ctx: _Context) -> dict[str, Any]:
     scores = surveys["score"].dropna()
     if scores.empty:
         raise _Skip("needs NPS answers (the surveys in the window have no scores).")
-    breakdown = _lib("nps_breakdown")
-    method = ctx.metrics.get("nps_method")
-    options = {"method": method, "level": ctx.level, "start": ctx.start, "end": ctx.end}
-    overall = _call(breakdown, surveys, **options)
+    from ..metrics.survey import nps_breakdown
+
+    options = {
+        "method": ctx.options.nps_method,
+        "level": ctx.level,
+        "start": ctx.start,
+        "end": ctx.end,
+    }
+    overall = nps_breakdown(surveys, **options)
     row = overall.iloc[0]
     n = _float(row["responses"])
     stats = [
@@ -83,7 +88,7 @@ def _section_nps(ctx: _Context) -> dict[str, Any]:
     )
 
     if "response_date" in surveys and surveys["response_date"].notna().any():
-        trend = _call(breakdown, surveys, freq=ctx.freq, **options)
+        trend = nps_breakdown(surveys, freq=ctx.freq, **options)
         if len(trend) >= 2:
             status = period_status(trend.index, ctx.freq, start=ctx.start, end=ctx.end)
             charted = trend["nps"].notna().sum() >= 2  # one point is no trend
@@ -110,7 +115,7 @@ def _section_nps(ctx: _Context) -> dict[str, Any]:
                     _chart("nps_trend", "nps_trend", "NPS by period", table="trend")
                 )
     if "segment" in surveys and surveys["segment"].notna().any():
-        by_segment = _call(breakdown, surveys, by="segment", **options)
+        by_segment = nps_breakdown(surveys, by="segment", **options)
         by_segment.index = by_segment.index.astype("str")
         by_segment = by_segment.rename_axis("segment").reset_index()
         section["tables"].append(

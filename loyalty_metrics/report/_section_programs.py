@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._blocks import _POINT_UNITS, _chart, _column, _flag_low_n, _table, plain_level
-from ._context import _call, _Context, _lib, _Skip
+from ._context import _Context, _Skip
 
 _IMPACT_UNITS = {
     "customers": "count",
@@ -36,6 +36,8 @@ _VIEW_TITLES = {
 
 def _section_programs(ctx: _Context) -> dict[str, Any]:
     ctx.require("orders", "customers")
+    from ..programs import program_impact, referral_conversion
+
     customers = ctx.frames["customers"]
     tables: list[dict[str, Any]] = []
     charts: list[dict[str, Any]] = []
@@ -44,8 +46,7 @@ def _section_programs(ctx: _Context) -> dict[str, Any]:
         c in customers and customers[c].notna().any() for c in ("is_member", "member_since")
     )
     if has_members:
-        impact = _call(
-            _lib("program_impact"),
+        impact = program_impact(
             ctx.frames["orders"],
             customers,
             ctx.frame("surveys"),
@@ -115,8 +116,7 @@ def _section_programs(ctx: _Context) -> dict[str, Any]:
     else:
         notes.append("Programme impact needs is_member or member_since in the customers file.")
     if "referred_by" in customers and customers["referred_by"].notna().any():
-        referrals = _call(
-            _lib("referral_conversion"),
+        referrals = referral_conversion(
             customers,
             ctx.frames["orders"],
             start=ctx.start,
