@@ -81,6 +81,7 @@ from . import __version__
 from ._csv import FORMULA_START, neutralise
 from ._window import DateLike, period_status, resolve_window, to_day
 from .errors import DataValidationError, ExportError, LockTimeoutError
+from .options import KPI_OPTIONS, MetricOptions
 
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
@@ -192,7 +193,7 @@ def export_kpis(
     window: Literal["expanding", "period"] = "expanding",
     table: str = "kpis",
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    kpi_options: Mapping[str, Any] | None = None,
+    options: MetricOptions | None = None,
     guests: pd.DataFrame | None = None,
     follow_symlinks: bool = False,
 ) -> ExportResult:
@@ -226,9 +227,11 @@ def export_kpis(
         The SQLite table (ignored for files).
     lock_timeout : float, default 60
         Seconds to wait for another export of the same target to finish.
-    kpi_options : mapping, optional
-        Keyword options passed on to ``kpis_by_period`` (e.g. ``margin``), except
-        ``point_value``, which goes to the points KPIs; part of the input hash.
+    options : MetricOptions, optional
+        The KPI options (:class:`~loyalty_metrics.MetricOptions`, e.g.
+        ``MetricOptions.from_config(config)``), passed on to ``kpis_by_period``;
+        ``point_value`` goes to the points KPIs. Those that differ from the defaults are part
+        of the input hash.
     guests : pandas.DataFrame, optional
         Guest-checkout lines (no customer id), as :func:`~loyalty_metrics.guests.guest_orders`
         reads them back from a lenient read. When given, each row also gets
@@ -312,14 +315,12 @@ def export_kpis(
             )
         # Whole periods only: a period that starts before `since` is still computed in full.
         start = pd.Period(since_day, freq=freq).start_time
-    options = dict(kpi_options or {})
-    kpis_options = {k: v for k, v in options.items() if k != "point_value"}
     # An expanding row is the snapshot from the first order on, whatever `since` says; a
     # per-period row needs nothing before its period (look-backs reach back by themselves).
     row_start = start if window == "period" else None
     frame = kpis_by_period(
         orders, surveys, events, spend, customers, freq=freq, window=window,
-        start=row_start, end=as_of_day, **kpis_options,
+        start=row_start, end=as_of_day, options=options,
     )  # fmt: skip
     if guests is not None:
         first = None if window == "period" else data_window.start
@@ -330,13 +331,16 @@ def export_kpis(
         by_period = points_kpis_by_period(
             points, customers, orders, freq=freq, window=window,
             start=data_window.start if row_start is None else row_start, end=as_of_day,
-            point_value=options.get("point_value", 1.0),
+            point_value=(options or MetricOptions()).point_value,
         )  # fmt: skip
         frame = frame.join(by_period.reindex(frame.index))
     frames = {"orders": orders, "surveys": surveys, "events": events, "spend": spend,
               "customers": customers, "points": points, "guests": guests}  # fmt: skip
     rows = kpi_rows(
-        frame, freq=freq, as_of=as_of_day, input_hash=input_hash(frames, options=options)
+        frame,
+        freq=freq,
+        as_of=as_of_day,
+        input_hash=input_hash(frames, options=_hashed_options(options)),
     )
     # The key stays the calendar end (one row per period across runs); period_end is the
     # last day the row was computed to, as kpis_by_period labels it, and status says whether
@@ -409,6 +413,14 @@ def kpi_rows(frame: pd.DataFrame, *, freq: Freq, as_of: DateLike, input_hash: st
     if clash:
         raise ValueError(f"KPI columns may not reuse the export's stamp columns: {clash}.")
     return pd.concat([stamps, kpis], axis=1)
+
+
+def _hashed_options(options: MetricOptions | None) -> dict[str, Any]:
+    """The options that shape an export's rows (the KPIs' and ``point_value``) and differ from
+    the defaults: what the input hash records of them."""
+    shaping = {*KPI_OPTIONS, "point_value"}
+    changed = (options or MetricOptions()).changed()
+    return {name: value for name, value in changed.items() if name in shaping}
 
 
 def input_hash(

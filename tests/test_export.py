@@ -639,8 +639,9 @@ def test_export_kpis_rows_and_stamps(tmp_path, fake_kpis, orders):
     target = tmp_path / "kpis.csv"
     result = ex.export_kpis(orders, target=target, freq="M")
     assert fake_kpis.calls == [
-        {"freq": "M", "start": None, "end": pd.Timestamp("2024-03-05"), "window": "expanding"}
-    ]
+        {"freq": "M", "start": None, "end": pd.Timestamp("2024-03-05"), "window": "expanding",
+         "options": None}  # the caller's options, passed on as one object
+    ]  # fmt: skip
     assert result.keys == ("2024-01-31", "2024-02-29", "2024-03-31")  # calendar ends
     frame = result.frame
     assert list(frame.columns) == [
@@ -676,9 +677,9 @@ def test_export_kpis_backfill_and_single_period(tmp_path, fake_kpis, orders):
     assert (result.added, result.replaced) == (1, 1)
     # single period: since in the as_of period
     single = ex.export_kpis(orders, target=target, since="2024-03-01", as_of="2024-03-31",
-                            kpi_options={"margin": 0.5})  # fmt: skip
+                            options=loyalty_metrics.MetricOptions(margin=0.5))  # fmt: skip
     assert single.keys == ("2024-03-31",)
-    assert fake_kpis.calls[-1]["margin"] == 0.5
+    assert fake_kpis.calls[-1]["options"].margin == 0.5
     back = read_back(target)
     assert list(back["period"]) == ["2024-01-31", "2024-02-29", "2024-03-31"]
     assert list(back["as_of"]) == ["2024-02-10", "2024-03-31", "2024-03-31"]
@@ -823,7 +824,7 @@ def test_points_kpis_become_columns_and_an_older_target_gains_them(tmp_path):
     as_of = tables["orders"]["order_date"].max()
     last = pd.Period(as_of, freq="M").start_time
     result = ex.export_kpis(**tables, target=target, freq="M", since=last,
-                            kpi_options={"point_value": 0.01})  # fmt: skip
+                            options=loyalty_metrics.MetricOptions(point_value=0.01))  # fmt: skip
     back = read_back(target)
     assert list(back.columns) == [
         *ex.STAMP_COLUMNS,

@@ -201,14 +201,6 @@ def _log_rejects(table: str, report: Any) -> None:
     )  # fmt: skip
 
 
-def _kpi_options(settings: dict[str, Any]) -> dict[str, Any]:
-    """The ``[metrics]`` settings that are KPI options, and ``point_value`` (points KPIs)."""
-    from ..options import KPI_OPTIONS
-
-    metrics = settings.get("metrics", {})
-    return {k: v for k, v in metrics.items() if k in KPI_OPTIONS or k == "point_value"}
-
-
 # ---------------------------------------------------------------------------------------------
 # The command
 
@@ -395,6 +387,7 @@ def _run(
 ) -> None:
     from ..export import DEFAULT_LOCK_TIMEOUT, _parse_target, _symlink_refused, export_kpis
     from ..guests import guest_orders
+    from ..options import MetricOptions
 
     if start is not None and since is not None:
         raise click.UsageError("Give --since or --start, not both (they mean the same here).")
@@ -416,7 +409,7 @@ def _run(
         lock_timeout=lock_timeout
         if lock_timeout is not None
         else options.get("lock_timeout", DEFAULT_LOCK_TIMEOUT),
-        kpi_options=_kpi_options(settings),
+        options=MetricOptions.from_config(settings),
         guests=guest_orders(frames["orders"]),
         follow_symlinks=follow_symlinks,
     )
