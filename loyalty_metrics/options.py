@@ -72,7 +72,7 @@ class MetricOptions:
     point_value: float = 1.0
     tier_thresholds: Mapping[str, float] | None = None
     tier_lookback: str | pd.Timedelta | pd.DateOffset = "365D"
-    cost_channel: str | None = None
+    cost_channel: str = "loyalty"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> MetricOptions:

@@ -23,11 +23,12 @@ the orders dated up to that day and re-nets the orders whose later lines fall af
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,17 @@ from ._ids import factorize_ids, first_rows, take_ids
 from ._window import DateLike, Window, checked_window, resolve_window, to_day
 from .schema import AMOUNT_TOLERANCE
 
-__all__ = ["NS_PER_DAY", "OrderKernel", "order_kernel", "shared_kernels"]
+__all__ = [
+    "NS_PER_DAY",
+    "CategoryTimeline",
+    "OrderKernel",
+    "category_timeline",
+    "order_kernel",
+    "shared_kernels",
+    "shared_result",
+]
+
+T = TypeVar("T")
 
 NS_PER_DAY = 86_400 * 10**9
 _INT_MAX = np.iinfo(np.int64).max
@@ -261,16 +272,23 @@ class OrderKernel:
         category = np.concatenate([self._cat_code[keep], self._late_cat_code[late_keep]])
         return customer, category
 
-    def customer_counts(self, window: Window) -> dict[str, int]:
+    def customer_counts(
+        self, window: Window, timeline: CategoryTimeline | None = None
+    ) -> dict[str, int]:
         """Counts over the purchases dated in ``window`` (``window.end`` <= ``end``): buyers
         (``customers``), ``purchases``, ``repeat_customers`` (2 or more), ``new_customers``
         (no purchase before the window) and, with categories, ``single_category_customers``
         and ``multi_category_customers`` (of the lines of those purchases). O(orders).
+
+        ``timeline``: :func:`category_timeline` of the kernel this one was truncated from,
+        for windows starting on its ``start`` (the category counts of the customers it
+        covers then cost a binary search).
         """
         n = self.n_customers
         begin, stop = self.between(window)
         is_purchase = self.purchase[begin:stop]
-        customer = self.customer[begin:stop][is_purchase]
+        customer_all = self.customer[begin:stop]
+        customer = customer_all[is_purchase]
         per_customer = np.bincount(customer, minlength=n)
         buyers = per_customer > 0
         earlier = np.zeros(n, dtype=bool)  # new customers have no purchase before the window
@@ -281,7 +299,12 @@ class OrderKernel:
             "purchases": len(customer),
             "repeat_customers": int((per_customer >= 2).sum()),
         }
-        if self.has_categories:
+        if self.has_categories and timeline is not None and timeline.start == window.start:
+            out.update(timeline.counts(window))  # the customers whose categories only grow
+            rest = self._category_counts(is_purchase & timeline.volatile[customer_all], begin)
+            for key, value in rest.items():
+                out[key] += value
+        elif self.has_categories:
             out.update(self._category_counts(is_purchase, begin))
         return out
 
@@ -316,6 +339,72 @@ class OrderKernel:
         return self._first_line
 
 
+@dataclass(frozen=True)
+class CategoryTimeline:
+    """When each customer reaches one and two categories, for windows starting at ``start``.
+
+    A customer none of whose orders dated on or after ``start`` has a line on a later day is
+    *stable*: their purchases, and so their categories, only grow as a window's end moves
+    on, so the first day they hold a category and the first day they hold two are fixed.
+    The other, *volatile* customers (an order re-netted by a later line can stop being a
+    purchase) are counted exactly by :meth:`OrderKernel.customer_counts`.
+    """
+
+    start: pd.Timestamp
+    volatile: np.ndarray  # bool per customer code
+    _some: np.ndarray  # sorted: ns of each stable customer's first categorised purchase
+    _multi: np.ndarray  # sorted: ns from which a stable customer holds two categories
+
+    def counts(self, window: Window) -> dict[str, int]:
+        """Single- and multi-category stable customers of the window ``start..end``."""
+        stop = window.end_exclusive.value
+        some = int(np.searchsorted(self._some, stop))
+        multi = int(np.searchsorted(self._multi, stop))
+        return {"single_category_customers": some - multi, "multi_category_customers": multi}
+
+
+def category_timeline(kernel: OrderKernel, start: pd.Timestamp) -> CategoryTimeline:
+    """The :class:`CategoryTimeline` of ``kernel``'s orders for windows starting at ``start``.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b"], "category": ["x", "y", "x"],
+    ...     "order_date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-05"]),
+    ...     "amount": [5.0, 7.0, 3.0]})
+    >>> k = order_kernel(orders)
+    >>> t = category_timeline(k, pd.Timestamp("2024-01-01"))
+    >>> t.counts(k.window(end="2024-01-31")), t.counts(k.window(end="2024-02-29"))
+    ({'single_category_customers': 2, 'multi_category_customers': 0}, \
+{'single_category_customers': 1, 'multi_category_customers': 1})
+    """
+    n = kernel.n_customers
+    begin = int(np.searchsorted(kernel.date, start.value))
+    volatile = np.zeros(n, dtype=bool)
+    late = kernel._late_order[kernel._late_order >= begin]
+    volatile[kernel.customer[late]] = True
+    rows = begin + np.flatnonzero(kernel.purchase[begin:])
+    rows = rows[~volatile[kernel.customer[rows]] & (kernel._order_cat[rows] >= 0)]
+    customer, date, category = kernel.customer[rows], kernel.date[rows], kernel._order_cat[rows]
+    never = np.iinfo(np.int64).max
+    some = np.full(n, never, dtype="int64")
+    np.minimum.at(some, customer, date)
+    # the category of one of the first purchases; a later (or same-day) other one, or an
+    # order holding several, makes two
+    first = np.full(n, -1, dtype="int64")
+    at_first = date == some[customer]
+    first[customer[at_first]] = category[at_first]
+    second = (category != first[customer]) | kernel._order_cats_mixed[rows]
+    multi = np.full(n, never, dtype="int64")
+    np.minimum.at(multi, customer[second], date[second])
+    return CategoryTimeline(
+        start=start,
+        volatile=volatile,
+        _some=np.sort(some[some != never]),
+        _multi=np.sort(multi[multi != never]),
+    )
+
+
 def _net(day_amount: np.ndarray, late_order: np.ndarray, late_amount: np.ndarray) -> np.ndarray:
     """Net amount per order: its own day's lines plus its later lines."""
     if not len(late_order):
@@ -323,8 +412,18 @@ def _net(day_amount: np.ndarray, late_order: np.ndarray, late_amount: np.ndarray
     return day_amount + np.bincount(late_order, weights=late_amount, minlength=len(day_amount))
 
 
-# Kernels shared by every call made inside `shared_kernels()`: orders frame id -> (frame, kernel).
-_SHARED: ContextVar[dict[int, tuple[pd.DataFrame, OrderKernel]] | None] = ContextVar(
+@dataclass
+class _Shared:
+    """What one orders frame shares inside `shared_kernels()`: its kernel and the results
+    computed from it (customer summaries by window...)."""
+
+    frame: pd.DataFrame
+    kernel: OrderKernel
+    results: dict[Hashable, Any] = field(default_factory=dict)
+
+
+# Shared by every call made inside `shared_kernels()`: orders frame id -> what it shares.
+_SHARED: ContextVar[dict[int, _Shared] | None] = ContextVar(
     "loyalty_metrics_shared_kernels", default=None
 )
 
@@ -383,19 +482,52 @@ def order_kernel(orders: pd.DataFrame, *, end: DateLike | None = None) -> OrderK
     >>> order_kernel(orders).amount.tolist()
     [7.0]
     """
-    shared = _SHARED.get()
-    if shared is None:
+    entry = _shared_entry(orders)
+    if entry is None:
         return _build(orders, end)
-    entry = shared.get(id(orders))
-    if entry is None or entry[0] is not orders:
-        entry = shared[id(orders)] = (orders, _build(orders, None))
-    kernel = entry[1]
+    kernel = entry.kernel
     end_day = to_day(end, name="end")
     if end_day is None:
         return kernel
     if not pd.isna(kernel.end) and end_day < kernel.end:
         return kernel.as_of(end_day)
     return replace(kernel, end=end_day)  # after the last line: the same orders
+
+
+def _shared_entry(orders: pd.DataFrame) -> _Shared | None:
+    """The shared entry of ``orders`` inside `shared_kernels()` (its kernel built on first
+    use), None outside."""
+    shared = _SHARED.get()
+    if shared is None:
+        return None
+    entry = shared.get(id(orders))
+    if entry is None or entry.frame is not orders:
+        entry = shared[id(orders)] = _Shared(orders, _build(orders, None))
+    return entry
+
+
+def shared_result(orders: pd.DataFrame, key: Hashable, make: Callable[[], T]) -> T:
+    """``make()``, computed once per ``orders`` frame and ``key`` inside `shared_kernels()`
+    (every time outside). For results of the kernel that several consumers ask for, such as
+    the customer summary of one window; callers must not change what they get.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a"], "amount": [5.0],
+    ...                        "order_date": pd.to_datetime(["2024-01-01"])})
+    >>> calls = []
+    >>> with shared_kernels():
+    ...     for _ in range(2):
+    ...         _ = shared_result(orders, "x", lambda: calls.append(1))
+    >>> len(calls)
+    1
+    """
+    entry = _shared_entry(orders)
+    if entry is None:
+        return make()
+    if key not in entry.results:
+        entry.results[key] = make()
+    return entry.results[key]
 
 
 def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:

@@ -586,6 +586,23 @@ def _scores(values: pd.Series, bins: int) -> np.ndarray:
     return (1 + np.floor(bins * below / n)).astype("int64")
 
 
+def _rfm_codes(
+    r: np.ndarray, f: np.ndarray, m: np.ndarray, bins: int
+) -> pd.api.extensions.ExtensionArray:
+    """The RFM codes (``"545"``; ``"10-3-7"`` when bins > 9) as ``str``: each distinct
+    combination is written once and taken for every customer (millions of customers share a
+    few hundred codes)."""
+    import pyarrow as pa
+
+    sep = "" if bins <= 9 else "-"
+    combos, which = np.unique((r * (bins + 1) + f) * (bins + 1) + m, return_inverse=True)
+    labels = [
+        f"{c // (bins + 1) ** 2}{sep}{c // (bins + 1) % (bins + 1)}{sep}{c % (bins + 1)}"
+        for c in combos.tolist()
+    ]
+    return pd.array(pa.array(labels, pa.string()).take(pa.array(which.ravel())), dtype="str")
+
+
 def _as_scores(value: int | Iterable[int], bins: int, segment: str) -> list[int]:
     scores = [value] if isinstance(value, int | np.integer) else list(value)
     bad = [s for s in scores if not isinstance(s, int | np.integer) or not 1 <= s <= bins]
@@ -719,9 +736,7 @@ def rfm_segments(
     r = _scores(-recency, bins)
     f = _scores(summary["purchases"], bins)
     m = _scores(summary["revenue"], bins)
-    sep = "" if bins <= 9 else "-"
-    codes = pd.Series(r.astype(str), dtype=object)
-    rfm = (codes + sep + f.astype(str) + sep + m.astype(str)).to_numpy(dtype=object)
+    rfm = _rfm_codes(r, f, m, bins)
     segment = pd.Categorical.from_codes(
         grid[r - 1, f - 1] if len(r) else np.zeros(0, dtype="int64"),
         categories=pd.Index(names, dtype="str"),
@@ -734,7 +749,7 @@ def rfm_segments(
             "R": r,
             "F": f,
             "M": m,
-            "rfm": pd.array(rfm, dtype="str"),
+            "rfm": rfm,
             "segment": segment,
         },
         index=summary.index,

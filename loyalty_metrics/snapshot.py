@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import caveats
-from ._ids import count_distinct
+from ._ids import count_distinct, factorize_ids
 from ._validation import validate_orders
 from ._window import ONE_DAY, DateLike, Window, resolve_window
 from .metrics._common import (
@@ -32,9 +32,9 @@ from .metrics._common import (
 from .metrics.engagement import EventArrays, active_score_total, event_arrays, known_id_parts
 from .metrics.registry import KPI_KEYS, ParsedOptions, evaluate, parse_options
 from .metrics.retention import churn_counts
-from .metrics.survey import _categories, _responses
+from .metrics.survey import _categories, _is_dated, _responses
 from .options import MetricOptions
-from .orders import OrderKernel, order_kernel
+from .orders import CategoryTimeline, OrderKernel, category_timeline, order_kernel
 
 __all__ = ["KPI_KEYS", "kpis", "kpis_by_period"]
 
@@ -46,8 +46,14 @@ _NAN = float("nan")
 # The aggregates of the registry, from the order kernel and the other tables.
 
 
-def order_aggregates(kernel: OrderKernel, window: Window, churn_period: Span) -> dict[str, float]:
-    """The order aggregates of the registry over ``window``, from the order kernel.
+def order_aggregates(
+    kernel: OrderKernel,
+    window: Window,
+    churn_period: Span,
+    timeline: CategoryTimeline | None = None,
+) -> dict[str, float]:
+    """The order aggregates of the registry over ``window``, from the order kernel
+    (``timeline``: see :meth:`OrderKernel.customer_counts`).
 
     Examples
     --------
@@ -66,7 +72,7 @@ def order_aggregates(kernel: OrderKernel, window: Window, churn_period: Span) ->
     if window.empty:
         return out
     k = kernel.as_of(window.end)
-    out.update(k.customer_counts(window))
+    out.update(k.customer_counts(window, timeline))
     out.update(revenue=k.revenue_total(window), window_days=(window.end - window.start).days + 1)
     cohort, churned = churn_counts(k, window.end, churn_period)
     out.update(churn_cohort=cohort, churned=churned)
@@ -89,6 +95,53 @@ def _survey_aggregates(surveys: pd.DataFrame, window: Window) -> dict[str, float
         "csat_responses": len(answers),
         "csat_satisfied": int((answers["csat"].to_numpy() >= 4).sum()) if len(answers) else 0,
     }
+
+
+class _SurveyCounts:
+    """The survey aggregates of any window from running counts over the responses sorted by
+    date: each window costs two binary searches instead of a pass over the rows.
+
+    Equals :func:`_survey_aggregates` for every window; :func:`kpis_by_period` builds it once.
+    A table without any date counts whole in every window (as :func:`_survey_aggregates`).
+    """
+
+    _FLAGS = ("responses", "promoters", "detractors", "csat_responses", "csat_satisfied")
+
+    def __init__(self, surveys: pd.DataFrame) -> None:
+        self._surveys = surveys
+        self._dated = _is_dated(surveys)
+        if not self._dated:
+            return
+        ns = surveys["response_date"].to_numpy(dtype="datetime64[ns]").view("int64")
+        dated = np.flatnonzero(ns != np.iinfo(np.int64).min)
+        order = dated[np.argsort(ns[dated], kind="stable")]
+        self._ns = ns[order]
+        score = _column(surveys, "score")[order]
+        csat = _column(surveys, "csat")[order]
+        flags = (
+            ~np.isnan(score),
+            score >= 9,
+            score <= 6,
+            ~np.isnan(csat),
+            csat >= 4,
+        )
+        self._running = {
+            name: np.concatenate([[0], np.cumsum(flag, dtype="int64")])
+            for name, flag in zip(self._FLAGS, flags, strict=True)
+        }
+
+    def aggregates(self, window: Window) -> dict[str, float]:
+        if not self._dated:
+            return _survey_aggregates(self._surveys, window)
+        lo, hi = np.searchsorted(self._ns, [window.start.value, window.end_exclusive.value])
+        return {name: int(run[hi] - run[lo]) for name, run in self._running.items()}
+
+
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A numeric column as float64 (NaN for blanks), all NaN when the frame lacks it."""
+    if name not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return frame[name].to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _active_total(
@@ -148,8 +201,8 @@ class _KnownCustomers:
                 if "signup_date" in customers.columns
                 else np.full(len(customers), always, dtype="int64")
             )
-        codes, uniques = pd.factorize(pd.concat([i.astype("str") for i in ids], ignore_index=True))
-        first = np.full(len(uniques), never, dtype="int64")
+        codes = factorize_ids(pd.concat([i.astype("str") for i in ids], ignore_index=True))
+        first = np.full(int(codes.max(initial=-1)) + 1, never, dtype="int64")
         valid = codes >= 0
         np.minimum.at(first, codes[valid], np.concatenate(dates)[valid])
         self._first = np.sort(first)
@@ -172,12 +225,15 @@ def _side_aggregates(
     events: pd.DataFrame | None,
     spend: pd.DataFrame | None,
     arrays: EventArrays | None = None,
+    survey_counts: _SurveyCounts | None = None,
 ) -> dict[str, float]:
     """The aggregates of the survey, event and spend rows (they need no order kernel)."""
     out: dict[str, float] = {}
     if window.empty:
         return out
-    if surveys is not None:
+    if survey_counts is not None:
+        out.update(survey_counts.aggregates(window))
+    elif surveys is not None:
         out.update(_survey_aggregates(surveys, window))
     if events is not None:
         out["engagement_total"] = _active_total(events, window, options, arrays)
@@ -417,6 +473,15 @@ def kpis_by_period(
     if events is not None:  # the events, coded once for every period
         arrays = event_arrays(events, parsed.key_actions)
         known = _KnownCustomers(kernel, arrays, customers)
+    survey_counts = _SurveyCounts(surveys) if surveys is not None else None
+    # Every row of an expanding window starts on the same day: the categories of most
+    # customers then come from one timeline instead of a pass over the orders per row.
+    expanding = window != "period" and trailing is None
+    timeline = (
+        category_timeline(kernel, overall.start)
+        if expanding and kernel.has_categories and not overall.empty
+        else None
+    )
     rows = {}
     for first, last in periods(overall, freq):
         if window == "period":
@@ -426,8 +491,10 @@ def kpis_by_period(
         else:
             row_start = overall.start
         row_window = Window(start=row_start, end=last)
-        aggregates = order_aggregates(kernel, row_window, parsed.churn_period)
-        aggregates.update(_side_aggregates(row_window, parsed, surveys, events, spend, arrays))
+        aggregates = order_aggregates(kernel, row_window, parsed.churn_period, timeline)
+        aggregates.update(
+            _side_aggregates(row_window, parsed, surveys, events, spend, arrays, survey_counts)
+        )
         if known is not None:
             aggregates["known_customers"] = known.count(last)
         rows[last] = _series(evaluate(aggregates, parsed), row_window)

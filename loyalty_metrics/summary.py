@@ -9,7 +9,7 @@ import pandas as pd
 
 from ._validation import validate_orders
 from ._window import DateLike, Window
-from .orders import NS_PER_DAY, OrderKernel, order_kernel
+from .orders import NS_PER_DAY, OrderKernel, order_kernel, shared_result
 
 __all__ = [
     "SUMMARY_COLUMNS",
@@ -155,7 +155,13 @@ def customer_summary(
         return engines.customer_summary(orders, start=start, end=end, engine=engine)
     validate_orders(orders, func="customer_summary")
     kernel = order_kernel(orders, end=end)
-    return summary_from_kernel(kernel, kernel.window(start, end))
+    window = kernel.window(start, end)
+    # Inside shared_kernels() (a report, an export) one summary per window serves every
+    # consumer; each gets its own frame over the same columns (copy-on-write keeps it safe).
+    summary = shared_result(
+        orders, ("customer_summary", window), lambda: summary_from_kernel(kernel, window)
+    )
+    return summary.copy(deep=False)
 
 
 def summary_from_kernel(kernel: OrderKernel, window: Window) -> pd.DataFrame:
@@ -184,19 +190,20 @@ def summary_from_kernel(kernel: OrderKernel, window: Window) -> pd.DataFrame:
     return summary
 
 
-def summary_arrays(kernel: OrderKernel, window: Window) -> tuple[dict[str, Any], np.ndarray]:
+def summary_arrays(
+    kernel: OrderKernel, window: Window, *, descriptive: bool = True
+) -> tuple[dict[str, Any], np.ndarray]:
     """The summary's columns for every customer code of ``kernel`` (``customer_id`` first),
     and the mask of the customers with a purchase in ``window`` (the summary's rows).
 
     Two windows of one kernel share the codes, so their rows align without a lookup by id.
+    ``descriptive=False`` leaves out ``categories``, ``first_purchase_ever`` and ``channel``
+    (what the purchase models do not read): less time and memory.
     """
     k = kernel if window.empty else kernel.as_of(window.end)
     n_customers = k.n_customers
     begin, stop = k.between(window)
     in_window = slice(begin, stop)
-
-    # First purchase ever (look-back ignores start), over every order up to end.
-    first_ever = _group_min(k.customer[k.purchase], k.date[k.purchase], n_customers)
 
     is_purchase = k.purchase[in_window]
     p_customer = k.customer[in_window][is_purchase]
@@ -218,11 +225,10 @@ def summary_arrays(kernel: OrderKernel, window: Window) -> tuple[dict[str, Any],
     end_day = window.end.value // NS_PER_DAY if not window.empty else 0
     del p_date, p_amount, p_day, later
 
-    if k.has_categories:
+    categories = np.full(n_customers, np.nan)
+    if descriptive and k.has_categories:
         pair_customer, pair_category = k.category_pairs(is_purchase, begin, stop)
         categories = _distinct_pairs(pair_customer, pair_category, n_customers).astype("float64")
-    else:
-        categories = np.full(n_customers, np.nan)
 
     keep = purchases > 0
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -239,8 +245,13 @@ def summary_arrays(kernel: OrderKernel, window: Window) -> tuple[dict[str, Any],
         "recency": (last_day - first_day).astype("float64"),
         "T": (end_day - first_day).astype("float64"),
         "monetary_value": monetary,
-        "first_purchase_ever": _to_datetime(first_ever),
     }
+    if not descriptive:
+        del data["categories"]
+        return data, keep
+    # First purchase ever (look-back ignores start), over every order up to end.
+    first_ever = _group_min(k.customer[k.purchase], k.date[k.purchase], n_customers)
+    data["first_purchase_ever"] = _to_datetime(first_ever)
     if k.channel is not None:
         data["channel"] = _first_purchase_channel(k, begin, is_purchase, first)
     if k.has_units:

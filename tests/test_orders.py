@@ -122,3 +122,43 @@ def test_category_counts_agree_with_the_lines(rows, cut) -> None:
         assert (counts["single_category_customers"], counts["multi_category_customers"]) == (
             expected
         )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(line, min_size=1, max_size=40),
+    start=st.integers(0, 40),
+    blanks=st.lists(st.booleans(), min_size=40, max_size=40),
+)
+def test_category_timeline_equals_the_pass_over_the_orders(rows, start, blanks) -> None:
+    """For every end after a fixed start, the timeline's counts (stable customers by binary
+    search, volatile ones exactly) equal the counts of a pass over the orders."""
+    from loyalty_metrics._window import Window
+    from loyalty_metrics.orders import category_timeline
+
+    orders = _orders(
+        [
+            (
+                f"c{c}",
+                None if o is None else f"o{o}",
+                pd.Timestamp("2024-01-01") + pd.Timedelta(days=d),
+                a,
+            )
+            for c, o, d, a in rows
+        ],
+        with_category=True,
+    )
+    # some blank categories, and mixed categories within an order
+    orders["category"] = (
+        orders["category"].astype(object).where(~np.asarray(blanks[: len(orders)]), None)
+    )
+    kernel = order_kernel(orders)
+    first = pd.Timestamp("2024-01-01") + pd.Timedelta(days=start)
+    timeline = category_timeline(kernel, first)
+    for cut in range(start, 61, 3):
+        end = pd.Timestamp("2024-01-01") + pd.Timedelta(days=cut)
+        if end > kernel.end:
+            break
+        k = kernel.as_of(end)
+        window = Window(start=first, end=end)
+        assert k.customer_counts(window, timeline) == k.customer_counts(window)

@@ -9,8 +9,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import markupsafe
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import loyalty_metrics as lm
 from loyalty_metrics.report import (
@@ -719,3 +722,41 @@ def test_category_table_shows_the_top_categories_and_other():
     assert other["revenue"] == 327.0 and other["buyers"] == 26
     total = sum(range(1, n + 1)) + 2  # 822
     assert other["revenue_share"] == pytest.approx(100 * 327 / total)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    clv=st.lists(st.one_of(st.none(), st.integers(0, 6)), min_size=0, max_size=40),
+    p_alive=st.lists(st.one_of(st.none(), st.integers(0, 3)), min_size=40, max_size=40),
+    n=st.integers(1, 12),
+)
+def test_top_customers_equal_a_full_stable_sort(clv, p_alive, n):
+    from loyalty_metrics.report._section_clv import _top
+
+    frame = pd.DataFrame(
+        {
+            "clv": [np.nan if v is None else float(v) for v in clv],
+            "p_alive": [np.nan if v is None else float(v) for v in p_alive[: len(clv)]],
+        },
+        index=[f"c{i}" for i in range(len(clv))],
+    )
+    expected = frame.sort_values(["clv", "p_alive"], ascending=False, kind="stable").head(n)
+    pd.testing.assert_frame_equal(_top(frame, ["clv", "p_alive"], n), expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    groups=st.lists(st.integers(0, 4), min_size=0, max_size=50),
+    seed=st.integers(0, 1000),
+    big=st.booleans(),
+)
+def test_distinct_buyers_per_category_bitmap_and_hash_agree(groups, seed, big):
+    from loyalty_metrics.report import _section_kpis
+
+    rng = np.random.default_rng(seed)
+    group = np.asarray(groups, dtype="int64")
+    value = rng.integers(0, 8, len(group)).astype("int64")
+    if big:  # past the bitmap's size: the hashing path
+        value = value * (1 << 26)
+    expected = [len(set(value[group == g].tolist())) for g in range(5)]
+    assert _section_kpis._distinct_per_group(group, value, 5).tolist() == expected

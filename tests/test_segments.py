@@ -396,3 +396,17 @@ def test_rfm_accepts_a_customer_summary():
     pd.testing.assert_frame_equal(
         rfm_segments(customer_summary(orders, end=END)), rfm_segments(orders, end=END)
     )
+
+
+@settings(max_examples=40, deadline=None)
+@given(bins=st.integers(1, 14), seed=st.integers(0, 10_000), n=st.integers(0, 60))
+def test_rfm_codes_are_the_scores_written_side_by_side(bins, seed, n):
+    from loyalty_metrics.segments import _rfm_codes
+
+    rng = np.random.default_rng(seed)
+    r, f, m = (rng.integers(1, bins + 1, n) for _ in range(3))
+    sep = "" if bins <= 9 else "-"
+    expected = [f"{a}{sep}{b}{sep}{c}" for a, b, c in zip(r, f, m, strict=True)]
+    codes = _rfm_codes(r, f, m, bins)
+    assert codes.dtype == "str"
+    assert list(codes) == expected

@@ -368,3 +368,42 @@ def test_every_table_of_a_folder_at_once():
     pd.testing.assert_frame_equal(
         lm.kpis_by_period(**tables, freq="Q"), lm.kpis_by_period(*others, freq="Q")
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The survey aggregates of kpis_by_period: running counts equal a pass over the rows.
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    days=st.lists(st.one_of(st.none(), st.integers(0, 60)), min_size=1, max_size=30),
+    scores=st.lists(st.one_of(st.none(), st.integers(0, 10)), min_size=30, max_size=30),
+    csats=st.lists(st.one_of(st.none(), st.integers(1, 5)), min_size=30, max_size=30),
+    first=st.integers(-5, 60),
+    length=st.integers(0, 40),
+    with_csat=st.booleans(),
+)
+def test_survey_running_counts_equal_a_pass_over_the_rows(
+    days, scores, csats, first, length, with_csat
+):
+    from loyalty_metrics._window import Window
+    from loyalty_metrics.snapshot import _survey_aggregates, _SurveyCounts
+
+    n = len(days)
+    base = pd.Timestamp("2024-01-01")
+    surveys = pd.DataFrame(
+        {
+            "customer_id": [f"c{i % 7}" for i in range(n)],
+            # undated rows are outside every window of a dated table; all undated: whole
+            "response_date": pd.to_datetime(
+                [None if d is None else base + pd.Timedelta(days=d) for d in days]
+            ),
+            "score": pd.array(scores[:n], dtype="Float64").astype("float64"),
+        }
+    )
+    if with_csat:
+        surveys["csat"] = pd.array(csats[:n], dtype="Float64").astype("float64")
+    window = Window(
+        start=base + pd.Timedelta(days=first), end=base + pd.Timedelta(days=first + length)
+    )
+    assert _SurveyCounts(surveys).aggregates(window) == _survey_aggregates(surveys, window)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._ids import factorize_ids, first_rows, take_ids
 from .._window import ONE_DAY, DateLike, resolve_window, to_day
 from ..errors import ConfigError
 from ..summary import is_customer_summary
@@ -100,7 +101,9 @@ def event_arrays(events: pd.DataFrame, key_actions: Sequence[str] | None) -> Eve
     ns = events["timestamp"].to_numpy(dtype="datetime64[ns]").view("int64")
     dated = np.flatnonzero(ns != np.iinfo(np.int64).min)
     order = dated[np.argsort(ns[dated], kind="stable")]
-    codes, ids = pd.factorize(events["customer_id"])
+    customer_ids = events["customer_id"]
+    codes = factorize_ids(customer_ids)  # Arrow's kernels: several times pd.factorize's speed
+    ids = take_ids(customer_ids, first_rows(codes))
     seconds = None
     if "duration" in events.columns:
         seconds = np.nan_to_num(events["duration"].to_numpy(dtype="float64")[order])

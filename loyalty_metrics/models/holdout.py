@@ -84,29 +84,33 @@ def calibration_holdout(
     # One netting of the lines up to holdout_end serves both periods.
     kernel = order_kernel(orders, end=hold_end)
     window = kernel.window(start, cal_end)
-    # Both periods from the same kernel: their arrays share the customer codes.
-    calibration, rows = summary_arrays(kernel, window)
-    full, in_full = summary_arrays(kernel, Window(start=window.start, end=hold_end))
+    # Both periods from the same kernel: their arrays share the customer codes. Each
+    # period's arrays cover every customer: keep the calibration customers' values only.
+    arrays, rows = summary_arrays(kernel, window, descriptive=False)
+    calibration = {name: values[rows] for name, values in arrays.items()}
+    arrays, in_full = summary_arrays(
+        kernel, Window(start=window.start, end=hold_end), descriptive=False
+    )
     in_full = in_full[rows]
-    days_cal = calibration["frequency"][rows] + 1
-    days_full = np.where(in_full, full["frequency"][rows] + 1, days_cal)
-    revenue_cal = calibration["revenue"][rows]
-    revenue_full = np.where(in_full, full["revenue"][rows], revenue_cal)
+    days_cal = calibration["frequency"] + 1
+    days_full = np.where(in_full, arrays["frequency"][rows] + 1, days_cal)
+    revenue_full = np.where(in_full, arrays["revenue"][rows], calibration["revenue"])
+    del arrays
     # An order spanning calibration_end can change sign once its later lines count; never
     # let that make a negative count.
     holdout = np.clip(days_full - days_cal, 0, None)
     factor = 1.0 / _DAYS[time_unit]
     split = pd.DataFrame(
         {
-            "frequency": calibration["frequency"][rows],
-            "recency": calibration["recency"][rows] * factor,
-            "T": calibration["T"][rows] * factor,
-            "monetary_value": calibration["monetary_value"][rows],
+            "frequency": calibration["frequency"],
+            "recency": calibration["recency"] * factor,
+            "T": calibration["T"] * factor,
+            "monetary_value": calibration["monetary_value"],
             "frequency_holdout": holdout.astype("int64"),
-            "revenue_holdout": revenue_full - revenue_cal,
+            "revenue_holdout": revenue_full - calibration["revenue"],
             "duration_holdout": float((hold_end - cal_end).days) * factor,
         },
-        index=pd.Index(calibration["customer_id"][rows], name="customer_id"),
+        index=pd.Index(calibration["customer_id"], name="customer_id"),
     )
     split.attrs[TIME_UNIT_ATTR] = time_unit
     split.attrs["loyalty_metrics.holdout"] = {"calibration_end": cal_end, "holdout_end": hold_end}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .. import caveats
@@ -63,7 +64,7 @@ def _section_clv(ctx: _Context) -> dict[str, Any]:
     )
     tables.append(_histogram_table("historic_histogram", "Historic value per customer", historic))
     summary = ctx.summary()
-    top = summary.sort_values(["revenue", "purchases"], ascending=False, kind="stable").head(10)
+    top = _top(summary, ["revenue", "purchases"], 10)
     top = top[["revenue", "purchases", "first_purchase", "last_purchase"]].copy()
     top = top.rename_axis("customer_id").reset_index()
     top["customer_id"] = top["customer_id"].astype("str")
@@ -107,6 +108,18 @@ def _section_clv(ctx: _Context) -> dict[str, Any]:
 CLV_HORIZON_MONTHS = 12
 #: The predictive models need at least this many repeat customers to fit.
 MIN_REPEATERS = 30
+
+
+def _top(frame: pd.DataFrame, by: list[str], n: int) -> pd.DataFrame:
+    """``frame.sort_values(by, ascending=False, kind="stable").head(n)``, sorting only the
+    rows whose first key reaches the n-th largest (not millions of customers).
+    """
+    first = frame[by[0]].to_numpy(dtype="float64")
+    known = first[~np.isnan(first)]
+    rows = frame
+    if len(known) > n:  # every row of the top n has a key >= the n-th largest (NaN sorts last)
+        rows = frame.loc[first >= np.partition(known, len(known) - n)[len(known) - n]]
+    return rows.sort_values(by, ascending=False, kind="stable").head(n)
 
 
 def _predictive_clv(ctx: _Context) -> dict[str, Any] | None:
@@ -180,7 +193,7 @@ def _predictive_clv(ctx: _Context) -> dict[str, Any] | None:
         ),
     ]
     frame = flag_clv_above_history(frame, summary)
-    top = frame.sort_values(["clv", "p_alive"], ascending=False, kind="stable").head(10)
+    top = _top(frame, ["clv", "p_alive"], 10)
     top = top.rename_axis("customer_id").reset_index()
     top["customer_id"] = top["customer_id"].astype("str")
     top["historic"] = top["net_history"]

@@ -172,9 +172,7 @@ def _category_mix(ctx: _Context) -> dict[str, Any] | None:
     customer = factorize_ids(orders["customer_id"])[inside]
     amount = pd.Series(orders["amount"].to_numpy(dtype="float64")[inside])
     revenue = amount.groupby(category, sort=True).sum()  # row order within a group: as before
-    n_customers = int(customer.max(initial=-1)) + 1
-    pairs = pd.unique(category * n_customers + customer)  # (category, buyer), once each
-    buyers = np.bincount(pairs // max(n_customers, 1), minlength=len(names))
+    buyers = _distinct_per_group(category, customer, len(names))
     mix = pd.DataFrame(
         {"revenue": revenue.to_numpy(), "buyers": buyers[revenue.index.to_numpy()]},
         index=pd.Index(names[revenue.index.to_numpy()], dtype="str", name="category"),
@@ -208,6 +206,18 @@ def _category_mix(ctx: _Context) -> dict[str, Any] | None:
         ],
         collapsed=True,
     )
+
+
+def _distinct_per_group(group: np.ndarray, value: np.ndarray, n_groups: int) -> np.ndarray:
+    """Distinct ``value`` codes per ``group`` code: a bitmap of the (group, value) pairs when
+    it is small (one scatter), else the distinct pairs by hashing."""
+    n_values = int(value.max(initial=-1)) + 1
+    key = group * n_values + value
+    if n_groups * n_values <= 1 << 26:  # up to 64 MB of flags
+        seen = np.zeros(n_groups * n_values, dtype=bool)
+        seen[key] = True
+        return seen.reshape(n_groups, n_values).sum(axis=1)
+    return np.bincount(pd.unique(key) // n_values, minlength=n_groups)
 
 
 def _category_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -44,7 +44,7 @@ def _section_points(ctx: _Context) -> dict[str, Any]:
 
     points = ctx.frames["points"]
     customers, orders = ctx.frame("customers"), ctx.frame("orders")
-    point_value = ctx.metrics.get("point_value", 1.0)
+    point_value = ctx.options.point_value
     window = {"start": ctx.start, "end": ctx.end}
     values = points_kpis(points, customers, orders, point_value=point_value, **window)
     rates = points_rates(points, customers, orders, level=ctx.level, **window)
@@ -121,7 +121,7 @@ def _rates_table(frame: pd.DataFrame, level: float) -> dict[str, Any]:
 
 
 def _tier_tables(ctx: _Context, charts: list[dict[str, Any]], notes: list[str]) -> list[dict]:
-    thresholds = ctx.metrics.get("tier_thresholds")
+    thresholds = ctx.options.tier_thresholds
     if not thresholds or not ctx.has("orders"):
         notes.append(
             "Tier distribution and migration need [metrics] tier_thresholds in loyalty.toml "
@@ -131,7 +131,7 @@ def _tier_tables(ctx: _Context, charts: list[dict[str, Any]], notes: list[str]) 
     from ..tiers import tier_distribution, tier_migration
 
     orders = ctx.frames["orders"]
-    lookback = ctx.metrics.get("tier_lookback", "365D")
+    lookback = ctx.options.tier_lookback
     options = {"lookback": lookback}
     distribution = tier_distribution(
         orders, thresholds, freq=ctx.freq, start=ctx.start, end=ctx.end, **options
@@ -188,15 +188,15 @@ def _roi(ctx: _Context, point_value: float) -> dict[str, Any] | None:
         return None
     from ..economics import program_roi
 
-    metrics = ctx.metrics
+    options = ctx.options
     roi = program_roi(
         ctx.frames["orders"],
         customers,
         ctx.frame("points"),
         ctx.frame("spend"),
         point_value=point_value,
-        cost_channel=metrics.get("cost_channel", "loyalty"),
-        margin=metrics.get("margin", 1.0),
+        cost_channel=options.cost_channel,
+        margin=options.margin,
         level=ctx.level,
         start=ctx.start,
         end=ctx.end,
@@ -206,7 +206,7 @@ def _roi(ctx: _Context, point_value: float) -> dict[str, Any] | None:
         f"{str(roi['basis']).replace('_', ' ')}, {roi['causality']}. Incremental margin "
         f"{_money(roi['incremental_margin'])}; cost {_money(roi['programme_cost'])} "
         f"(redemptions {_money(roi['redemption_cost'])}, "
-        f"'{metrics.get('cost_channel', 'loyalty')}' spend {_money(roi['channel_cost'])})."
+        f"'{options.cost_channel}' spend {_money(roi['channel_cost'])})."
     )
     return _stat(
         "program_roi",
