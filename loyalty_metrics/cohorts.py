@@ -40,6 +40,7 @@ from .orders import OrderKernel, order_kernel
 __all__ = [
     "ALL_COHORTS",
     "CELL_STATUSES",
+    "CohortFrame",
     "CohortTable",
     "cohort_cell_status",
     "cohort_table",
@@ -251,7 +252,49 @@ def _first_shown_cohort(window: Window, period: str) -> int:
 # --------------------------------------------------------------------------------------------
 # Cohort tables
 # --------------------------------------------------------------------------------------------
-class CohortTable(pd.DataFrame):
+class CohortFrame(pd.DataFrame):
+    """A DataFrame whose rows are cohorts, as the cohort functions return it.
+
+    The rows are cohort periods and, with ``include_all=True``, the ``"All cohorts"`` row
+    after them: an index mixing :class:`pandas.Period` labels and text, which Arrow cannot
+    hold. :meth:`to_parquet` therefore writes such labels as text (``"2024-01"``,
+    ``"All cohorts"``); a table without that row keeps its period index. In every other
+    respect a plain :class:`pandas.DataFrame` (``merge`` and ``concat`` keep the class).
+
+    Examples
+    --------
+    >>> import io
+    >>> orders = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [1.0, 1.0, 1.0],
+    ...     "order_date": pd.to_datetime(["2024-01-05", "2024-02-05", "2024-01-20"])})
+    >>> buffer = io.BytesIO()
+    >>> cohort_cell_status(orders, include_all=True).to_parquet(buffer)
+    >>> pd.read_parquet(buffer).index.tolist()
+    ['2024-01', 'All cohorts']
+    """
+
+    @property
+    def _constructor(self) -> type[CohortFrame]:
+        return CohortFrame
+
+    def to_parquet(self, *args: Any, **kwargs: Any) -> Any:
+        """:meth:`pandas.DataFrame.to_parquet`, with the labels of a mixed cohort index as
+        text (see the class)."""
+        frame = self.copy(deep=False)
+        frame.index = _labels_as_text(frame.index)
+        return pd.DataFrame.to_parquet(frame, *args, **kwargs)
+
+
+def _labels_as_text(index: pd.Index) -> pd.Index:
+    """``index`` with each level of mixed labels (object dtype) as text; others as they are."""
+    if isinstance(index, pd.MultiIndex):
+        levels = [_labels_as_text(index.get_level_values(i)) for i in range(index.nlevels)]
+        return pd.MultiIndex.from_arrays(levels, names=index.names)
+    if index.dtype == object:
+        return pd.Index([str(label) for label in index], dtype="str", name=index.name)
+    return index
+
+
+class CohortTable(CohortFrame):
     """What :func:`cohort_table` returns: a DataFrame that knows how it was made.
 
     Attributes (kept through selections and copies; a ``merge`` or ``concat`` result has
@@ -386,9 +429,9 @@ def _check_cohort_args(
             )
 
 
-def _status_frame(grid: _CohortGrid, period: str, include_all: bool) -> pd.DataFrame:
+def _status_frame(grid: _CohortGrid, period: str, include_all: bool) -> CohortFrame:
     labels = np.asarray(CELL_STATUSES, dtype=object)
-    frame = pd.DataFrame(
+    frame = CohortFrame(
         labels[grid.status],
         index=_period_index(grid.cohorts, period),
         columns=pd.RangeIndex(grid.shape[1], name="periods_since"),
@@ -399,10 +442,10 @@ def _status_frame(grid: _CohortGrid, period: str, include_all: bool) -> pd.DataF
     return frame
 
 
-def _append_row(frame: pd.DataFrame, row: np.ndarray | dict) -> pd.DataFrame:
+def _append_row(frame: pd.DataFrame, row: np.ndarray | dict) -> CohortFrame:
     """``frame`` with an ``"All cohorts"`` row appended (the index becomes object dtype)."""
     extra = pd.DataFrame([row], index=[ALL_COHORTS], columns=frame.columns).astype(frame.dtypes)
-    out = pd.concat([frame, extra])
+    out = CohortFrame(pd.concat([frame, extra]))
     out.index = pd.Index(list(frame.index) + [ALL_COHORTS], dtype=object, name="cohort")
     return out
 
@@ -745,7 +788,7 @@ def repeat_rate_by_cohort(
             cols["customers"].append(sizes.sum())
             cols["n"].append(n.sum())
             cols["repeaters"].append(k.sum())
-    out = pd.DataFrame(
+    out = CohortFrame(
         {key: np.asarray(val, dtype="int64") for key, val in cols.items()},
         index=pd.MultiIndex.from_tuples(records_idx, names=["cohort", "within"])
         if records_idx
@@ -771,11 +814,11 @@ def _distribution_table(
     period: str,
     quantiles: Sequence[float],
     include_all: bool,
-) -> pd.DataFrame:
+) -> CohortFrame:
     """Mean, median and quantiles of ``values`` per cohort row (+ a pooled row)."""
     columns = ["mean_days", "median_days", *_quantile_columns(quantiles)]
     series = pd.Series(values.astype("float64"))
-    stats = pd.DataFrame(np.nan, index=pd.RangeIndex(len(cohorts)), columns=columns)
+    stats = CohortFrame(np.nan, index=pd.RangeIndex(len(cohorts)), columns=columns)
     if len(values):
         grouped = series.groupby(groups)
         stats.loc[grouped.mean().index, "mean_days"] = grouped.mean()

@@ -34,7 +34,9 @@ A config file has one table per input (``[orders]``, ``[surveys]``, ``[events]``
     temp_directory = "/tmp/duckdb-spill"
 
 Every key is checked: an unknown key is a :class:`~loyalty_metrics.errors.ConfigError` that
-names the key and its table and suggests the closest known key.
+names the key and its table and suggests the closest known key. The ``[metrics]`` table is
+read as one :class:`~loyalty_metrics.MetricOptions` (``MetricOptions.from_config(config)``),
+whose fields have the same names: every layer passes that object, no key is translated.
 """
 
 from __future__ import annotations
@@ -44,14 +46,14 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
 from .schema import TABLES
 
-__all__ = ["CONFIG_KEYS", "INPUT_KEYS", "METRIC_PARAMETERS", "load_config", "metric_options"]
+__all__ = ["CONFIG_KEYS", "INPUT_KEYS", "load_config"]
 
 Check = Callable[[Any], Any]
 
@@ -412,50 +414,3 @@ def _unknown_table_message(source: str, table: str, values: Any) -> str:
     else:
         message += "."
     return message + " Known tables: " + ", ".join(f"[{t}]" for t in CONFIG_KEYS) + "."
-
-
-#: Functions that name a ``[metrics]`` option differently: function -> {key: parameter}.
-METRIC_PARAMETERS: dict[str, dict[str, str]] = {
-    "churn_rate": {"churn_period": "period"},
-    "retention_rate": {"churn_period": "period"},
-    "nps": {"nps_method": "method"},
-    "nps_breakdown": {"nps_method": "method"},
-    "engagement_scores": {"engagement_window": "window", "engagement_weights": "weights"},
-    "engagement_score": {"engagement_window": "window", "engagement_weights": "weights"},
-    "customer_loyalty_index": {"cli_weights": "weights", "cli_nps_scale": "nps_scale"},
-    **{
-        func: {"tier_thresholds": "thresholds", "tier_lookback": "lookback"}
-        for func in ("loyalty_tiers", "tier_migration", "tier_distribution")
-    },
-}
-
-
-def metric_options(config: Mapping[str, Any] | None, func: Callable[..., Any]) -> dict[str, Any]:
-    """The ``[metrics]`` options of a config that ``func`` takes, as keyword arguments.
-
-    Each key is passed under its own name when ``func`` has that parameter (``kpis`` takes
-    them all), or under the name a single-purpose function gives it (``churn_period`` ->
-    ``period`` for ``churn_rate``, ``nps_method`` -> ``method`` for ``nps_breakdown``...).
-    ``currency`` is for display only and never passed.
-
-    Examples
-    --------
-    >>> def churn_rate(orders, *, period="365D", start=None, end=None): ...
-    >>> metric_options({"metrics": {"churn_period": "90D", "margin": 0.3}}, churn_rate)
-    {'period': '90D'}
-    """
-    import inspect
-
-    metrics: dict[str, Any] = dict((config or {}).get("metrics", {}))
-    metrics.pop("currency", None)
-    try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        return {}
-    aliases = METRIC_PARAMETERS.get(getattr(func, "__name__", ""), {})
-    out: dict[str, Any] = {}
-    for key, value in metrics.items():
-        name = aliases.get(key, key)
-        if name in params and params[name].kind is not inspect.Parameter.POSITIONAL_ONLY:
-            out[name] = value
-    return out

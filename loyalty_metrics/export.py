@@ -34,9 +34,13 @@ Guarantees
   without following symlinks and must be a regular file; an existing one is never truncated
   (the holder's process id is written only into an empty lock file or one holding a process
   id, so a file planted there is never overwritten).
-* **Only regular files are written.** A target (or the file a symlinked target points to) that
-  is a device, FIFO or socket is refused before it is opened for reading or writing; an empty
-  file counts as an empty export only when named directly, not through a symlink.
+* **Only regular files are written, and only where they are named.** A target that is a
+  symlink is refused (its folder's writer could point it anywhere a cron job running as root
+  can write); ``follow_symlinks=True`` (``loyalty export --follow-symlinks``) allows it.
+  Folders on the way to the target may be symlinks. A target (or, when following, the file a
+  symlink points to) that is a device, FIFO or socket is refused before it is opened for
+  reading or writing; an empty file counts as an empty export only when named directly, not
+  through a symlink.
 * **Never clobbers foreign data.** An existing target is only rewritten when it is a KPI export
   of this tool: it must have the key column and the stamp columns ``as_of``,
   ``loyalty_metrics_version`` and ``input_hash``, unique keys, the same ``freq`` and columns of
@@ -77,6 +81,7 @@ from . import __version__
 from ._csv import FORMULA_START, neutralise
 from ._window import DateLike, Window, period_status, resolve_window, to_day
 from .errors import ConfigError, DataValidationError, ExportError, LockTimeoutError
+from .options import KPI_OPTIONS, MetricOptions
 
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
@@ -188,10 +193,11 @@ def export_kpis(
     window: Literal["expanding", "period"] = "expanding",
     table: str = "kpis",
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    kpi_options: Mapping[str, Any] | None = None,
+    options: MetricOptions | None = None,
     guests: pd.DataFrame | None = None,
     engine: Any = "pandas",
     columns: Mapping[str, Mapping[str, str]] | None = None,
+    follow_symlinks: bool = False,
 ) -> ExportResult:
     """Compute the KPI snapshot of every period and upsert one row per period into ``target``.
 
@@ -223,9 +229,11 @@ def export_kpis(
         The SQLite table (ignored for files).
     lock_timeout : float, default 60
         Seconds to wait for another export of the same target to finish.
-    kpi_options : mapping, optional
-        Keyword options passed on to ``kpis_by_period`` (e.g. ``margin``), except
-        ``point_value``, which goes to the points KPIs; part of the input hash.
+    options : MetricOptions, optional
+        The KPI options (:class:`~loyalty_metrics.MetricOptions`, e.g.
+        ``MetricOptions.from_config(config)``), passed on to ``kpis_by_period``;
+        ``point_value`` goes to the points KPIs. Those that differ from the defaults are part
+        of the input hash.
     guests : pandas.DataFrame, optional
         Guest-checkout lines (no customer id), as :func:`~loyalty_metrics.guests.guest_orders`
         reads them back from a lenient read. When given, each row also gets
@@ -240,6 +248,8 @@ def export_kpis(
         guest lines: order lines without a customer id (or a date, or an amount) are refused
         as the readers' ``errors="raise"`` does, and ``guests`` may only be empty (then
         ``guest_revenue`` is 0).
+    follow_symlinks : bool, default False
+        As in :func:`write_export`.
 
     Returns
     -------
@@ -274,7 +284,7 @@ def export_kpis(
     under the period's calendar key, replaced by the next run.
 
     The input hash covers the whole frames given (see :func:`input_hash`) and
-    ``kpi_options``; it is the same on every row of a run.
+    the options that differ from their defaults; it is the same on every row of a run.
 
     Examples
     --------
@@ -297,6 +307,8 @@ def export_kpis(
     _check_choice("window", window, ("expanding", "period"), "export_kpis")
     _check_timeout(lock_timeout, "export_kpis")
     dest = _parse_target(target, "export_kpis")
+    if dest.is_symlink and not follow_symlinks:
+        raise _symlink_refused(dest)  # before any computation
     sources = {"orders": orders, "surveys": surveys, "events": events, "spend": spend,
                "customers": customers}  # fmt: skip
     in_engine = engine is not None and not (isinstance(engine, str) and engine == "pandas")
@@ -326,11 +338,10 @@ def export_kpis(
             )
         # Whole periods only: a period that starts before `since` is still computed in full.
         start = pd.Period(since_day, freq=freq).start_time
-    options = dict(kpi_options or {})
-    kpis_options = {k: v for k, v in options.items() if k != "point_value"}
+    hashed = _hashed_options(options)
     frames = {**sources, "points": points, "guests": guests}
     # Before computing: an input the hash cannot read is refused first.
-    engine_digest = _source_hash(frames, options) if in_engine else None
+    engine_digest = _source_hash(frames, hashed) if in_engine else None
     # An expanding row is the snapshot from the first order on, whatever `since` says; a
     # per-period row needs nothing before its period (look-backs reach back by themselves).
     row_start = start if window == "period" else None
@@ -339,12 +350,12 @@ def export_kpis(
 
         frame = engine_kpis_by_period(
             *tables.tables.values(), freq=freq, window=window, start=row_start,
-            end=as_of_day, engine=tables.engine, **kpis_options,
+            end=as_of_day, engine=tables.engine, options=options,
         )  # fmt: skip
     else:
         frame = kpis_by_period(
             orders, surveys, events, spend, customers, freq=freq, window=window,
-            start=row_start, end=as_of_day, **kpis_options,
+            start=row_start, end=as_of_day, options=options,
         )  # fmt: skip
     if guests is not None:
         first = None if window == "period" else data_window.start
@@ -355,10 +366,10 @@ def export_kpis(
         by_period = points_kpis_by_period(
             points, customers, orders, freq=freq, window=window,
             start=data_window.start if row_start is None else row_start, end=as_of_day,
-            point_value=options.get("point_value", 1.0),
+            point_value=(options or MetricOptions()).point_value,
         )  # fmt: skip
         frame = frame.join(by_period.reindex(frame.index))
-    digest = engine_digest or input_hash(frames, options=options)
+    digest = engine_digest or input_hash(frames, options=hashed)
     rows = kpi_rows(frame, freq=freq, as_of=as_of_day, input_hash=digest)
     # The key stays the calendar end (one row per period across runs); period_end is the
     # last day the row was computed to, as kpis_by_period labels it, and status says whether
@@ -375,7 +386,14 @@ def export_kpis(
         rows["freq"] = f"{freq}/period"
     if start is not None:
         rows = rows[rows["period"] >= _period_key(pd.DatetimeIndex([start]), freq)[0]]
-    return write_export(rows, dest.given, key="period", table=table, lock_timeout=lock_timeout)
+    return write_export(
+        rows,
+        dest.given,
+        key="period",
+        table=table,
+        lock_timeout=lock_timeout,
+        follow_symlinks=follow_symlinks,
+    )
 
 
 def _engine_tables(
@@ -485,6 +503,14 @@ def kpi_rows(frame: pd.DataFrame, *, freq: Freq, as_of: DateLike, input_hash: st
     return pd.concat([stamps, kpis], axis=1)
 
 
+def _hashed_options(options: MetricOptions | None) -> dict[str, Any]:
+    """The options that shape an export's rows (the KPIs' and ``point_value``) and differ from
+    the defaults: what the input hash records of them."""
+    shaping = {*KPI_OPTIONS, "point_value"}
+    changed = (options or MetricOptions()).changed()
+    return {name: value for name, value in changed.items() if name in shaping}
+
+
 def input_hash(
     frames: Mapping[str, pd.DataFrame | None], *, options: Mapping[str, Any] | None = None
 ) -> str:
@@ -532,6 +558,7 @@ def write_export(
     key: str = "period",
     table: str = "kpis",
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    follow_symlinks: bool = False,
 ) -> ExportResult:
     """Upsert the rows of ``frame`` into ``target``: atomically, under a lock, deterministically.
 
@@ -551,6 +578,9 @@ def write_export(
         The SQLite table (ignored for files).
     lock_timeout : float, default 60
         Seconds to wait for the lock on ``TARGET.lock`` held by another export.
+    follow_symlinks : bool, default False
+        Write through a target that is a symlink (into the file it points to, with the lock
+        and temporary files beside that file). By default such a target is refused.
 
     Returns
     -------
@@ -560,8 +590,8 @@ def write_export(
     ------
     ExportError
         The target is not a KPI export of this tool (unrelated file or table, different schema,
-        other ``freq``), or cannot be written (missing folder, permissions, disk full). The
-        target is left untouched.
+        other ``freq``), is a symlink (unless ``follow_symlinks``), or cannot be written
+        (missing folder, permissions, disk full). The target is left untouched.
     LockTimeoutError
         The lock was not obtained within ``lock_timeout`` seconds.
 
@@ -592,7 +622,9 @@ def write_export(
     2024-02-29,2024-02-29,0.1.0,ab12,-3,'=HYPERLINK()
     """
     _check_timeout(lock_timeout, "write_export")
-    dest = _parse_target(target, "write_export")
+    dest = _parse_target(target, "write_export", follow_symlinks=follow_symlinks)
+    if dest.is_symlink and not follow_symlinks:
+        raise _symlink_refused(dest)
     if dest.format == "sqlite":
         _check_table_name(table)
     new, kinds = _normalise(frame, key)
@@ -611,6 +643,8 @@ class _Target:
     format: Format
     path: str  # resolved (symlinks followed) filesystem path
     linked: bool = False  # the given path goes through a symlink
+    is_symlink: bool = False  # the given path itself (its last component) is a symlink
+    follow_symlinks: bool = True  # False: the target itself must not be a symlink
 
     @property
     def lock_path(self) -> str:
@@ -641,7 +675,7 @@ def _check_table_name(table: Any) -> None:
         )
 
 
-def _parse_target(target: Any, func: str) -> _Target:
+def _parse_target(target: Any, func: str, *, follow_symlinks: bool = True) -> _Target:
     """Recognise the format of ``target``; the path is resolved through symlinks."""
     fmt: Format | None
     if isinstance(target, str) and target.startswith("sqlite:"):
@@ -667,7 +701,20 @@ def _parse_target(target: Any, func: str) -> _Target:
         )
     real = os.path.realpath(path)
     return _Target(
-        given=os.fspath(target), format=fmt, path=real, linked=real != os.path.abspath(path)
+        given=os.fspath(target),
+        format=fmt,
+        path=real,
+        linked=real != os.path.abspath(path),
+        is_symlink=os.path.islink(path),
+        follow_symlinks=follow_symlinks,
+    )
+
+
+def _symlink_refused(dest: _Target) -> ExportError:
+    return ExportError(
+        f"{dest.given} is a symlink (to {dest.path}): refused, an export writes only the file "
+        "it is given. It was left untouched; give the real path, or allow writing through the "
+        "link with --follow-symlinks (follow_symlinks=True)."
     )
 
 
@@ -948,12 +995,17 @@ def _read_target(dest: _Target, limit: int = -1) -> bytes | None:
     Anything but a regular file is refused before it is opened (opening a device can act on
     it); O_NONBLOCK and the check on the opened descriptor close the race with a swap.
     """
+    # Not following: a symlink swapped in since the target was checked is refused too.
+    status, nofollow = (os.stat, 0) if dest.follow_symlinks else (os.lstat, os.O_NOFOLLOW)
+    flags = os.O_RDONLY | os.O_NONBLOCK | nofollow | getattr(os, "O_CLOEXEC", 0)
     try:
-        _check_regular(dest, os.stat(dest.path).st_mode)
-        fd = os.open(dest.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        _check_regular(dest, status(dest.path).st_mode)
+        fd = os.open(dest.path, flags)
     except FileNotFoundError:
         return None
     except OSError as exc:
+        if exc.errno == errno.ELOOP and nofollow:
+            raise _symlink_refused(dest) from None
         raise ExportError(f"Cannot read {dest.given}: {exc.strerror or exc}.") from None
     try:
         _check_regular(dest, os.fstat(fd).st_mode)
@@ -972,6 +1024,8 @@ def _read_target(dest: _Target, limit: int = -1) -> bytes | None:
 
 
 def _check_regular(dest: _Target, mode: int) -> None:
+    if stat.S_ISLNK(mode):
+        raise _symlink_refused(dest)
     if stat.S_ISDIR(mode):
         raise ExportError(f"{dest.given} is a folder; give a file path to --to.")
     if not stat.S_ISREG(mode):

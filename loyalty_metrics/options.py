@@ -83,6 +83,21 @@ class MetricOptions:
         metrics.pop("currency", None)
         return cls(**metrics)
 
+    def changed(self) -> dict[str, Any]:
+        """The options that differ from the defaults, by name (what a run's provenance
+        records).
+
+        Examples
+        --------
+        >>> MetricOptions(margin=0.3, churn_period="365D").changed()
+        {'margin': 0.3}
+        """
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if not _same(getattr(self, f.name), f.default)
+        }
+
     def merged(self, **given: Any) -> MetricOptions:
         """These options with each keyword in ``given`` that is not at its default replacing
         the option of that name (how ``kpis(options=..., margin=...)`` combines them).

@@ -13,6 +13,7 @@ here alone:
 - A *purchase* is an order whose net amount is >= 0, compared with a tolerance of 1e-6.
 - A customer's categories are the distinct ``category`` (else ``product_id``) values of the
   lines of their purchases.
+- A customer's units are the ``quantity`` of their lines, netted as revenue is.
 
 The kernel holds O(orders) arrays sorted by order date, plus the few lines dated on a later
 day than their order (partial returns, typically) and the category of every line. That is
@@ -76,6 +77,8 @@ class OrderKernel:
         order's channel is that of its first line (:meth:`first_line`).
     has_categories : bool
         True when the orders carry ``category`` or ``product_id``.
+    has_units : bool
+        True when the orders carry ``quantity`` (see :meth:`units_by_customer`).
 
     Examples
     --------
@@ -100,8 +103,12 @@ class OrderKernel:
     purchase: np.ndarray
     channel: pd.Series | None
     has_categories: bool
+    has_units: bool
     # Net amount of the lines on each order's own day (the lines dated later are below).
     _day_amount: np.ndarray
+    # The same for quantity (blank counts 0), and of the later lines; empty without quantity.
+    _day_units: np.ndarray
+    _late_units: np.ndarray
     _first_line: np.ndarray  # file position of each order's first line (ties of channel)
     # Lines dated on a later day than their order: order index, date (ns), amount; by date.
     _late_order: np.ndarray
@@ -184,6 +191,8 @@ class OrderKernel:
             amount=amount,
             purchase=purchase,
             _day_amount=self._day_amount[:k],
+            _day_units=self._day_units[:k],
+            _late_units=self._late_units[:j],
             _first_line=self._first_line[:k],
             _late_order=self._late_order[:j],
             _late_date=self._late_date[:j],
@@ -205,10 +214,24 @@ class OrderKernel:
 
     def revenue_by_customer(self, window: Window) -> np.ndarray:
         """Net amount of every line dated in ``window``, per customer code."""
+        return self._sum_by_customer(window, self._day_amount, self._late_amount)
+
+    def units_by_customer(self, window: Window) -> np.ndarray:
+        """Net ``quantity`` of every line dated in ``window``, per customer code (a blank
+        quantity counts 0); only when :attr:`has_units`."""
+        if not self.has_units:
+            raise ValueError("The orders carry no quantity column.")
+        return self._sum_by_customer(window, self._day_units, self._late_units)
+
+    def _sum_by_customer(
+        self, window: Window, on_day: np.ndarray, late_values: np.ndarray
+    ) -> np.ndarray:
+        """Sum per customer code of a line value over the lines dated in ``window``
+        (``on_day``: per order, of its own day's lines; ``late_values``: of the later lines)."""
         n = self.n_customers
         begin, stop = self.between(window)
-        revenue = np.bincount(  # float64 even when no order is in the window
-            self.customer[begin:stop], weights=self._day_amount[begin:stop], minlength=n
+        total = np.bincount(  # float64 even when no order is in the window
+            self.customer[begin:stop], weights=on_day[begin:stop], minlength=n
         ).astype("float64", copy=False)
         if len(self._late_date):
             lo, hi = np.searchsorted(
@@ -216,10 +239,8 @@ class OrderKernel:
             )
             if hi > lo:
                 late = self._late_order[lo:hi]
-                revenue += np.bincount(
-                    self.customer[late], weights=self._late_amount[lo:hi], minlength=n
-                )
-        return revenue
+                total += np.bincount(self.customer[late], weights=late_values[lo:hi], minlength=n)
+        return total
 
     def revenue_total(self, window: Window) -> float:
         """Net amount of every line dated in ``window`` (returns of anyone included)."""
@@ -525,6 +546,10 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
         ids = ids.astype("str")
     dates_ns = lines["order_date"].to_numpy(dtype="datetime64[ns]").view("int64")
     amounts = lines["amount"].to_numpy(dtype="float64", na_value=np.nan)
+    units = None
+    if "quantity" in lines.columns:
+        units = np.nan_to_num(lines["quantity"].to_numpy(dtype="float64", na_value=0.0))
+    day_units = late_units = np.zeros(0, dtype="float64")
     with_channel = "channel" in lines.columns
 
     if has_order_ids:
@@ -545,11 +570,18 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
                 order_codes[on_day], weights=amounts[on_day], minlength=n_orders
             )
             late_order, late_date, late_amount = order_codes[late], dates_ns[late], amounts[late]
+            if units is not None:
+                day_units = np.bincount(
+                    order_codes[on_day], weights=units[on_day], minlength=n_orders
+                )
+                late_units = units[late]
             del on_day
         else:
             day_amount = np.bincount(order_codes, weights=amounts, minlength=n_orders)
             late_order = late_date = np.zeros(0, dtype="int64")
             late_amount = np.zeros(0, dtype="float64")
+            if units is not None:
+                day_units = np.bincount(order_codes, weights=units, minlength=n_orders)
         first_line = np.zeros(0, dtype="int64")
         if with_channel:  # the first line (file order) at the order's own date: its channel
             first_line = np.full(n_orders, _INT_MAX, dtype="int64")
@@ -561,6 +593,8 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
         n_orders = len(lines)
         order_date, order_customer = dates_ns, customer_codes
         day_amount = amounts
+        if units is not None:
+            day_units = units
         late = np.zeros(n_orders, dtype=bool)
         late_order = late_date = np.zeros(0, dtype="int64")
         late_amount = np.zeros(0, dtype="float64")
@@ -582,6 +616,8 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
         late_amount[late_sort],
     )
     day_amount = day_amount[by_date]
+    if units is not None:
+        day_units, late_units = day_units[by_date], late_units[late_sort]
     amount = _net(day_amount, late_order, late_amount)
     _release_arrow_memory()
     return OrderKernel(
@@ -593,7 +629,10 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
         purchase=amount >= -AMOUNT_TOLERANCE,
         channel=lines["channel"] if with_channel else None,
         has_categories=categories is not None,
+        has_units=units is not None,
         _day_amount=day_amount,
+        _day_units=day_units,
+        _late_units=late_units,
         _first_line=first_line[by_date] if with_channel else first_line,
         _late_order=late_order,
         _late_date=late_date,
@@ -616,7 +655,10 @@ def _empty(orders: pd.DataFrame, end: pd.Timestamp) -> OrderKernel:
         purchase=np.zeros(0, dtype=bool),
         channel=channel,
         has_categories=has_categories,
+        has_units="quantity" in orders.columns,
         _day_amount=none_f,
+        _day_units=none_f,
+        _late_units=none_f,
         _first_line=none_i,
         _late_order=none_i,
         _late_date=none_i,

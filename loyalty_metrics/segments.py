@@ -22,6 +22,7 @@ from .cohorts import (
     _NS_PER_DAY,
     _PERIODS,
     ALL_COHORTS,
+    CohortFrame,
     CohortPeriod,
     _check_choice,
     _orders_up_to_end,
@@ -561,7 +562,7 @@ def loyalty_loop(
     if include_all:
         buyers_per_row = np.append(buyers_per_row, buyers_per_row.sum())
         reached = {k: np.append(v, v.sum()) for k, v in reached.items()}
-    frame = pd.DataFrame({"buyers": buyers_per_row, **reached})
+    frame = CohortFrame({"buyers": buyers_per_row, **reached})
     with np.errstate(invalid="ignore", divide="ignore"):
         for name in LOOP_STAGES[1:]:
             frame[f"{name}_share"] = 100.0 * frame[name] / frame["buyers"]

@@ -258,6 +258,7 @@ def kpis(
     spend: pd.DataFrame | None = None,
     customers: pd.DataFrame | None = None,
     *,
+    points: pd.DataFrame | None = None,
     start: DateLike | None = None,
     end: DateLike | None = None,
     churn_period: str | pd.Timedelta | pd.DateOffset = "365D",
@@ -283,6 +284,10 @@ def kpis(
         A validated orders frame.
     surveys, events, spend, customers : pandas.DataFrame, optional
         The other validated tables; the KPIs that need an absent one are NaN.
+    points : pandas.DataFrame, optional
+        The loyalty-programme ledger: accepted and not read (no KPI here uses it; its
+        figures are :func:`~loyalty_metrics.points_kpis`'s), so that ``kpis(**tables)``
+        takes every table :func:`~loyalty_metrics.read_folder` returns.
     start, end : date-like, optional
         Inclusive window; default the first and the last order date. Rows of every table
         outside it are ignored; nothing after ``end`` is used.
@@ -340,6 +345,13 @@ def kpis(
     [2.0, 3.0, 60.0, 50.0, 0.0]
     >>> list(k.index) == list(KPI_KEYS)
     True
+
+    Every table :func:`~loyalty_metrics.read_folder` returns at once (``points`` is not read):
+
+    >>> ledger = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2024-01-02"]),
+    ...                        "points": [40], "type": ["earn"]})
+    >>> kpis(**{"orders": orders, "surveys": surveys, "points": ledger}).equals(k)
+    True
     """
     parsed = parse_options("kpis", _merge(options, locals()))
     if engine is not None and engine != "pandas":
@@ -376,6 +388,7 @@ def kpis_by_period(
     spend: pd.DataFrame | None = None,
     customers: pd.DataFrame | None = None,
     *,
+    points: pd.DataFrame | None = None,
     freq: str = "M",
     window: str | pd.Timedelta = "expanding",
     start: DateLike | None = None,
@@ -399,8 +412,8 @@ def kpis_by_period(
 
     Parameters
     ----------
-    orders, surveys, events, spend, customers : pandas.DataFrame
-        As in :func:`kpis`.
+    orders, surveys, events, spend, customers, points : pandas.DataFrame
+        As in :func:`kpis` (``points`` is not read).
     freq : str, default "M"
         Period alias: ``"W"``, ``"M"``, ``"Q"``, ``"Y"`` (any pandas period alias).
     window : {"expanding", "period"} or str, default "expanding"

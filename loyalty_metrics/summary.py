@@ -23,7 +23,8 @@ __all__ = [
     "unattributed_revenue",
 ]
 
-#: Columns of :func:`customer_summary`, in order (``channel`` only when orders carry one).
+#: Columns of :func:`customer_summary`, in order; then ``channel`` and ``units`` when the
+#: orders carry a channel and a quantity.
 SUMMARY_COLUMNS = (
     "first_purchase",
     "last_purchase",
@@ -116,6 +117,9 @@ def customer_summary(
         - ``first_purchase_ever``: first purchase on or before ``end`` in all the data,
           regardless of ``start`` (a customer is *new* when it falls in the window).
         - ``channel`` (when orders have one): channel of the first purchase in the window.
+        - ``units`` (when orders have a ``quantity``): the sum of the customer's quantities
+          in the window, netted as ``revenue`` is (a returned unit counts -1, a blank
+          quantity 0); ``units / purchases`` is the customer's units per purchase.
 
         ``summary.window`` is the window and ``summary.unattributed_revenue`` the net amount
         in the window of customers without a purchase in it (returns only), so that total
@@ -250,6 +254,8 @@ def summary_arrays(
     data["first_purchase_ever"] = _to_datetime(first_ever)
     if k.channel is not None:
         data["channel"] = _first_purchase_channel(k, begin, is_purchase, first)
+    if k.has_units:
+        data["units"] = k.units_by_customer(window) if not window.empty else np.zeros(n_customers)
     return data, keep
 
 

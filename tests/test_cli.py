@@ -272,7 +272,7 @@ def test_kpis_snapshot_formats(runner, data_dir, tmp_path):
     assert table.stdout.splitlines()[0].split() == ["KPI", "key", "Value"]
     assert any(line.startswith("NPS ") for line in table.stdout.splitlines())
     as_json = json.loads(_run(runner, "kpis", data_dir, "--format", "json").stdout)
-    assert list(as_json) == sorted(lm.KPI_KEYS)
+    assert list(as_json) == sorted([*lm.KPI_KEYS, "caveats"])  # the caveats: see below
     for key, value in expected.items():
         assert as_json[key] == (None if pd.isna(value) else pytest.approx(float(value))), key
     out = tmp_path / "kpis.csv"
@@ -310,13 +310,45 @@ def test_kpis_by_period(runner, data_dir):
     assert lines[-1].split(",")[1] == (
         "partial" if pd.Period(last_end, "Q").end_time.normalize() > last_end else "complete"
     )
-    rows = json.loads(_run(runner, "kpis", data_dir, "--freq", "M", "--format", "json").stdout)
+    by_month = json.loads(_run(runner, "kpis", data_dir, "--freq", "M", "--format", "json").stdout)
+    assert list(by_month) == ["caveats", "periods"]  # the rows, beside the caveats
+    rows = by_month["periods"]
     monthly = lm.kpis_by_period(tables["orders"], tables["surveys"], freq="M", window="period")
     assert [r["period_end"] for r in rows] == [d.strftime("%Y-%m-%d") for d in monthly.index]
     assert set(rows[0]) == {"period_end", "status", *lm.KPI_KEYS}
     assert {r["status"] for r in rows} <= {"complete", "partial"}
     table = _run(runner, "kpis", data_dir, "--freq", "Y")
     assert table.stdout.splitlines()[0].split()[:3] == ["period_end", "status", "customers"]
+
+
+def test_kpis_json_carries_the_caveats_printed_on_stderr(runner, data_dir):
+    # The sample's window starts on the first day of its data: "new customers = customers".
+    result = _run(runner, "kpis", data_dir, "--format", "json")
+    assert result.exit_code == 0, result.output
+    caveats = json.loads(result.stdout)["caveats"]
+    assert [f"Warning: {c['message']}" for c in caveats] == result.stderr.splitlines()
+    new = [c for c in caveats if c["message"].startswith("new_customers equals customers")]
+    assert len(new) == 1 and new[0]["about"] == ["new_customers", "cac", "ltv_cac_ratio"]
+    # --quiet silences stderr, not the document
+    quiet = _run(runner, "kpis", data_dir, "--format", "json", "--quiet")
+    assert quiet.stderr == "" and json.loads(quiet.stdout)["caveats"] == caveats
+    later = _run(runner, "kpis", data_dir, "--start", "2024-06-01", "--format", "json")
+    assert not any(c["message"].startswith("new_") for c in json.loads(later.stdout)["caveats"])
+
+
+def test_kpis_json_of_periods_carries_the_caveats():
+    from loyalty_metrics.cli.kpis import render_kpis
+    from loyalty_metrics.errors import DataCoverageWarning
+
+    rows = pd.DataFrame(
+        {"status": ["partial"], "nps": [float("nan")]}, index=[pd.Timestamp("2024-01-31")]
+    )
+    note = DataCoverageWarning("nps: few responses", about=("nps",))
+    assert json.loads(render_kpis(rows, "json", notes=[note])) == {
+        "periods": [{"period_end": "2024-01-31", "status": "partial", "nps": None}],
+        "caveats": [{"about": ["nps"], "message": "nps: few responses"}],
+    }
+    assert json.loads(render_kpis(rows, "json"))["caveats"] == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -526,3 +558,42 @@ def test_output_folders_are_created_up_front(runner, tmp_path):
     (tmp_path / "file").write_text("")
     result = _run(runner, "demo", tmp_path / "no_data", "--out", tmp_path / "file" / "out")
     assert result.exit_code == 3 and result.stderr.startswith(f"Error: {tmp_path}/file/out: ")
+
+
+def _orders_with_dates(folder: Path, dates: list[str]) -> Path:
+    folder.mkdir(exist_ok=True)
+    rows = "".join(f"c{i},{d},1\n" for i, d in enumerate(dates))
+    (folder / "orders.csv").write_text("customer_id,order_date,amount\n" + rows)
+    return folder
+
+
+def test_strict_stops_on_a_date_after_today_read_from_a_two_digit_year(runner, tmp_path):
+    # 20 days of January 2024 written dd/mm/yy, and 17/01/68: 2068 by the POSIX rule, after today
+    days = [f"1{i % 9}/01/24" for i in range(20)]
+    data = _orders_with_dates(tmp_path / "guessed", [*days, "17/01/68"])
+    for command in ("kpis", "report"):
+        strict = _run(runner, command, data, "--strict")
+        assert strict.exit_code == 1, strict.output
+        error = _one_error_line(strict)
+        assert error.startswith(f"Error: {data / 'orders.csv'}: column 'order_date'")
+        assert "line 22: '17/01/68' read as 2068-01-17" in error
+        assert error.endswith(
+            "--strict stops on a date after today read from a two-digit year: write the years "
+            "with four digits."
+        )
+        lenient = _run(runner, command, data)  # kept, with a warning (exit 0)
+        assert lenient.exit_code == 0 and "'17/01/68' read as 2068-01-17" in lenient.stderr
+
+
+def test_strict_keeps_dates_whose_century_was_not_guessed_after_today(runner, tmp_path):
+    # a four-digit year after today is what the file says: a warning, not an error
+    said = _orders_with_dates(tmp_path / "said", ["2024-01-05", "2024-01-06", "2068-01-17"])
+    result = _run(runner, "kpis", said, "--strict")
+    assert result.exit_code == 0 and "1 date after today" in result.stderr
+    # two-digit years far after the rest (1975 and 2005) but before today: a warning only
+    far = _orders_with_dates(
+        tmp_path / "far", [f"1{i % 9}/01/75" for i in range(20)] + ["17/01/05"]
+    )
+    result = _run(runner, "kpis", far, "--strict")
+    assert result.exit_code == 0, result.output
+    assert "more than 2 years after 90% of the column" in result.stderr

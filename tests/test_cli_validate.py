@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from loyalty_metrics.cli import cli
 
 DATA = Path(__file__).parent / "data" / "io"
+SPANS = "a quoted value spans several lines (a stray quote took the lines after it into this row)"
 
 
 def _folder(tmp_path: Path, **files: str) -> Path:
@@ -51,10 +52,13 @@ def test_problems_listed_with_file_line_column_reason_and_exit_1(tmp_path):
     orders, surveys = folder / "orders.csv", folder / "surveys.csv"
     assert code == 1
     assert out.splitlines() == [
-        f"{orders} (orders): 5 rows read, 3 kept, 2 rejected  [csv, sep ',', decimal '.', encoding utf-8]",
-        # counts per reason first, then the lines
-        "  reasons: amount: unparseable number (1); order_date: unparseable date (1)",
+        f"{orders} (orders): 5 rows read, 2 kept, 3 rejected  [csv, sep ',', decimal '.', encoding utf-8]",
+        # counts per reason first, then the lines (a category cannot span lines: issue 13)
+        f"  reasons: category: {SPANS} (2); amount: unparseable number (1); "
+        "order_date: unparseable date (1)",
         f"  {orders}:4: amount: unparseable number: 'oops'",
+        f"  {orders}:4: category: {SPANS}: 'gift\\nwrapped'",
+        f"  {orders}:6: category: {SPANS}: 'two\\nline\\nvalue'",
         f"  {orders}:11: order_date: unparseable date: 'not a date'",
         f"{surveys} (surveys): 5 rows read, 2 kept, 3 rejected  [csv, sep ',', decimal '.', encoding utf-8]",
         "  reasons: csat: CSAT outside 1-5 (2); csat: CSAT not an integer (1); "
@@ -63,7 +67,7 @@ def test_problems_listed_with_file_line_column_reason_and_exit_1(tmp_path):
         f"  {surveys}:3: csat: CSAT outside 1-5: '6'",
         f"  {surveys}:4: csat: CSAT outside 1-5: '0'",
         f"  {surveys}:5: csat: CSAT not an integer: '4.5'",
-        "Invalid: 5 rows rejected; 2 of 2 tables with problems.",
+        "Invalid: 6 rows rejected; 2 of 2 tables with problems.",
     ]
 
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loyalty_metrics import MetricOptions, generate_sample, kpis
-from loyalty_metrics.config import CONFIG_KEYS, check_config, load_config, metric_options
+from loyalty_metrics.config import CONFIG_KEYS, check_config, load_config
 from loyalty_metrics.errors import ConfigError
 
 FULL = """
@@ -272,16 +272,14 @@ def test_points_programme_keys(tmp_path):
         "tier_thresholds": {"silver": 500.0, "gold": 2000.0},
     }
     assert config["points"]["columns"] == {"type": "Kind", "points": "Pts"}
-    # each function gets the options it takes, under its own parameter names
-    from loyalty_metrics.economics import program_roi
-    from loyalty_metrics.points import points_kpis
-    from loyalty_metrics.tiers import loyalty_tiers, tier_migration
-
-    assert metric_options(config, points_kpis) == {"point_value": 0.01}
-    assert metric_options(config, program_roi) == {"point_value": 0.01, "cost_channel": "loyalty"}
-    expected = {"thresholds": {"silver": 500.0, "gold": 2000.0}, "lookback": "12M"}
-    assert metric_options(config, loyalty_tiers) == expected
-    assert metric_options(config, tier_migration) == expected
+    # one object carries them, under the config's names (no alias table: the programme's
+    # functions are called with its fields, e.g. loyalty_tiers(thresholds=o.tier_thresholds))
+    options = MetricOptions.from_config(config)
+    assert (options.point_value, options.cost_channel) == (0.01, "loyalty")
+    assert options.tier_thresholds == {"silver": 500.0, "gold": 2000.0}
+    assert options.tier_lookback == "12M"
+    # changed(): all but cost_channel, whose "loyalty" is the default
+    assert options.changed() == {k: v for k, v in config["metrics"].items() if k != "cost_channel"}
 
 
 @pytest.mark.parametrize(

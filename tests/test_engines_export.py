@@ -42,7 +42,7 @@ def frames():
 @pytest.mark.parametrize(("window", "since"), [("expanding", None), ("period", "2024-04-10")])
 def test_export_kpis_in_duckdb_writes_the_pandas_rows(frames, tmp_path, window, since):
     kwargs = {"freq": "Q", "window": window, "since": since, "as_of": "2024-11-20",
-              "kpi_options": {"margin": 0.4, "churn_period": "90D"}}  # fmt: skip
+              "options": lm.MetricOptions(margin=0.4, churn_period="90D")}  # fmt: skip
     expected = lm.export_kpis(*frames, target=tmp_path / "p.csv", **kwargs).frame
     actual = lm.export_kpis(*frames, target=tmp_path / "d.csv", engine="duckdb", **kwargs).frame
     assert_same_rows(expected, actual)

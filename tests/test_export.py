@@ -438,7 +438,8 @@ def test_permissions_are_kept_and_symlinks_followed(tmp_path):
     real.chmod(0o640)
     link = tmp_path / "link.csv"
     link.symlink_to(real)
-    ex.write_export(stamp(["2024-02-29"], nps=2.0), link)
+    # a symlinked target is followed only when asked (refused by default: see below)
+    ex.write_export(stamp(["2024-02-29"], nps=2.0), link, follow_symlinks=True)
     assert link.is_symlink()
     assert real.stat().st_mode & 0o777 == 0o640
     assert as_number(read_back(str(real))["nps"]) == [1.0, 2.0]
@@ -638,8 +639,9 @@ def test_export_kpis_rows_and_stamps(tmp_path, fake_kpis, orders):
     target = tmp_path / "kpis.csv"
     result = ex.export_kpis(orders, target=target, freq="M")
     assert fake_kpis.calls == [
-        {"freq": "M", "start": None, "end": pd.Timestamp("2024-03-05"), "window": "expanding"}
-    ]
+        {"freq": "M", "start": None, "end": pd.Timestamp("2024-03-05"), "window": "expanding",
+         "options": None}  # the caller's options, passed on as one object
+    ]  # fmt: skip
     assert result.keys == ("2024-01-31", "2024-02-29", "2024-03-31")  # calendar ends
     frame = result.frame
     assert list(frame.columns) == [
@@ -675,9 +677,9 @@ def test_export_kpis_backfill_and_single_period(tmp_path, fake_kpis, orders):
     assert (result.added, result.replaced) == (1, 1)
     # single period: since in the as_of period
     single = ex.export_kpis(orders, target=target, since="2024-03-01", as_of="2024-03-31",
-                            kpi_options={"margin": 0.5})  # fmt: skip
+                            options=loyalty_metrics.MetricOptions(margin=0.5))  # fmt: skip
     assert single.keys == ("2024-03-31",)
-    assert fake_kpis.calls[-1]["margin"] == 0.5
+    assert fake_kpis.calls[-1]["options"].margin == 0.5
     back = read_back(target)
     assert list(back["period"]) == ["2024-01-31", "2024-02-29", "2024-03-31"]
     assert list(back["as_of"]) == ["2024-02-10", "2024-03-31", "2024-03-31"]
@@ -822,7 +824,7 @@ def test_points_kpis_become_columns_and_an_older_target_gains_them(tmp_path):
     as_of = tables["orders"]["order_date"].max()
     last = pd.Period(as_of, freq="M").start_time
     result = ex.export_kpis(**tables, target=target, freq="M", since=last,
-                            kpi_options={"point_value": 0.01})  # fmt: skip
+                            options=loyalty_metrics.MetricOptions(point_value=0.01))  # fmt: skip
     back = read_back(target)
     assert list(back.columns) == [
         *ex.STAMP_COLUMNS,
@@ -895,16 +897,22 @@ def test_a_target_behind_a_symlink_to_a_fifo_is_refused_without_hanging(tmp_path
     os.mkfifo(fifo)
     link = file_of(target_of(tmp_path, fmt))
     link.symlink_to(fifo)
-    with pytest.raises(ExportError, match="not a regular file"):
+    with pytest.raises(ExportError, match="is a symlink"):  # the default
         ex.write_export(stamp(["2024-01-31"], nps=1.0), target_of(tmp_path, fmt))
+    with pytest.raises(ExportError, match="not a regular file"):  # followed: still refused
+        ex.write_export(
+            stamp(["2024-01-31"], nps=1.0), target_of(tmp_path, fmt), follow_symlinks=True
+        )
     assert link.is_symlink() and Path(os.readlink(link)) == fifo
     assert os.path.exists(fifo) and not os.path.isfile(fifo)
 
 
 def test_a_target_behind_a_symlink_to_a_device_is_refused(tmp_path):
     (tmp_path / "k.csv").symlink_to("/dev/null")
-    with pytest.raises(ExportError, match="not a regular file"):
+    with pytest.raises(ExportError, match="is a symlink"):  # the default
         ex.write_export(stamp(["2024-01-31"], nps=1.0), tmp_path / "k.csv")
+    with pytest.raises(ExportError, match="not a regular file"):  # followed: still refused
+        ex.write_export(stamp(["2024-01-31"], nps=1.0), tmp_path / "k.csv", follow_symlinks=True)
     assert (tmp_path / "k.csv").is_symlink()
 
 
@@ -914,9 +922,45 @@ def test_an_empty_file_behind_a_symlink_is_not_taken_for_an_empty_export(tmp_pat
     unrelated.write_bytes(b"")
     target = target_of(tmp_path, fmt)
     file_of(target).symlink_to(unrelated)
-    with pytest.raises(ExportError, match="empty file reached through a symlink"):
+    with pytest.raises(ExportError, match="is a symlink"):  # the default
         ex.write_export(stamp(["2024-01-31"], nps=1.0), target)
+    with pytest.raises(ExportError, match="empty file reached through a symlink"):  # followed
+        ex.write_export(stamp(["2024-01-31"], nps=1.0), target, follow_symlinks=True)
     assert unrelated.read_bytes() == b""
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_symlinked_target_is_refused_and_nothing_outside_its_folder_touched(
+    tmp_path, fmt, orders
+):
+    # A cron job running as root must not write where a link planted in its output folder
+    # points: not the file (even a KPI export), not a lock or temporary file beside it.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    real = target_of(elsewhere, fmt)
+    ex.write_export(stamp(["2024-01-31"], nps=1.0), real)
+    before = {p.name: p.read_bytes() for p in elsewhere.iterdir()}
+    out = tmp_path / "out"
+    out.mkdir()
+    file_of(target_of(out, fmt)).symlink_to(file_of(real))
+    with pytest.raises(ExportError) as refused:
+        ex.write_export(stamp(["2024-02-29"], nps=2.0), target_of(out, fmt))
+    message = str(refused.value)
+    assert len(message.splitlines()) == 1
+    assert "is a symlink" in message and "--follow-symlinks" in message
+    assert {p.name: p.read_bytes() for p in elsewhere.iterdir()} == before
+    assert [p.name for p in out.iterdir()] == [file_of(target_of(out, fmt)).name]
+    with pytest.raises(ExportError, match="is a symlink"):  # export_kpis refuses it too
+        ex.export_kpis(orders, target=target_of(out, fmt))
+    assert {p.name: p.read_bytes() for p in elsewhere.iterdir()} == before
+
+
+def test_a_symlinked_folder_on_the_way_is_followed(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "current").symlink_to(real)  # a deployment layout: current -> release
+    ex.write_export(stamp(["2024-01-31"], nps=1.0), tmp_path / "current" / "k.csv")
+    assert as_number(read_back(str(real / "k.csv"))["nps"]) == [1.0]
 
 
 def test_stale_temp_cleanup_removes_only_the_names_the_tool_generates(tmp_path):
@@ -946,3 +990,16 @@ def test_stale_temp_cleanup_property(tmp_path_factory, name):
     ex.write_export(stamp(["2024-01-31"], nps=1.0), folder / "k.csv")
     generated = re.fullmatch(r"\.k\.csv\.[0-9a-f]{12}\.tmp", name) is not None
     assert (folder / name).exists() is not generated
+
+
+def test_a_symlink_swapped_in_after_the_check_is_not_read_through(tmp_path):
+    # The race a planted link could win: checked as a regular file, a symlink when read.
+    target = tmp_path / "k.csv"
+    ex.write_export(stamp(["2024-01-31"], nps=1.0), target)
+    dest = ex._parse_target(str(target), "write_export", follow_symlinks=False)
+    secret = tmp_path / "secret.csv"
+    secret.write_text("not yours\n")
+    target.unlink()
+    target.symlink_to(secret)
+    with pytest.raises(ExportError, match="is a symlink"):
+        ex._read_target(dest)

@@ -235,9 +235,28 @@ def test_a_target_that_is_not_a_regular_file_exits_3_in_one_line(data, tmp_path)
 
     os.mkfifo(tmp_path / "pipe")
     (tmp_path / "kpis.csv").symlink_to(tmp_path / "pipe")
-    result = run(data, "--to", tmp_path / "kpis.csv")
+    # followed on request: the FIFO behind the link is refused (by default the link is)
+    result = run(data, "--to", tmp_path / "kpis.csv", "--follow-symlinks")
     assert result.exit_code == 3
     assert len(result.stderr.splitlines()) == 1 and "not a regular file" in result.stderr
+
+
+def test_a_symlinked_target_exits_3_in_one_line_unless_followed(data, tmp_path):
+    real = tmp_path / "real.csv"
+    assert run(data, "--to", real).exit_code == 0
+    before = real.read_bytes()
+    (tmp_path / "kpis.csv").symlink_to(real)
+    result = run(data, "--to", tmp_path / "kpis.csv")
+    assert result.exit_code == 3 and real.read_bytes() == before
+    assert result.stderr == (
+        f"Error: {tmp_path / 'kpis.csv'} is a symlink (to {real}): refused, an export writes "
+        "only the file it is given. It was left untouched; give the real path, or allow "
+        "writing through the link with --follow-symlinks (follow_symlinks=True).\n"
+    )
+    (data / "orders.csv").write_text(ORDERS + "d,2024-04-02,9\n")
+    followed = run(data, "--to", tmp_path / "kpis.csv", "--follow-symlinks")
+    assert followed.exit_code == 0 and (tmp_path / "kpis.csv").is_symlink()
+    assert pd.read_csv(real)["period"].tolist()[-1] == "2024-04-30"
 
 
 def test_date_warnings_are_logged_like_the_other_commands_print_them(data, tmp_path):
@@ -259,3 +278,39 @@ def test_date_warnings_are_logged_like_the_other_commands_print_them(data, tmp_p
     assert [(r["level"], r["table"]) for r in dated] == [("warning", "orders")]
     quiet = run(data, "--to", tmp_path / "q.csv", "--quiet")
     assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+def test_a_strict_export_stops_on_a_date_after_today_from_a_two_digit_year(data, tmp_path):
+    (data / "orders.csv").write_text(
+        "customer_id,order_date,amount\na,05/01/24,10\nb,20/01/24,5\nz,17/01/68,5\n"
+    )
+    result = run(data, "--to", tmp_path / "k.csv")  # --errors raise, the default
+    assert result.exit_code == 1
+    assert not (tmp_path / "k.csv").exists()
+    *warnings, error = result.stderr.splitlines()
+    assert len(warnings) == 1 and "'17/01/68' read as 2068-01-17" in warnings[0]
+    assert error.startswith(f"Error: {data / 'orders.csv'}: column 'order_date'")
+    assert error.endswith("--errors raise stops on a date after today read from a two-digit year: write the years with four digits.")  # fmt: skip
+    lenient = run(data, "--to", tmp_path / "k.csv", "--errors", "reject")
+    # a lenient read keeps the date (warned): the export then runs monthly up to 2068
+    assert lenient.exit_code == 0
+    assert pd.read_csv(tmp_path / "k.csv")["period"].iloc[-1] == "2068-01-31"
+
+
+def test_json_logs_cover_the_errors_found_while_parsing_the_options(data, tmp_path):
+    missing = tmp_path / "no" / "kpis.csv"
+    # the output folder is checked before any data is read, whichever option comes first
+    for args in (
+        ("--to", missing, "--log-format", "json"),
+        ("--log-format=json", "--to", missing),
+    ):
+        result = run(data, *args)
+        assert result.exit_code == 3
+        (line,) = json_lines(result.stderr)
+        assert (line["level"], line["error"], line["exit_code"]) == ("error", "OutputError", 3)
+        assert line["message"] == f"{missing}: no such file or directory"
+    (usage,) = json_lines(run(data, "--log-format", "json", "--to", tmp_path / "k.txt").stderr)
+    assert (usage["error"], usage["exit_code"]) == ("BadParameter", 2)
+    assert f"'{tmp_path / 'k.txt'}' is not a KPI export target" in usage["message"]
+    text = run(data, "--to", missing)  # text logs: the one plain line, as before
+    assert text.exit_code == 3 and text.stderr == f"Error: {missing}: no such file or directory\n"

@@ -712,11 +712,14 @@ def test_line_numbers_in_gzip_and_crlf_files(tmp_path):
 def test_line_numbers_count_blank_lines_and_multiline_values():
     orders = lm.read_orders(DATA / "orders_multiline.csv", errors="reject")
     # header 1, c1 2, blank 3, c2 4-5, c3 6-8, blanks 9-10, c4 11, c5 12
+    # (a category cannot span lines, issue 13: c2's and c3's quoted categories are rejected)
+    spans = "category: a quoted value spans several lines (a stray quote took the lines after it into this row)"  # fmt: skip
     assert lm.rejected_rows(orders)[["line", "reason"]].values.tolist() == [
-        [4, "amount: unparseable number"],
+        [4, f"amount: unparseable number; {spans}"],
+        [6, spans],
         [11, "order_date: unparseable date"],
     ]
-    assert orders["category"].tolist() == ["books", "two\nline\nvalue", "toys"]
+    assert orders["category"].tolist() == ["books", "toys"]
     assert lm.read_report(orders).settings["line_numbers"].startswith("file line")
 
 
@@ -833,14 +836,18 @@ def test_corrupted_cells_are_rejected_and_good_rows_unchanged(sep, date_format, 
             clean_lines.append("")
             dirty_lines.append("")
             line += 1
-    clean_frame = lm.read_orders(_csv("\n".join(clean_lines) + "\n"), **options)
+    # A category spanning lines is a rejected row (issue 13), in the clean file too.
+    spans = {i for i in range(n) if multiline[i]}
+    clean_frame = lm.read_orders(_csv("\n".join(clean_lines) + "\n"), errors="reject", **options)
+    assert lm.read_report(clean_frame).rejected["line"].tolist() == [first_line[i] for i in sorted(spans)]  # fmt: skip
     dirty_frame = lm.read_orders(_csv("\n".join(dirty_lines) + "\n"), errors="reject", **options)
     report = lm.read_report(dirty_frame)
 
     assert report.rows_read == n == report.rows_kept + report.rows_rejected
-    assert report.rejected["line"].tolist() == [first_line[i] for i in sorted(changes)]
-    good = [i for i in range(n) if i not in changes]
-    expected = clean_frame.iloc[good].reset_index(drop=True)
+    assert report.rejected["line"].tolist() == [first_line[i] for i in sorted({*changes, *spans})]
+    good = [i for i in range(n) if i not in changes and i not in spans]
+    clean_kept = [i for i in range(n) if i not in spans]  # the clean frame's rows
+    expected = clean_frame.iloc[[clean_kept.index(i) for i in good]].reset_index(drop=True)
     pd.testing.assert_frame_equal(
         dirty_frame.astype({"category": "str"}), expected.astype({"category": "str"})
     )

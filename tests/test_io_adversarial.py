@@ -126,6 +126,37 @@ def test_an_unclosed_quote_at_the_end_is_an_error_in_both_modes():
     )
 
 
+@pytest.mark.parametrize(
+    ("reader", "header", "row"),
+    [
+        (lm.read_orders, "customer_id,order_date,amount,category", 'b,2024-01-02,3,"12 inch\ntv"'),
+        (lm.read_orders, "customer_id,order_date,amount,channel", 'b,2024-01-02,3,"we\nb"'),
+        (lm.read_surveys, "score,segment", '7,"smb\r\nretail"'),
+        (lm.read_spend, "date,amount,channel", '2024-01-02,3,"search\nads"'),
+        (lm.read_customers, "customer_id,tier", 'b,"gold\nplus"'),
+    ],
+)  # fmt: skip
+def test_a_category_spanning_lines_is_a_rejected_line_whatever_the_table(reader, header, row):
+    # A label cannot hold a line break: even a closed quote over two lines is the mark of a
+    # stray quote (issue 13), counted as a rejected line, an error in strict mode.
+    first = header.split(",")
+    good = ",".join({"score": "9", "amount": "1", "order_date": "2024-01-01", "date": "2024-01-01"}.get(c, "a") for c in first)  # fmt: skip
+    text = f"{header}\n{good}\n{row}\n{good}\n"
+    with pytest.raises(DataValidationError, match="line 3: a quoted value spans several lines"):
+        reader(io.StringIO(text))
+    frame = reader(io.StringIO(text), errors="reject")
+    report = lm.read_report(frame)
+    assert (report.rows_read, report.rows_kept, report.rows_rejected) == (3, 2, 1)
+    assert report.rejected["line"].tolist() == [3]
+
+
+def test_free_text_may_span_lines():
+    surveys = 'score,comment\n9,"one\ntwo"\n7,fine\n'
+    assert lm.read_surveys(io.StringIO(surveys))["comment"].tolist() == ["one\ntwo", "fine"]
+    points = 'customer_id,date,points,type,note\na,2024-01-01,5,earn,"first\r\nvisit"\n'
+    assert lm.read_points(io.StringIO(points))["note"].tolist() == ["first\r\nvisit"]
+
+
 _safe_text = (
     st.text(alphabet="abcxyz 0123456789-", min_size=1, max_size=8).map(str.strip).filter(bool)
 )
@@ -467,3 +498,26 @@ def test_a_read_error_names_the_file_and_exits_3(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["kpis", "--orders", str(path)])
     assert result.exit_code == 3
     assert result.stderr == f"Error: {path}: input/output error\n"
+
+
+def test_date_warnings_say_their_column_kind_and_whether_the_century_was_guessed():
+    import pickle
+
+    from loyalty_metrics.io import DateWarning
+
+    rows = "".join(f"c{i},1{i % 9}/01/24,1\n" for i in range(20)) + "z,17/01/68,5\n"
+    orders = lm.read_orders(io.StringIO("customer_id,order_date,amount\n" + rows))
+    (warning,) = lm.read_report(orders).warnings
+    assert isinstance(warning, DateWarning) and isinstance(warning, str)
+    assert (warning.column, warning.kind, warning.two_digit_years) == (
+        "order_date",
+        "after_today",
+        True,
+    )
+    copy = pickle.loads(pickle.dumps(warning))
+    assert (copy, copy.kind, copy.two_digit_years) == (warning, "after_today", True)
+    iso = "".join(f"c{i},2010-01-{i + 1:02d},1\n" for i in range(20)) + "z,2019-05-01,5\n"
+    (far,) = lm.read_report(
+        lm.read_orders(io.StringIO("customer_id,order_date,amount\n" + iso))
+    ).warnings
+    assert (far.kind, far.two_digit_years) == ("far_after", False)

@@ -27,6 +27,19 @@ RESULTS = {
     "loyalty_ladder": lambda: lm.loyalty_ladder(ORDERS, DATA["surveys"], DATA["customers"]),
     "rfm_segments": lambda: lm.rfm_segments(ORDERS),
     "repeat_rate_by_cohort": lambda: lm.repeat_rate_by_cohort(ORDERS),
+    # include_all=True appends an "All cohorts" row after the period labels: a mixed index
+    "cohort_table include_all": lambda: lm.cohort_table(ORDERS, include_all=True),
+    "cohort_cell_status include_all": lambda: lm.cohort_cell_status(ORDERS, include_all=True),
+    "repeat_rate_by_cohort include_all": lambda: lm.repeat_rate_by_cohort(
+        ORDERS, include_all=True
+    ),
+    "time_to_second_purchase include_all": lambda: lm.time_to_second_purchase(
+        ORDERS, include_all=True
+    ),
+    "inter_purchase_times include_all": lambda: lm.inter_purchase_times(ORDERS, include_all=True),
+    "loyalty_loop include_all": lambda: lm.loyalty_loop(
+        ORDERS, DATA["surveys"], DATA["customers"], include_all=True
+    ),
 }
 
 
@@ -90,3 +103,26 @@ def test_cohort_table_carries_its_sizes() -> None:
     assert retention.attrs["loyalty_metrics.cohorts"]["cohort_size"] == table.cohort_size.tolist()
     top = table.iloc[:3]
     assert top.window == table.window and not math.isnan(top.iloc[0, 0])
+
+
+def test_an_all_cohorts_row_is_written_to_parquet_as_text_labels() -> None:
+    table = lm.cohort_table(ORDERS, values="revenue", include_all=True)
+    assert table.index[-1] == lm.cohorts.ALL_COHORTS and isinstance(table.index[0], pd.Period)
+    buffer = io.BytesIO()
+    table.to_parquet(buffer)
+    back = pd.read_parquet(io.BytesIO(buffer.getvalue()))
+    # the labels as text ("2023-01" ... "All cohorts"), every value as it was
+    assert back.index.tolist() == [str(label) for label in table.index]
+    assert back.attrs["loyalty_metrics.cohorts"] == table.attrs["loyalty_metrics.cohorts"]
+    pd.testing.assert_frame_equal(
+        back.reset_index(drop=True),
+        pd.DataFrame(table).reset_index(drop=True),
+    )
+    # in memory nothing changed: a period and the pooled row are looked up as before
+    assert table.loc[table.index[0], 0] == back.iloc[0, 0]
+    assert table.loc[lm.cohorts.ALL_COHORTS].equals(pd.DataFrame(table).iloc[-1])
+    # a table without the row keeps its period index through Parquet
+    plain = lm.cohort_table(ORDERS, values="revenue")
+    buffer = io.BytesIO()
+    plain.to_parquet(buffer)
+    assert isinstance(pd.read_parquet(io.BytesIO(buffer.getvalue())).index, pd.PeriodIndex)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,8 @@ from loyalty_metrics.metrics.retention import churn_rate
 from loyalty_metrics.metrics.survey import csat, nps
 from loyalty_metrics.metrics.value import cac, clv
 from loyalty_metrics.snapshot import KPI_KEYS, kpis, kpis_by_period
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 
 DESIGN_KEYS = [
     "customers",
@@ -352,6 +355,19 @@ def test_kpis_say_what_was_passed_and_what_is_expected():
         lm.kpis(orders.rename(columns={"amount": "Amount"}))
     with pytest.raises(TypeError, match="got list"):
         lm.kpis([1, 2])
+
+
+def test_every_table_of_a_folder_at_once():
+    """``lm.kpis(**lm.read_folder(path))``: the folder's points ledger is accepted, not read."""
+    import loyalty_metrics as lm
+
+    tables = lm.read_folder(SAMPLE)
+    assert "points" in tables  # sample_data/ holds a ledger: the case this is about
+    others = [tables[n] for n in ("orders", "surveys", "events", "spend", "customers")]
+    pd.testing.assert_series_equal(lm.kpis(**tables), lm.kpis(*others))
+    pd.testing.assert_frame_equal(
+        lm.kpis_by_period(**tables, freq="Q"), lm.kpis_by_period(*others, freq="Q")
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from loyalty_metrics.orders import shared_kernels
 from loyalty_metrics.summary import (
     SUMMARY_COLUMNS,
     customer_summary,
@@ -99,6 +102,31 @@ def test_window_start_and_end(lines: pd.DataFrame) -> None:
     assert s.loc["c", "revenue"] == 0.0 and s.loc["c", "purchases"] == 1
     window = summary_window(s)
     assert (window.start, window.end) == (pd.Timestamp("2024-01-02"), pd.Timestamp("2024-01-11"))
+
+
+def test_units_are_the_net_quantity_in_the_window(lines: pd.DataFrame) -> None:
+    # order  customer  date        quantity
+    # o1     a         01-01        1
+    # o1     a         01-02        2    (a later line of o1)
+    # o2     a         01-11        3
+    # o3     a         01-11        blank (counts 0)
+    # o4     b         01-05       -1    (b returned: no purchase, not in the summary)
+    # o5     c         01-03        2, -2 (nets to 0)
+    # o6     c         01-20        4
+    lines["quantity"] = [1.0, 2.0, 3.0, np.nan, -1.0, 2.0, -2.0, 4.0]
+    s = customer_summary(lines)
+    assert list(s.columns) == [*SUMMARY_COLUMNS, "channel", "units"]
+    assert s["units"].to_dict() == {"a": 6.0, "c": 4.0}  # a: 1 + 2 + 3 + 0; c: 2 - 2 + 4
+    # 01-02..01-11: a has o1's later line, o2, o3 (2 + 3 + 0); c has o5 (0)
+    window = customer_summary(lines, start="2024-01-02", end="2024-01-11")
+    assert window["units"].to_dict() == {"a": 5.0, "c": 0.0}
+    # as of 01-01, from the kernel of every line (as the report computes): o1's later line
+    # is not there yet, whichever kernel is truncated
+    with shared_kernels():
+        customer_summary(lines)
+        first_day = customer_summary(lines, end="2024-01-01")
+    assert first_day["units"].to_dict() == {"a": 1.0}
+    assert "units" not in customer_summary(lines.drop(columns="quantity")).columns
 
 
 def test_event_at_evening_of_end_is_inside() -> None:
@@ -217,3 +245,22 @@ def test_matches_a_plain_groupby(rows: list[tuple]) -> None:
     ).all()
     total = s["revenue"].sum() + s.unattributed_revenue
     assert total == pytest.approx(frame["amount"].sum())
+
+
+@settings(max_examples=60, deadline=None)
+@given(order_rows, st.integers(0, 60), st.integers(0, 60))
+def test_units_are_netted_as_revenue_is(rows: list[tuple], first: int, last: int) -> None:
+    # A quantity proportional to the amount (4 units per currency unit) must give units of
+    # 4 x revenue for every customer, whatever the window and however the kernel is cut.
+    frame = _frame(rows)
+    frame["quantity"] = frame["amount"] * 4
+    day0 = pd.Timestamp("2024-01-01")
+    window = {
+        "start": day0 + pd.Timedelta(days=min(first, last)),
+        "end": day0 + pd.Timedelta(days=max(first, last)),
+    }
+    for shared in (False, True):
+        with shared_kernels() if shared else contextlib.nullcontext():
+            customer_summary(frame)  # the kernel of every line, then truncated
+            s = customer_summary(frame, **window)
+        np.testing.assert_allclose(s["units"], 4 * s["revenue"], atol=1e-9)

@@ -27,7 +27,8 @@ EXIT_IO = 3
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success",
     EXIT_DATA: "data problem: a file breaks its table's contract (bad column, unparseable "
-    "values with --strict), or a computation failed",
+    "values or a date after today read from a two-digit year with --strict), or a "
+    "computation failed",
     EXIT_USAGE: "usage error: bad option or argument, invalid or unknown key in loyalty.toml",
     EXIT_IO: "input/output error: a file or folder cannot be found, read or written",
 }
@@ -435,9 +436,32 @@ def load_inputs(
             )
         for message in getattr(report, "warnings", ()):
             warn(message, quiet=quiet)
+        if strict:
+            refuse_guessed_future_dates(report)
     warn_caveats(id_match_caveats(frames), quiet=quiet)
     frames["orders"] = apply_cancellations(frames["orders"], cfg, link_cancellations, quiet=quiet)
     return Inputs(frames=frames, reports=reports, config=cfg, config_path=config_path)
+
+
+def refuse_guessed_future_dates(report: Any, *, option: str = "--strict") -> None:
+    """Strict reading: a date after today read from a two-digit year is an error (exit 1).
+
+    ``option`` names the option that asked for the strict read, in the message.
+
+    Its century was the readers' guess (00-68 -> 20xx), and a wrong one moves the as-of date
+    decades ahead: lenient runs keep it with a warning; a strict (cron) run stops.
+    """
+    from ..io import DateWarning
+
+    for message in getattr(report, "warnings", ()):
+        guessed = isinstance(message, DateWarning) and message.two_digit_years
+        if guessed and message.kind == "after_today":
+            raise DataValidationError(
+                f"{message}. {option} stops on a date after today read from a two-digit "
+                "year: write the years with four digits.",
+                source=str(report.source),
+                table=report.table,
+            )
 
 
 def _engine_inputs(

@@ -41,6 +41,7 @@ from ._common import (
     handle_errors,
     input_options,
     load_inputs,
+    refuse_guessed_future_dates,
     resolve_config,
 )
 
@@ -176,6 +177,8 @@ def _load_inputs(
             _log.warning(
                 "Warning: %s", message, extra={"fields": {"event": "date_warning", "table": name}}
             )
+        if errors == "raise":
+            refuse_guessed_future_dates(report, option="--errors raise")
     # quiet: cron mails any output; the linking is reproducible from the config
     frames["orders"] = apply_cancellations(
         frames["orders"], settings, link_cancellations, quiet=True
@@ -261,19 +264,38 @@ def _log_rejects(table: str, report: Any) -> None:
     )  # fmt: skip
 
 
-def _kpi_options(settings: dict[str, Any]) -> dict[str, Any]:
-    """The ``[metrics]`` settings that are KPI options, and ``point_value`` (points KPIs)."""
-    from ..options import KPI_OPTIONS
-
-    metrics = settings.get("metrics", {})
-    return {k: v for k, v in metrics.items() if k in KPI_OPTIONS or k == "point_value"}
-
-
 # ---------------------------------------------------------------------------------------------
 # The command
 
 
-@click.command(name="export")
+class _ExportCommand(click.Command):
+    """A click command whose parsing errors (a bad option, a target folder that is missing,
+    checked before any data is read) are JSON log lines too when ``--log-format json`` is
+    among the arguments, as every later error is."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        as_json = _asks_for_json_logs(args)  # before click consumes the list
+        try:
+            return super().parse_args(ctx, args)
+        except click.ClickException as exc:
+            if not as_json:
+                raise
+            message = " ".join(exc.format_message().split())
+            fields = {"error": type(exc).__name__, "exit_code": exc.exit_code}
+            with _logging("json", quiet=True):
+                _log.error(message, extra={"fields": fields})
+            ctx.exit(exc.exit_code)
+
+
+def _asks_for_json_logs(args: list[str]) -> bool:
+    """True when the arguments hold ``--log-format json`` (or ``--log-format=json``)."""
+    return any(
+        arg == "--log-format=json" or (arg == "--log-format" and following == "json")
+        for arg, following in zip(args, [*args[1:], None], strict=True)
+    )
+
+
+@click.command(name="export", cls=_ExportCommand)
 @input_options
 @click.option(
     "--to",
@@ -324,6 +346,12 @@ def _kpi_options(settings: dict[str, Any]) -> dict[str, Any]:
     "lock_timeout, or 60); then exit 4.",
 )
 @click.option(
+    "--follow-symlinks",
+    is_flag=True,
+    help="Write through a TARGET that is a symlink (into the file it points to); without "
+    "it such a target is refused, exit 3.",
+)
+@click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
     default="text",
@@ -353,6 +381,7 @@ def command(
     engine: str | None,
     table: str | None,
     lock_timeout: float | None,
+    follow_symlinks: bool,
     log_format: str,
 ) -> None:
     """Upsert one row of KPIs per period into TARGET: safe to run from cron.
@@ -390,6 +419,7 @@ def command(
                 config=config, start=start, end=end, target=target, freq=freq, since=since,
                 window=window, errors=errors, link_cancellations=link_cancellations,
                 engine=engine, table=table, lock_timeout=lock_timeout,
+                follow_symlinks=follow_symlinks,
             )  # fmt: skip
         except click.UsageError as exc:
             if log_format != "json":
@@ -427,13 +457,18 @@ def _run(
     engine: str | None,
     table: str | None,
     lock_timeout: float | None,
+    follow_symlinks: bool = False,
 ) -> None:
-    from ..export import DEFAULT_LOCK_TIMEOUT, _parse_target, export_kpis
+    from ..export import DEFAULT_LOCK_TIMEOUT, _parse_target, _symlink_refused, export_kpis
+    from ..options import MetricOptions
 
     if start is not None and since is not None:
         raise click.UsageError("Give --since or --start, not both (they mean the same here).")
-    if table is not None and _parse_target(target, "export").format != "sqlite":
+    dest = _parse_target(target, "export")
+    if table is not None and dest.format != "sqlite":
         raise click.UsageError("--table applies to SQLite targets (--to sqlite:///...) only.")
+    if dest.is_symlink and not follow_symlinks:
+        raise _symlink_refused(dest)  # before any data is read
     inputs = _load_any(data_dir, files, config, errors, link_cancellations, engine)
     frames, settings = inputs.frames, inputs.config
     options = settings.get("export", {})
@@ -448,10 +483,11 @@ def _run(
         lock_timeout=lock_timeout
         if lock_timeout is not None
         else options.get("lock_timeout", DEFAULT_LOCK_TIMEOUT),
-        kpi_options=_kpi_options(settings),
+        options=MetricOptions.from_config(settings),
         guests=inputs.guests,
         engine=inputs.engine or "pandas",
         columns=inputs.columns,
+        follow_symlinks=follow_symlinks,
     )
     fields = {
         "event": "export_done",

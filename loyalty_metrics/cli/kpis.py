@@ -23,7 +23,11 @@ from ._common import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Iterable
+
     import pandas as pd
+
+    from ..errors import LoyaltyWarning
 
 #: KPIs shown by --format table with --freq when no --kpi is given (the rest is too wide).
 TREND_DEFAULT = (
@@ -132,21 +136,33 @@ def _trend_table(frame: pd.DataFrame, currency: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_kpis(result: pd.Series | pd.DataFrame, fmt: str, currency: str | None = None) -> str:
-    """The snapshot (a Series) or the per-period frame as a table, CSV or JSON string."""
+def render_kpis(
+    result: pd.Series | pd.DataFrame,
+    fmt: str,
+    currency: str | None = None,
+    notes: Iterable[LoyaltyWarning] = (),
+) -> str:
+    """The snapshot (a Series) or the per-period frame as a table, CSV or JSON string.
+
+    JSON carries the caveats ``notes`` as ``caveats`` (``about``, ``message``): beside the
+    KPI keys of the snapshot, beside ``periods`` (the rows) of the per-period frame.
+    """
     import pandas as pd
 
     if fmt == "json":
+        caveats = [{"about": list(n.about), "message": str(n)} for n in notes]
         if isinstance(result, pd.Series):
             data: Any = {k: _number(v) for k, v in result.items()}
+            data["caveats"] = caveats
         else:
-            data = [
+            rows = [
                 {
                     "period_end": _number(period),
                     **{k: v if k == "status" else _number(v) for k, v in row.items()},
                 }
                 for period, row in result.iterrows()
             ]
+            data = {"periods": rows, "caveats": caveats}
         return json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
     if fmt == "csv":
         from .._csv import to_csv
@@ -182,7 +198,8 @@ def render_kpis(result: pd.Series | pd.DataFrame, fmt: str, currency: str | None
     "fmt",
     type=click.Choice(["table", "csv", "json"]),
     help="table (aligned, rounded for display), csv or json (full precision, NaN empty or "
-    "null). Default: from the -o suffix, else table.",
+    "null; the caveats also in a 'caveats' list, the rows of --freq under 'periods'). "
+    "Default: from the -o suffix, else table.",
 )
 @click.option(
     "--kpi",
@@ -283,4 +300,4 @@ def command(
         )
         result.insert(0, "status", status)
     currency = inputs.config.get("metrics", {}).get("currency")
-    emit(render_kpis(result, fmt, currency), output, quiet=quiet)
+    emit(render_kpis(result, fmt, currency, notes), output, quiet=quiet)

@@ -37,8 +37,8 @@ __all__ = ["Engine", "connect", "resolve_engine", "source_files"]
 
 # Text the readers treat as a blank cell (io.py's null tokens, in their usual spellings).
 _NULL_TOKENS = ["", "NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "None", "none", "#N/A"]
-# Columns no engine computation reads (quantity only makes amount when amount is absent).
-_UNUSED = {"orders": ("quantity", "cost"), "surveys": ("segment", "comment")}
+# Columns no engine computation reads.
+_UNUSED = {"orders": ("cost",), "surveys": ("segment", "comment")}
 _PARQUET = (".parquet", ".pq")
 _CSV = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
 _KIND_TYPES = {

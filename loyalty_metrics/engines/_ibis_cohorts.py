@@ -22,7 +22,7 @@ from ._ibis_kernel import _ts, netted_orders, resolve_window
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from ..cohorts import CohortTable
+    from ..cohorts import CohortFrame, CohortTable
 
 __all__ = ["cohort_status", "cohort_table"]
 
@@ -166,10 +166,10 @@ def cohort_table(
     return table_out
 
 
-def cohort_status(table: CohortTable) -> pd.DataFrame:
+def cohort_status(table: CohortTable) -> CohortFrame:
     """:func:`loyalty_metrics.cohort_cell_status` of a cohort table (without
     ``include_all``), from its grid and end date alone: no second pass over the orders."""
-    from ..cohorts import CELL_STATUSES, _end_period, _period_codes
+    from ..cohorts import CELL_STATUSES, CohortFrame, _end_period, _period_codes
 
     period, window = table.cohort_period, table.window
     if period is None or window is None:
@@ -182,4 +182,4 @@ def cohort_status(table: CohortTable) -> pd.DataFrame:
     absolute = codes[:, None] + np.arange(table.shape[1])[None, :]
     status = np.where(absolute < end_code, 0, np.where(absolute == end_code, 1, 2))
     labels = np.asarray(CELL_STATUSES, dtype=object)[status]
-    return pd.DataFrame(labels, index=table.index, columns=table.columns).astype("str")
+    return CohortFrame(labels, index=table.index, columns=table.columns).astype("str")

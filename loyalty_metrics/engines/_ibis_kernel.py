@@ -137,14 +137,18 @@ def category_counts(bought: ir.Table, column: str) -> ir.Table:
 
 
 def window_revenue(lines: ir.Table, window: Window) -> ir.Table:
-    """Net amount of the lines dated in the window, per customer."""
+    """Net amount (and ``units``: net quantity, when the lines have one) of the lines dated
+    in the window, per customer."""
     inside = lines.filter(_in_window(lines.order_date, window))
-    return inside.group_by("customer_id").aggregate(revenue=inside.amount.sum())
+    sums = {"revenue": inside.amount.sum()}
+    if "quantity" in lines.columns:
+        sums["units"] = inside.quantity.sum()
+    return inside.group_by("customer_id").aggregate(**sums)
 
 
 def summary_table(lines: ir.Table, window: Window) -> ir.Table:
     """The customer summary as an engine table (columns of ``SUMMARY_COLUMNS``, plus
-    ``customer_id`` and, when the lines have one, ``channel``)."""
+    ``customer_id`` and, when the lines have them, ``channel`` and ``units``)."""
     import ibis
 
     orders = orders_up_to(lines, window.end)
@@ -194,6 +198,8 @@ def summary_table(lines: ir.Table, window: Window) -> ir.Table:
     }
     if "channel" in lines.columns:
         columns["channel"] = per.channel
+    if "quantity" in lines.columns:
+        columns["units"] = per.units.fill_null(0.0)
     return per.select(**columns)
 
 

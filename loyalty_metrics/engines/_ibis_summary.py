@@ -82,6 +82,8 @@ def _as_summary(frame: pd.DataFrame, window: Any, unattributed: Any) -> pd.DataF
             data[name] = values.to_numpy(dtype="float64", na_value=np.nan)
     if "channel" in frame.columns:
         data["channel"] = pd.Categorical(frame["channel"].to_numpy(dtype=object))
+    if "units" in frame.columns:
+        data["units"] = frame["units"].to_numpy(dtype="float64", na_value=np.nan)
     summary = CustomerSummary(data, index=index)
     summary.window = window
     summary.unattributed_revenue = 0.0 if pd.isna(unattributed) else float(unattributed)

@@ -32,7 +32,14 @@ Examples
 """
 
 from ._options import READ_OPTIONS, Errors
-from ._result import REPORT_ATTR, ReadReport, ReadResult, read_report, rejected_rows
+from ._result import (
+    REPORT_ATTR,
+    DateWarning,
+    ReadReport,
+    ReadResult,
+    read_report,
+    rejected_rows,
+)
 from .folder import FOLDER_EXTENSIONS, find_table_files, read_folder
 from .readers import (
     READERS,
@@ -50,6 +57,7 @@ __all__ = [
     "READERS",
     "READ_OPTIONS",
     "REPORT_ATTR",
+    "DateWarning",
     "Errors",
     "ReadReport",
     "ReadResult",

@@ -20,6 +20,34 @@ import pandas as pd
 REPORT_ATTR = "loyalty_metrics.read_report"
 
 
+class DateWarning(str):
+    """One of :attr:`ReadReport.warnings`: its message (a ``str``) and what it is about.
+
+    ``column`` (canonical name), ``kind`` (``"after_today"`` or ``"far_after"``: more than
+    two years after 90% of the column) and ``two_digit_years`` (the column's years were written
+    with two digits, so the reader chose the century by its documented rule).
+
+    Examples
+    --------
+    >>> w = DateWarning("orders.csv: column 'order_date': ...", column="order_date",
+    ...                 kind="after_today", two_digit_years=True)
+    >>> "order_date" in w, w.kind, w.two_digit_years
+    (True, 'after_today', True)
+    """
+
+    column: str
+    kind: str
+    two_digit_years: bool
+
+    def __new__(
+        cls, message: str, *, column: str = "", kind: str = "", two_digit_years: bool = False
+    ) -> DateWarning:
+        # defaults: pickle rebuilds the str from the message, then restores the attributes
+        self = super().__new__(cls, message)
+        self.column, self.kind, self.two_digit_years = column, kind, two_digit_years
+        return self
+
+
 @dataclass(frozen=True, eq=False)
 class ReadReport:
     """What a reader read, kept and rejected.
@@ -49,10 +77,12 @@ class ReadReport:
         How the input was read: ``format``, ``encoding``, ``sep``, ``decimal``,
         ``thousands``, ``dayfirst`` and ``two_digit_years`` (per date column, the rule
         used), ``date_format``, ``line_numbers``.
-    warnings : tuple of str
+    warnings : tuple of DateWarning
         Values kept but worth a look: dates after today, or far after the rest of their
-        column (a two-digit year read in the wrong century). The CLI prints them, the
-        report lists them in its data-quality section.
+        column (a two-digit year read in the wrong century); each a ``str`` (its message)
+        that also says its column and kind (:class:`DateWarning`). The CLI prints them
+        (``--strict`` stops on a date after today read from a two-digit year), the report
+        lists them in its data-quality section.
 
     Notes
     -----

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,7 @@ from ._dates import _convert_dates
 from ._numbers import _convert_numbers
 from ._options import _check_options, _Options
 from ._raw_input import _Lines, _Raw, _raw_input, _structural
-from ._result import ReadReport, ReadResult, _attach
+from ._result import DateWarning, ReadReport, ReadResult, _attach
 
 _MAX_LINES_SHOWN = 10
 _FIRST, _AFTER = (np.datetime64(d, "ns") for d in DATE_RANGE)
@@ -126,7 +125,7 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
             columns[c], blanks[c] = text, _np_bool(pc.is_null(text))
     if raw.multiline:
         for c, kind in kinds.items():
-            problems.add(c, _SPANS_LINES, _swallowed_lines(raw, kind, raw.arrays[c]))
+            problems.add(c, _SPANS_LINES, _swallowed_lines(kind, raw.arrays[c]))
     for c in kinds:
         col = schema.columns[c]
         if table == "surveys" and c == "score":
@@ -247,16 +246,22 @@ def _date_warnings(
         future = ok & (values > today + np.timedelta64(1, "D"))
         usual = np.quantile(values[ok].view(np.int64), 0.9, method="lower").view("M8[ns]")
         far = ok & ~future & (values > usual + _FAR_AFTER)
-        for mask, what in (
-            (future, f"after today ({str(today)[:10]})"),
-            (far, f"more than 2 years after 90% of the column (up to {str(usual)[:10]})"),
+        for mask, kind, what in (
+            (future, "after_today", f"after today ({str(today)[:10]})"),
+            (
+                far,
+                "far_after",
+                f"more than 2 years after 90% of the column (up to {str(usual)[:10]})",
+            ),
         ):
             if mask.any():
-                warnings.append(_date_warning(raw, c, values, mask, what))
+                warnings.append(_date_warning(raw, c, values, mask, kind, what))
     return tuple(warnings)
 
 
-def _date_warning(raw: _Raw, c: str, values: np.ndarray, mask: np.ndarray, what: str) -> str:
+def _date_warning(
+    raw: _Raw, c: str, values: np.ndarray, mask: np.ndarray, kind: str, what: str
+) -> DateWarning:
     pos = int(np.flatnonzero(mask)[0])
     line = int(raw.locate().rows[pos])
     noun = "line" if raw.csv_sep is not None else "row"
@@ -269,26 +274,19 @@ def _date_warning(raw: _Raw, c: str, values: np.ndarray, mask: np.ndarray, what:
     rule = raw.settings.get("two_digit_years", {}).get(c)
     if rule:
         message += f" (two-digit years are read {rule}; pass date_format= to read them otherwise)"
-    return message
+    return DateWarning(message, column=c, kind=kind, two_digit_years=bool(rule))
 
 
-def _swallowed_lines(raw: _Raw, kind: str, values: pa.ChunkedArray) -> np.ndarray:
-    """Rows where a stray quote took the following lines into this column's value.
+def _swallowed_lines(kind: str, values: pa.ChunkedArray) -> np.ndarray:
+    """Rows where a quoted value spans lines in a column that cannot hold a line break.
 
-    Ids, dates, numbers and booleans cannot hold a line break: any one there is a quoted
-    value spanning lines. Categories and free text may (a quoted ``"two\nline"`` label), so
-    there it is a line holding a whole record's worth of delimiters that gives it away.
+    Ids, dates, numbers, booleans and categories (labels) cannot: a line break there is a
+    stray quote that took the following lines into the value (issue 13: records reconcile
+    with physical lines). Only free text (a survey comment, a ledger note) may hold one.
     """
     if kind == "text" or not _any_line_break(values):
         return np.zeros(len(values), dtype=bool)
-    if kind != "category":
-        pattern = "[\r\n]"
-    elif raw.width >= 2 and raw.csv_sep:
-        sep = re.escape(raw.csv_sep)
-        pattern = f"[\r\n][^\r\n]*(?:{sep}[^\r\n]*){{{raw.width - 1}}}"
-    else:
-        return np.zeros(len(values), dtype=bool)
-    return _np_bool(pc.match_substring_regex(_as_text(values), pattern))
+    return _np_bool(pc.match_substring_regex(_as_text(values), "[\r\n]"))
 
 
 def _any_line_break(values: pa.ChunkedArray) -> bool:

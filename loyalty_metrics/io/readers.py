@@ -99,7 +99,8 @@ _COMMON_DOC = """
     Line numbers are the file's own, the header being line 1, counting blank lines and
     the extra lines of quoted values that contain newlines (RFC 4180 quoting); with
     Parquet or a DataFrame they are 1-based row numbers. Rows with a wrong number of
-    fields are rejected with their line. In number, date and boolean columns, blank
+    fields are rejected with their line, and so are quoted values spanning lines in any
+    column but free text (``comment``, ``note``): the mark of a stray quote. In number, date and boolean columns, blank
     cells and ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``#N/A`` mean "no value";
     ids and categories keep such text literally. ``inf`` is not a number.
 """

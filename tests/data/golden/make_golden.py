@@ -5,6 +5,7 @@ before the order kernel, the metric registry and the as-of snapshots existed)::
 
     .venv/bin/python tests/data/golden/make_golden.py            # sample_data/ and messy
     .venv/bin/python tests/data/golden/make_golden.py --large    # the 1M-line set too
+    .venv/bin/python tests/data/golden/make_golden.py --large --case summary --add-columns
 
 ``tests/test_golden.py`` recomputes every case with the current code and compares.
 
@@ -21,6 +22,9 @@ One case was re-saved since, on purpose: ``program_impact``'s bootstrap interval
 (``ci_low``, ``ci_high``) at the order-kernel commit. The bootstrap resamples customers in
 customer-code order, which was the order of first appearance in the file and is now the
 sorted ids (so shuffling the rows no longer moves an interval); its estimates did not move.
+And ``summary`` and ``summary_window`` of every data set gained the summary's ``units`` column
+(issue 14; every set's orders carry ``quantity``) with ``--add-columns``, which keeps every
+saved value bit for bit and only adds what the baseline lacks (:func:`add_columns`).
 
 Each case is a table (a pandas object flattened by :func:`tabulate`), saved as Parquet.
 """
@@ -229,15 +233,60 @@ def compute(dataset: str, case: str, fn: Callable[[], object]) -> pd.DataFrame:
     return digest(table) if dataset == "large" and case in PER_CUSTOMER else table
 
 
+def add_columns(saved: pd.DataFrame, fresh: pd.DataFrame, dataset: str, case: str) -> pd.DataFrame:
+    """The baseline ``saved`` with the columns of ``fresh`` it lacks (of a digest: the rows),
+    in ``fresh``'s order; every saved value is kept as it was. Refuses when ``fresh`` lost a
+    column or its rows no longer line up (the text, integer and date columns must be equal).
+    """
+    where = f"{dataset}/{case}"
+    if dataset == "large" and case in PER_CUSTOMER:
+        if not set(saved["column"]) <= set(fresh["column"]):
+            raise SystemExit(f"{where}: a column of the baseline is gone")
+        added = fresh[~fresh["column"].isin(saved["column"])]
+        out = pd.concat([saved, added], ignore_index=True).set_index("column")
+        return out.loc[list(fresh["column"])].reset_index()
+    missing = set(saved.columns) - set(fresh.columns)
+    if missing or len(saved) != len(fresh):
+        raise SystemExit(f"{where}: columns {sorted(missing)} gone or the row count changed")
+    for column in saved.columns:
+        if not pd.api.types.is_float_dtype(saved[column].dtype):
+            pd.testing.assert_series_equal(
+                fresh[column], saved[column], check_dtype=False, obj=where
+            )
+    out = saved.copy()
+    for column in fresh.columns.difference(saved.columns):
+        out[column] = fresh[column].to_numpy()
+    return out[list(fresh.columns)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--large", action="store_true", help="also the 1M-line set")
+    parser.add_argument(
+        "--case", action="append", help="save only this case (repeatable); default all"
+    )
+    parser.add_argument(
+        "--add-columns",
+        action="store_true",
+        help="only add the columns a saved case lacks, keeping its saved values",
+    )
     args = parser.parse_args(argv)
+    if args.add_columns and not args.case:
+        parser.error("--add-columns needs --case")
     for dataset in ("sample", "messy", *(["large"] if args.large else [])):
         frames = load(dataset)
         (HERE / dataset).mkdir(exist_ok=True)
-        for case, fn in cases(frames).items():
-            compute(dataset, case, fn).to_parquet(path(dataset, case), compression="zstd")
+        chosen = cases(frames)
+        unknown = set(args.case or ()) - set(chosen)
+        if unknown:
+            parser.error(f"unknown case(s): {sorted(unknown)}")
+        for case, fn in chosen.items():
+            if args.case and case not in args.case:
+                continue
+            table = compute(dataset, case, fn)
+            if args.add_columns:
+                table = add_columns(pd.read_parquet(path(dataset, case)), table, dataset, case)
+            table.to_parquet(path(dataset, case), compression="zstd")
             print(f"{dataset}/{case}", file=sys.stderr)
     return 0
 
