@@ -266,7 +266,12 @@ def chart_worker() -> ChartWorker | None:
         return None
     # spawn: a fresh interpreter, nothing of this process's memory or threads inherited
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    return ChartWorker(pool, pool.submit(_warm_up))  # the worker starts on its first task
+    try:
+        warm_up = pool.submit(_warm_up)  # the worker starts on its first task
+    except RuntimeError:  # we are a spawned process ourselves (a script with no main guard)
+        pool.shutdown(wait=False)
+        return None
+    return ChartWorker(pool, warm_up)
 
 
 def _warm_up() -> None:
