@@ -245,6 +245,8 @@ def _predictive_clv(ctx: _Context) -> dict[str, Any] | None:
         ],
         "notes": [f"Model caution: {c}" for c in cautions],
     }
+    # The per-customer predictions are summarised above: free them before the holdout fit.
+    del frame, predicted, purchases, spend
     calibration, missing = _calibration(ctx)
     if calibration is None:
         caveats.emit(
