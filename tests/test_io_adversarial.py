@@ -467,6 +467,21 @@ def test_a_closed_multi_line_value_after_the_sample_is_read():
     assert len(surveys) == 20002 and surveys["comment"].iloc[-2].count("\n") == 3
 
 
+@pytest.mark.parametrize("header", ["score,comment", '"score","comment"'])
+def test_a_quoted_header_alone_reads_like_a_plain_one(header):
+    # A quoted header holds no value: the sample's rows decide whether values may span lines,
+    # and a multi-line value after the sample (and a stray quote) are found all the same.
+    filler = "".join(f"{i % 11},ok\n" for i in range(20000))
+    text = filler + '9,"two\nlines"\n7,y\n'
+    plain = lm.read_surveys(io.StringIO("score,comment\n" + text), errors="reject")
+    quoted = lm.read_surveys(io.StringIO(header + "\n" + text), errors="reject")
+    pd.testing.assert_frame_equal(quoted, plain)
+    assert len(quoted) == 20002 and quoted["comment"].iloc[-2] == "two\nlines"
+    # a quote opened after the sample and never closed would swallow the last lines
+    with pytest.raises(DataValidationError, match="line 20002: a quoted value is never closed"):
+        lm.read_surveys(io.StringIO(header + "\n" + filler + '8,"stray\n6,z\n'), errors="reject")
+
+
 def test_a_value_longer_than_a_parse_block_is_read():
     # Found by the adversarial run: one field over 4 MB refused the whole file ("straddling
     # object straddles two block boundaries").
