@@ -536,3 +536,14 @@ def test_date_warnings_say_their_column_kind_and_whether_the_century_was_guessed
         lm.read_orders(io.StringIO("customer_id,order_date,amount\n" + iso))
     ).warnings
     assert (far.kind, far.two_digit_years) == ("far_after", False)
+
+
+def test_the_readers_hints_are_written_as_loyalty_toml_lines():
+    # issue 14: hints in the user's terms (a loyalty.toml line), Python's spelling second
+    text = "customer_id,Amount,amount,order_date\na,1,2,2024-01-01\n"
+    with pytest.raises(DataValidationError) as info:
+        lm.read_orders(io.StringIO(text))
+    assert 'columns = { amount = "Amount" } under [orders] in loyalty.toml' in str(info.value)
+    future = "customer_id,order_date,amount\na,01/02/23,1\nb,17/01/68,2\n"
+    warning = lm.read_report(lm.read_orders(io.StringIO(future))).warnings[0]
+    assert 'date_format = "%d/%m/%Y", under its table in loyalty.toml' in warning

@@ -56,7 +56,10 @@ def _ambiguous(
     if mapped or len(set(names)) < len(names):
         fix = "rename all but one of them"
     else:
-        fix = f"pick one with columns={{{canonical!r}: {names[0]!r}}}"
+        fix = (
+            f'pick one: columns = {{ {canonical} = "{names[0]}" }} under [{schema.name}] in '
+            "loyalty.toml (columns= in Python)"
+        )
     return DataValidationError(
         f"{source}: columns {_quote_list(names)} would all be read as {canonical!r}; {fix}",
         source=source,

@@ -273,7 +273,11 @@ def _date_warning(
     )
     rule = raw.settings.get("two_digit_years", {}).get(c)
     if rule:
-        message += f" (two-digit years are read {rule}; pass date_format= to read them otherwise)"
+        message += (
+            f" (two-digit years are read {rule}; to read them otherwise set the file's layout, "
+            'e.g. date_format = "%d/%m/%Y", under its table in loyalty.toml; date_format= in '
+            "Python)"
+        )
     return DateWarning(message, column=c, kind=kind, two_digit_years=bool(rule))
 
 
