@@ -288,6 +288,8 @@ def _calibration(ctx: _Context) -> tuple[dict[str, Any] | None, str]:
 
     if ctx.window.empty:
         return None, "no orders in the window"
+    if ctx.engine is not None:  # everything else here comes from the engine's summary
+        return None, f"the holdout split needs the order lines in memory, not on {ctx.engine.name}"
     days = (ctx.end - ctx.start).days + 1
     holdout_days = min(183, days // 3)
     if holdout_days < 28:
