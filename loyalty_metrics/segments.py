@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -143,29 +143,62 @@ class _Rungs:
     converted: np.ndarray
 
 
+@dataclass(frozen=True)
+class _OrderCustomers:
+    """What the ladder reads of the orders as of a day: the customer ids (``ids``, sorted),
+    each one's purchases up to that day (``bought``) and whether they have a line by then
+    (``known``). Two dates share ``ids`` so that their rungs match by position."""
+
+    ids: pd.Index
+    bought: np.ndarray
+    known: np.ndarray
+
+
+def _kernel_customers(kernel: OrderKernel, as_of: pd.Timestamp | None) -> _OrderCustomers:
+    k = kernel.as_of(as_of) if as_of is not None else kernel
+    known = np.zeros(k.n_customers, dtype=bool)  # customers with a line up to as_of
+    known[k.customer] = True
+    return _OrderCustomers(
+        ids=pd.Index(k.customer_ids, dtype="str", name="customer_id"),
+        bought=np.bincount(k.customer[k.purchase], minlength=k.n_customers),
+        known=known,
+    )
+
+
+def _engine_customers(purchases: pd.Series, ids: pd.Index | None = None) -> _OrderCustomers:
+    """From an engine's purchases per customer (:func:`engines.purchases_by_customer`), over
+    ``ids`` (a later date's customers, which include these) when given."""
+    if ids is None:
+        return _OrderCustomers(
+            purchases.index, purchases.to_numpy(dtype="int64"), np.ones(len(purchases), bool)
+        )
+    where = ids.get_indexer(purchases.index)
+    bought = np.zeros(len(ids), dtype="int64")
+    bought[where] = purchases.to_numpy(dtype="int64")
+    known = np.zeros(len(ids), dtype=bool)
+    known[where] = True
+    return _OrderCustomers(ids, bought, known)
+
+
 def _rungs(
-    kernel: OrderKernel | None,
+    orders: _OrderCustomers | None,
     surveys: pd.DataFrame | None,
     customers: pd.DataFrame | None,
     as_of: pd.Timestamp | None,
 ) -> _Rungs:
-    """The ladder as of ``as_of`` from the order kernel (None: no order to anchor a date).
+    """The ladder as of ``as_of`` from the orders' customers (None: no order to anchor it).
 
-    Works on customer codes: the orders' customers come sorted from the kernel, and only the
-    ids known from the customers table or surveys alone are looked up by text.
+    Works on customer codes (positions in ``orders.ids``): only the ids known from the
+    customers table or surveys alone are looked up by text.
     """
     responses = _survey_rows(surveys, as_of, need_dates=False)
     table = _customer_rows(customers, as_of)
-    if kernel is None:
+    if orders is None:
         by_code = pd.Index([], dtype="str", name="customer_id")
         bought = np.zeros(0, dtype="int64")
         known = np.zeros(0, dtype=bool)
     else:
-        k = kernel.as_of(as_of) if as_of is not None else kernel
-        by_code = pd.Index(k.customer_ids, dtype="str", name="customer_id")
-        bought = np.bincount(k.customer[k.purchase], minlength=k.n_customers)
-        known = np.zeros(k.n_customers, dtype=bool)  # customers with a line up to as_of
-        known[k.customer] = True
+        by_code, bought, known = orders.ids, orders.bought, orders.known.copy()
     others = pd.Index(
         pd.concat(
             [table["customer_id"].astype("str"), responses["customer_id"].astype("str")],
@@ -224,6 +257,8 @@ def loyalty_ladder(
     customers: pd.DataFrame | None = None,
     *,
     end: DateLike | None = None,
+    engine: Any = None,
+    columns: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """The rung of the loyalty ladder of every known customer as of ``end``.
 
@@ -237,6 +272,10 @@ def loyalty_ladder(
         The customers table (``customer_id``, optional ``signup_date``, ``referred_by``).
     end : date-like, optional
         The as-of date; default the last order date. Nothing dated after it is used.
+    engine : {"pandas", "duckdb", "spark"} or an Ibis backend, optional
+        Where the orders are read (:mod:`loyalty_metrics.engines`): ``orders`` may then be a
+        path, glob or engine table (``columns``: its column mapping), and only each
+        customer's purchase count comes back; surveys and customers stay DataFrames.
 
     Returns
     -------
@@ -277,8 +316,17 @@ def loyalty_ladder(
     c              repeat          2           NaN                    0
     d                lead          0           6.0                    0
     """
-    as_of = _as_of(orders, end)
-    rungs = _rungs(_ladder_kernel(orders, as_of), surveys, customers, as_of)
+    if engine is not None and engine != "pandas":
+        from . import engines
+
+        as_of = engines.order_window(orders, end=end, engine=engine, columns=columns).end
+        bought = engines.purchases_by_customer(orders, end=as_of, engine=engine, columns=columns)
+        rungs = _rungs(_engine_customers(bought), surveys, customers, as_of)
+    else:
+        as_of = _as_of(orders, end)
+        kernel = _ladder_kernel(orders, as_of)
+        order_side = None if kernel is None else _kernel_customers(kernel, as_of)
+        rungs = _rungs(order_side, surveys, customers, as_of)
     stage = pd.Categorical.from_codes(
         rungs.stage, categories=pd.Index(LADDER_STAGES, dtype="str"), ordered=True
     )
@@ -300,6 +348,8 @@ def ladder_transitions(
     *,
     start: DateLike,
     end: DateLike | None = None,
+    engine: Any = None,
+    columns: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Moves between ladder rungs from ``start`` to ``end``: counts and row percentages.
 
@@ -311,6 +361,8 @@ def ladder_transitions(
         The first date: each customer's rung as of the end of that day.
     end : date-like, optional
         The second date (default the last order date), after ``start``.
+    engine, columns
+        As in :func:`loyalty_ladder`.
 
     Returns
     -------
@@ -347,12 +399,28 @@ def ladder_transitions(
     first_day = to_day(start, name="start")
     if first_day is None:
         raise ConfigError("The 'start' parameter of ladder_transitions must be a date.")
-    last_day = _as_of(orders, end)
+    if engine is not None and engine != "pandas":
+        from . import engines
+
+        last_day = engines.order_window(orders, end=end, engine=engine, columns=columns).end
+    else:
+        last_day = _as_of(orders, end)
     if last_day is not None and first_day > last_day:
         raise ValueError(f"start ({first_day.date()}) is after end ({last_day.date()}).")
-    kernel = _ladder_kernel(orders, last_day)  # one netting serves both dates
-    before = _rungs(kernel, surveys, customers, first_day)
-    after = _rungs(kernel, surveys, customers, last_day)
+    if engine is not None and engine != "pandas":
+        from . import engines
+
+        on = {"engine": engine, "columns": columns}
+        later = engines.purchases_by_customer(orders, end=last_day, **on)
+        earlier = engines.purchases_by_customer(orders, end=first_day, **on)
+        before = _rungs(_engine_customers(earlier, later.index), surveys, customers, first_day)
+        after = _rungs(_engine_customers(later), surveys, customers, last_day)
+    else:
+        kernel = _ladder_kernel(orders, last_day)  # one netting serves both dates
+        before_side = None if kernel is None else _kernel_customers(kernel, first_day)
+        after_side = None if kernel is None else _kernel_customers(kernel, last_day)
+        before = _rungs(before_side, surveys, customers, first_day)
+        after = _rungs(after_side, surveys, customers, last_day)
     rows_labels = [NEW, *LADDER_STAGES]
     from_codes = _earlier_stage(before, after) + 1
     to_codes = after.stage.astype("int64")

@@ -8,6 +8,7 @@ import json
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -17,9 +18,9 @@ from loyalty_metrics.report import build_report
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 TABLES = ("orders", "surveys", "events", "spend", "customers")
-ON_ENGINE = ["kpis", "nps", "cohorts", "rfm", "clv"]  # clv: from the engine's summary
+ON_ENGINE = ["kpis", "nps", "cohorts", "rfm", "clv", "ladder"]  # clv: from the engine's summary
 NOT_ON_ENGINE = [
-    "repeat_rate", "ladder", "cac", "engagement", "programs", "points", "data_quality",
+    "repeat_rate", "cac", "engagement", "programs", "points", "data_quality",
 ]  # fmt: skip
 
 
@@ -113,3 +114,23 @@ def test_cli_report_engine(tmp_path):
     assert run.exit_code == 0, run.output
     text = html.read_text()
     assert "not computed on the duckdb engine" in text and "Cohort retention" in text
+
+
+def test_the_ladder_on_duckdb_equals_pandas():
+    frames = {t: getattr(lm, f"read_{t}")(SAMPLE / f"{t}.csv") for t in TABLES}
+    path = str(SAMPLE / "orders.csv")
+    for end in ("2023-06-30", None):
+        expected = lm.loyalty_ladder(
+            frames["orders"], frames["surveys"], frames["customers"], end=end
+        )
+        actual = lm.loyalty_ladder(
+            path, frames["surveys"], frames["customers"], end=end, engine="duckdb"
+        )
+        pd.testing.assert_frame_equal(actual, expected)
+    expected = lm.ladder_transitions(
+        frames["orders"], frames["surveys"], frames["customers"], start="2024-06-30"
+    )
+    actual = lm.ladder_transitions(
+        path, frames["surveys"], frames["customers"], start="2024-06-30", engine="duckdb"
+    )
+    pd.testing.assert_frame_equal(actual, expected)

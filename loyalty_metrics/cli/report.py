@@ -89,11 +89,11 @@ def command(
     used automatically.
 
     With --engine duckdb|spark the engine reads the order lines and computes the headline
-    KPIs, the trend, the cohorts and the customer summary (RFM segments, historic and
-    predictive CLV and the top customers from it, without the holdout check); the other files
-    are read in pandas. Sections that need the lines in memory (ladder, repeat rate by cohort,
-    CAC, engagement, programmes, points, data quality) are left out, each with a one-line
-    note.
+    KPIs, the trend, the cohorts, the loyalty ladder (from each customer's purchase count)
+    and the customer summary (RFM segments, historic and predictive CLV and the top customers
+    from it, without the holdout check); the other files are read in pandas. Sections that
+    need the lines in memory (repeat rate by cohort, CAC, engagement, programmes, points, data
+    quality) are left out, each with a one-line note.
 
     \b
     Examples:

@@ -20,7 +20,7 @@ from ._ibis_cohorts import cohort_status, cohort_table
 from ._ibis_export import EngineTables, load_tables
 from ._ibis_kpis import kpis, kpis_by_period
 from ._ibis_models import rfm_counts
-from ._ibis_summary import count_lines, customer_summary, order_window
+from ._ibis_summary import count_lines, customer_summary, order_window, purchases_by_customer
 
 __all__ = [
     "Engine",
@@ -34,6 +34,7 @@ __all__ = [
     "kpis_by_period",
     "load_tables",
     "order_window",
+    "purchases_by_customer",
     "resolve_engine",
     "rfm_counts",
     "source_files",

@@ -11,12 +11,12 @@ import pandas as pd
 from .._window import DateLike, Window
 from ..summary import SUMMARY_COLUMNS, CustomerSummary
 from ._backend import load_table, resolve_engine
-from ._ibis_kernel import resolve_window, summary_table
+from ._ibis_kernel import orders_up_to, resolve_window, summary_table
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-__all__ = ["count_lines", "customer_summary", "order_window"]
+__all__ = ["count_lines", "customer_summary", "order_window", "purchases_by_customer"]
 
 _DATES = ("first_purchase", "last_purchase", "first_purchase_ever")
 
@@ -124,3 +124,24 @@ def count_lines(
     if end_day is not None:
         lines = lines.filter(lines.order_date < _ts(end_day + ONE_DAY))
     return int(eng.execute(lines.count()))
+
+
+def purchases_by_customer(
+    orders: Any,
+    *,
+    end: pd.Timestamp,
+    engine: Any = "duckdb",
+    columns: Mapping[str, str] | None = None,
+) -> pd.Series:
+    """Purchases up to ``end`` of every customer with an order line on or before it (0 when
+    all their orders are returns), indexed by ``customer_id`` (sorted): what the loyalty
+    ladder reads of the orders. One row per customer comes back.
+    """
+    eng = resolve_engine(engine)
+    lines = load_table(eng, orders, "orders", columns)
+    lines = lines.filter(lines.customer_id.notnull())
+    netted = orders_up_to(lines, end)
+    table = netted.group_by("customer_id").aggregate(purchases=netted.purchase.cast("int64").sum())
+    frame = eng.backend.to_pyarrow(table).to_pandas()
+    index = pd.Index(frame["customer_id"].to_numpy(dtype=object), dtype="str", name="customer_id")
+    return pd.Series(frame["purchases"].to_numpy(dtype="int64"), index=index).sort_index()

@@ -90,9 +90,9 @@ def build_report(
         Compute the orders' figures in this engine (:mod:`loyalty_metrics.engines`):
         ``frames["orders"]`` may then be a path, glob or engine table (``orders_columns``:
         its column mapping); the other tables stay DataFrames. The headline KPIs, trend,
-        cohorts and the customer summary are computed there (RFM segments and CLV from the
-        summary; the CLV holdout check needs the lines); the sections that need the order
-        lines in memory are not shown, each with a note.
+        cohorts, the ladder and the customer summary are computed there (RFM segments and
+        CLV from the summary; the CLV holdout check needs the lines); the sections that need
+        the order lines in memory are not shown, each with a note.
 
     Returns
     -------
@@ -186,9 +186,10 @@ def build_report(
     return plain(content)
 
 
-#: The sections that need the order lines in memory (not computed on an engine). CLV is
-#: computed from the engine's customer summary (all but its holdout check).
-_IN_MEMORY = {"repeat_rate", "ladder", "cac", "engagement", "programs", "points"}
+#: The sections that need the order lines in memory (not computed on an engine). CLV comes
+#: from the engine's customer summary (all but its holdout check), the ladder from each
+#: customer's purchase count.
+_IN_MEMORY = {"repeat_rate", "cac", "engagement", "programs", "points"}
 
 
 def _not_on_engine(section_id: str, engine: str) -> dict[str, Any]:

@@ -18,7 +18,11 @@ def _section_ladder(ctx: _Context) -> dict[str, Any]:
     from ..segments import LADDER_STAGES, ladder_transitions, loyalty_ladder
 
     ladder = loyalty_ladder(
-        ctx.frames["orders"], ctx.frame("surveys"), ctx.frame("customers"), end=ctx.end
+        ctx.frames["orders"],
+        ctx.frame("surveys"),
+        ctx.frame("customers"),
+        end=ctx.end,
+        **ctx.on_engine(),
     )
     stage_codes = ladder["stage"].cat.codes.to_numpy()
     counts = pd.Series(np.bincount(stage_codes, minlength=len(LADDER_STAGES)), index=_STAGES)
@@ -54,6 +58,7 @@ def _section_ladder(ctx: _Context) -> dict[str, Any]:
             ctx.frame("customers"),
             start=comparison["end"],
             end=ctx.end,
+            **ctx.on_engine(),
         )
         moves = _transitions_frame(moves["customers"])
         tables.append(
