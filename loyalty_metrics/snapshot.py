@@ -24,10 +24,9 @@ from ._window import ONE_DAY, DateLike, Window, resolve_window
 from .metrics._common import (
     Span,
     check_freq,
-    day_after,
     parse_trend_window,
-    periods,
     require_order_lines,
+    trend_windows,
 )
 from .metrics.engagement import EventArrays, active_score_total, event_arrays, known_id_parts
 from .metrics.registry import KPI_KEYS, ParsedOptions, evaluate, parse_options
@@ -483,14 +482,8 @@ def kpis_by_period(
         else None
     )
     rows = {}
-    for first, last in periods(overall, freq):
-        if window == "period":
-            row_start = first
-        elif trailing is not None:
-            row_start = max(day_after(last, trailing), overall.start)
-        else:
-            row_start = overall.start
-        row_window = Window(start=row_start, end=last)
+    for row_window in trend_windows(overall, freq, window, trailing):
+        last = row_window.end
         aggregates = order_aggregates(kernel, row_window, parsed.churn_period, timeline)
         aggregates.update(
             _side_aggregates(row_window, parsed, surveys, events, spend, arrays, survey_counts)

@@ -373,7 +373,7 @@ def kpis_by_period(
 ) -> pd.DataFrame:
     """:func:`loyalty_metrics.kpis_by_period` computed inside ``engine``: one aggregate
     query per period."""
-    from ..metrics._common import check_freq, day_after, parse_trend_window, periods
+    from ..metrics._common import check_freq, parse_trend_window, trend_windows
     from ..snapshot import KPI_KEYS
 
     func = "kpis_by_period"
@@ -384,15 +384,10 @@ def kpis_by_period(
     _check_engagement(inputs, opts)
     overall = resolve_window(inputs.engine, inputs.lines, start, end)
     rows = {}
-    for first, last in periods(overall, freq):
-        if window == "period":
-            row_start = first
-        elif trailing is not None:
-            row_start = max(day_after(last, trailing), overall.start)
-        else:
-            row_start = overall.start
-        row_window = Window(start=row_start, end=last)
-        rows[last] = kpis_from_aggregates(_snapshot(inputs, row_window, opts), row_window, opts)
+    for row_window in trend_windows(overall, freq, window, trailing):
+        rows[row_window.end] = kpis_from_aggregates(
+            _snapshot(inputs, row_window, opts), row_window, opts
+        )
     frame = pd.DataFrame(list(rows.values()), columns=list(KPI_KEYS), dtype="float64")
     frame.index = pd.DatetimeIndex(list(rows), name="period_end", dtype="datetime64[ns]")
     return frame

@@ -254,6 +254,27 @@ def periods(window: Window, freq: str) -> list[tuple[pd.Timestamp, pd.Timestamp]
     return out
 
 
+def trend_windows(overall: Window, freq: str, window: Any, trailing: Span | None) -> list[Window]:
+    """The window of each row of a KPI trend (``window`` and ``trailing`` as
+    :func:`parse_trend_window` read them): ``"period"`` the period alone, a trailing span the
+    span up to the period's end (not before ``overall.start``), else ``overall.start`` to it.
+
+    >>> w = Window(start=pd.Timestamp("2024-01-01"), end=pd.Timestamp("2024-02-10"))
+    >>> [(r.start.day, r.end.day) for r in trend_windows(w, "M", "period", None)]
+    [(1, 31), (1, 10)]
+    """
+    rows = []
+    for first, last in periods(overall, freq):
+        if window == "period":
+            start = first
+        elif trailing is not None:
+            start = max(day_after(last, trailing), overall.start)
+        else:
+            start = overall.start
+        rows.append(Window(start=start, end=last))
+    return rows
+
+
 def period_labels(dates: pd.Series, window: Window, freq: str) -> pd.Series:
     """Each date's period label: the period's last day, clipped to the window's end."""
     ends = dates.dt.to_period(freq).dt.end_time.dt.normalize()
