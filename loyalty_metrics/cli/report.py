@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +23,9 @@ from ._common import (
     strict_option,
     warn,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..report import ChartWorker
 
 FORMAT_CHOICES = ("html", "md", "json", "text")
 
@@ -106,12 +110,12 @@ def command(
     from ..report import chart_worker, render
 
     fmt = _format(fmt, output)
-    # A second process draws half of the charts; started now, it imports matplotlib while
-    # this one reads the data.
+    # A second process draws the charts of each section as soon as it is computed (and half
+    # of those left at the end); started now, it imports matplotlib while this one reads.
     worker = chart_worker() if fmt == "html" else None
     try:
         content = _content(data_dir, files, start, end, config, quiet, title, freq, strict,
-                           debug, link_cancellations, engine)  # fmt: skip
+                           debug, link_cancellations, engine, worker)  # fmt: skip
         if fmt == "html":
             progress("Drawing the charts...", quiet=quiet)
         page = render(content, fmt, worker=worker)
@@ -134,6 +138,7 @@ def _content(
     debug: bool,
     link_cancellations: str | None,
     engine: str | None,
+    worker: ChartWorker | None = None,
 ) -> dict:
     """Read the inputs and compute the report's content (warning about its caveats)."""
     from ..orders import shared_kernels
@@ -164,6 +169,8 @@ def _content(
             freq=freq,  # type: ignore[arg-type]  # click checked the choice
             strict=debug,
             engine=inputs.engine,
+            parallel=True,  # the CLV section in a forked copy, on the second core
+            on_section=None if worker is None else worker.draw_section,
         )
     for caveat in content.get("caveats", []):
         warn(caveat["message"], quiet=quiet)

@@ -19,6 +19,7 @@ from ._catalogue import HEADLINE, SECTION_TITLES
 from ._context import _Context, _Skip
 from ._definitions import _definitions
 from ._format import plain
+from ._parallel import beside
 from ._section_cac_engagement import _section_cac, _section_engagement
 from ._section_clv import _section_clv
 from ._section_cohorts import _section_cohorts, _section_repeat_rate
@@ -62,6 +63,8 @@ def build_report(
     strict: bool = False,
     engine: Any = None,
     orders_columns: Mapping[str, str] | None = None,
+    parallel: bool = False,
+    on_section: Callable[[dict[str, Any], str | None], None] | None = None,
 ) -> dict[str, Any]:
     """The report's content as plain data (dicts, lists, str, int, float, bool, None).
 
@@ -93,6 +96,17 @@ def build_report(
         cohorts, the ladder and the customer summary are computed there (RFM segments and
         CLV from the summary; the CLV holdout check needs the lines); the sections that need
         the order lines in memory are not shown, each with a note.
+    parallel : bool
+        Compute the longest section (customer lifetime value: two model fits) in a forked
+        copy of this process, beside the others, where that is possible (Linux, two or more
+        cores; see :mod:`loyalty_metrics.report._parallel`). The content is the same. Off by
+        default: forking a notebook's kernel or a web server's worker is the caller's call;
+        ``loyalty report`` turns it on. Not with an ``engine`` (its connection is not
+        for two processes).
+    on_section : callable, optional
+        Called with each section (plain data, as in the result) and the currency as soon as
+        the section is computed: ``loyalty report`` starts drawing its charts then
+        (:meth:`~loyalty_metrics.report.ChartWorker.draw_section`).
 
     Returns
     -------
@@ -133,13 +147,30 @@ def build_report(
     ctx = _Context(frames=present, window=window, config=settings, freq=freq, level=level,
                    engine=engine, orders_columns=columns)  # fmt: skip
 
-    sections = []
-    for section_id, make in _SECTIONS.items():
+    def compute(section_id: str) -> dict[str, Any]:
         if engine is not None and section_id in _IN_MEMORY:
-            sections.append(_not_on_engine(section_id, engine.name))
+            return _not_on_engine(section_id, engine.name)
+        return _run(section_id, lambda: _SECTIONS[section_id](ctx), strict)
+
+    def announce(section: dict[str, Any]) -> None:
+        if on_section is not None:
+            on_section(plain({k: v for k, v in section.items() if k != "_caveats"}), ctx.currency)
+
+    done: dict[str, dict[str, Any]] = {}
+    beside_done: Callable[[], list[dict[str, Any]]] | None = None
+    for section_id in _SECTIONS:
+        if beside_done is not None and section_id in _BESIDE:
             continue
-        # mypy cannot infer the type of a lambda with a default argument
-        sections.append(_run(section_id, lambda make=make: make(ctx), strict))  # type: ignore[misc]
+        done[section_id] = compute(section_id)
+        announce(done[section_id])
+        if parallel and engine is None and section_id == _SHARED_BY_ALL:
+            # The figures every section shares are in ctx now: a forked copy starts with them.
+            beside_done = beside(lambda: [compute(s) for s in _BESIDE])
+    if beside_done is not None:
+        for section_id, section in zip(_BESIDE, beside_done(), strict=True):
+            done[section_id] = section
+            announce(section)
+    sections = [done[section_id] for section_id in _SECTIONS]
     if engine is not None:
         sections.append(_not_on_engine("data_quality", engine.name))
     else:
@@ -185,6 +216,15 @@ def build_report(
     }
     return plain(content)
 
+
+#: The section that computes what every other one reads from the context (the order kernel,
+#: the headline KPIs and their comparison, the customer summary); run first.
+_SHARED_BY_ALL = "kpis"
+
+#: With ``parallel``: the sections computed in a forked copy, beside the others. Customer
+#: lifetime value alone (two BG/NBD fits, the holdout split) takes about as long as all the
+#: other sections after the first together.
+_BESIDE = ("clv",)
 
 #: The sections that need the order lines in memory (not computed on an engine). CLV comes
 #: from the engine's customer summary (all but its holdout check), the ladder from each
