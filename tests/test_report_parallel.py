@@ -131,3 +131,17 @@ def test_strict_errors_in_the_copy_are_raised(sample_frames, monkeypatch):
     content = build_report(sample_frames, parallel=True)
     clv = next(s for s in content["sections"] if s["id"] == "clv")
     assert not clv["shown"] and "ZeroDivisionError" in clv["note"]
+
+
+def test_shared_figures_that_fail_leave_every_section_to_meet_the_error(
+    sample_frames, monkeypatch
+):
+    from loyalty_metrics.report._context import _Context
+
+    def broken(self):
+        raise RuntimeError("summary out of order")
+
+    monkeypatch.setattr(_Context, "summary", broken)
+    parallel = _report(sample_frames, parallel=True)
+    assert parallel == _report(sample_frames)
+    assert "summary out of order" in parallel  # the sections that read it say so

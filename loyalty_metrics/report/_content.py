@@ -14,7 +14,7 @@ import pandas as pd
 
 from .. import caveats
 from .._window import DateLike, Window, resolve_window
-from ..errors import ModelFitError
+from ..errors import LoyaltyWarning, ModelFitError
 from ._catalogue import HEADLINE, SECTION_TITLES
 from ._context import _Context, _Skip
 from ._definitions import _definitions
@@ -150,22 +150,24 @@ def build_report(
     def compute(section_id: str) -> dict[str, Any]:
         if engine is not None and section_id in _IN_MEMORY:
             return _not_on_engine(section_id, engine.name)
-        return _run(section_id, lambda: _SECTIONS[section_id](ctx), strict)
+        first = shared_notes if section_id == _FIRST_READER else []
+        return _run(section_id, lambda: _SECTIONS[section_id](ctx), strict, first)
 
     def announce(section: dict[str, Any]) -> None:
         if on_section is not None:
             on_section(plain({k: v for k, v in section.items() if k != "_caveats"}), ctx.currency)
 
-    done: dict[str, dict[str, Any]] = {}
+    shared_notes: list[LoyaltyWarning] = []
     beside_done: Callable[[], list[dict[str, Any]]] | None = None
-    for section_id in _SECTIONS:
-        if beside_done is not None and section_id in _BESIDE:
-            continue
-        done[section_id] = compute(section_id)
-        announce(done[section_id])
-        if parallel and engine is None and section_id == _SHARED_BY_ALL:
-            # The figures every section shares are in ctx now: a forked copy starts with them.
+    if parallel and engine is None and ctx.has("orders"):
+        shared_notes, ok = _shared_figures(ctx)
+        if ok:  # a forked copy starts with them: the two processes share them
             beside_done = beside(lambda: [compute(s) for s in _BESIDE])
+    done: dict[str, dict[str, Any]] = {}
+    for section_id in _SECTIONS:
+        if beside_done is None or section_id not in _BESIDE:
+            done[section_id] = compute(section_id)
+            announce(done[section_id])
     if beside_done is not None:
         for section_id, section in zip(_BESIDE, beside_done(), strict=True):
             done[section_id] = section
@@ -217,14 +219,28 @@ def build_report(
     return plain(content)
 
 
-#: The section that computes what every other one reads from the context (the order kernel,
-#: the headline KPIs and their comparison, the customer summary); run first.
-_SHARED_BY_ALL = "kpis"
+#: The section that reads the shared figures first (:meth:`_Context.headline`): their
+#: caveats are its own.
+_FIRST_READER = "kpis"
 
 #: With ``parallel``: the sections computed in a forked copy, beside the others. Customer
-#: lifetime value alone (two BG/NBD fits, the holdout split) takes about as long as all the
-#: other sections after the first together.
-_BESIDE = ("clv",)
+#: lifetime value (two BG/NBD fits, the holdout split) and the RFM scores take about as long
+#: as all the other sections together.
+_BESIDE = ("rfm", "clv")
+
+
+def _shared_figures(ctx: _Context) -> tuple[list[LoyaltyWarning], bool]:
+    """Compute the figures every section reads ahead of the sections: their caveats (for the
+    section that reads them first), and whether it worked. On an error nothing is kept: each
+    section then meets it as it would have, with its own note."""
+    try:
+        with caveats.collect() as notes:
+            ctx.headline()
+    except Exception:
+        ctx.cache.clear()
+        return [], False
+    return notes, True
+
 
 #: The sections that need the order lines in memory (not computed on an engine). CLV comes
 #: from the engine's customer summary (all but its holdout check), the ladder from each
@@ -259,10 +275,17 @@ def _report_window(
     return resolve_window(pd.Series([], dtype="datetime64[ns]"), start, end)
 
 
-def _run(section_id: str, make: Callable[[], dict[str, Any]], strict: bool) -> dict[str, Any]:
+def _run(
+    section_id: str,
+    make: Callable[[], dict[str, Any]],
+    strict: bool,
+    earlier: Sequence[LoyaltyWarning] = (),
+) -> dict[str, Any]:
+    """One section, or its one-line note; ``earlier``: caveats of figures it reads that were
+    computed ahead of it (they come first, each message once, as if raised here)."""
     head = {"id": section_id, "title": SECTION_TITLES[section_id]}
     try:
-        with caveats.collect() as notes:  # the analyst's caveats on this section's figures
+        with caveats.collect() as raised:  # the analyst's caveats on this section's figures
             body = make()
     except _Skip as skip:
         return {**head, "shown": False, "note": f"{head['title']}: not shown, {skip}"}
@@ -281,6 +304,8 @@ def _run(section_id: str, make: Callable[[], dict[str, Any]], strict: bool) -> d
             "note": f"{head['title']}: not shown, it failed ({type(exc).__name__}: {message}). "
             "Run with --debug for details.",
         }
+    seen = {str(n) for n in earlier}
+    notes = [*earlier, *(n for n in raised if str(n) not in seen)]
     for key in ("stats", "tables", "charts", "notes"):
         body.setdefault(key, [])
     body["notes"] = [*body["notes"], *(f"Caveat: {n}" for n in notes)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -213,21 +214,27 @@ def chart_images(report: dict[str, Any], *, worker: ChartWorker | None = None) -
     """``{"section/chart": "data:image/png;base64,..."}`` for every chart of the report.
 
     ``worker``: a :func:`chart_worker`. The charts it was given while the report was computed
-    (:meth:`ChartWorker.draw_section`) come from it; of the others, it draws every other one
-    beside this process if it is ready (its imports done). The images are the same bytes
-    either way.
+    (:meth:`ChartWorker.draw_section`) and has started come from it; it draws others beside
+    this process whenever it is idle (once its imports are done). The images are the same
+    bytes either way.
     """
     jobs = _jobs(report)
     if worker is None:
         return dict(_draw(jobs))
     drawing, rest = worker.take(jobs)
-    if len(rest) < 2 or not worker.ready():
-        local, remote = rest, []
-    else:
-        local, remote = rest[0::2], rest[1::2]
-    given = worker.submit(remote)
-    drawing.extend(given)
-    images = dict(_draw(local + remote[len(given) :]))  # with those the worker could not take
+    images: dict[str, str] = {}
+    todo, usable = deque(rest), worker.ready()
+    while todo:
+        # The worker takes the last chart whenever it is idle, this process the first: both
+        # end about together, whatever each chart costs.
+        if usable and all(future.done() for _, future in drawing):
+            given = worker.submit([todo[-1]])
+            if given:
+                drawing.extend(given)
+                todo.pop()
+                continue
+            usable = False  # it died or was shut down: the rest is drawn here
+        images.update(_draw([todo.popleft()]))
     for batch, future in drawing:
         try:
             images.update(future.result())
@@ -305,13 +312,20 @@ def chart_worker() -> ChartWorker | None:
     """
     import multiprocessing
     import os
+    import warnings
+
+    from ._parallel import can_fork
 
     if (os.cpu_count() or 1) < 2:
         return None
-    # spawn: a fresh interpreter, nothing of this process's memory or threads inherited
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    # fork where it is safe (see report._parallel.can_fork): the worker starts with what this
+    # process has imported, ready a second sooner; else spawn, a fresh interpreter
+    method = "fork" if can_fork() else "spawn"
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(method))
     try:
-        warm_up = pool.submit(_warm_up)  # the worker starts on its first task
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # as in report._parallel
+            warm_up = pool.submit(_warm_up)  # the worker starts on its first task
     except RuntimeError:  # we are a spawned process ourselves (a script with no main guard)
         pool.shutdown(wait=False)
         return None
@@ -319,7 +333,16 @@ def chart_worker() -> ChartWorker | None:
 
 
 def _warm_up() -> None:
-    from .. import charts  # noqa: F401  (imports matplotlib)
+    """Import matplotlib and draw a small chart: the first drawing of a process also loads
+    the fonts, the text layout and the PNG writer (about half a second), done here while
+    the report's data are being read."""
+    from .. import charts
+
+    trend = pd.DataFrame(
+        {"revenue": [1.0, 2.0, 1.5], "customers": [3.0, 1.0, 2.0]},
+        index=pd.to_datetime(["2024-01-31", "2024-02-29", "2024-03-31"]),
+    )
+    charts.figure_bytes(charts.kpi_trends(trend), "png", dpi=144)
 
 
 def _jobs(report: dict[str, Any]) -> list[_Job]:
