@@ -15,7 +15,6 @@ its result is asked for: the result is the same either way.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import warnings
@@ -47,7 +46,6 @@ class Beside(Generic[T]):
         import multiprocessing
 
         self._func = func
-        _release_free_memory()
         context = multiprocessing.get_context("fork")
         self._receive, send = context.Pipe(duplex=False)
         with warnings.catch_warnings():
@@ -90,18 +88,6 @@ def beside(func: Callable[[], T]) -> Callable[[], T]:
     if not can_fork():
         return func
     return Beside(func).result
-
-
-def _release_free_memory() -> None:
-    """Give the C heap's free pages back to the system before forking: a page shared with
-    the copy is copied as soon as either process writes to it, and this process would soon
-    reuse its free pages for new arrays (glibc's ``malloc_trim``; nothing elsewhere)."""
-    import ctypes
-    import ctypes.util
-
-    # not glibc (musl: no malloc_trim), or no C library found: nothing to do
-    with contextlib.suppress(OSError, AttributeError, TypeError):
-        ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
 
 
 def _compute(func: Callable[[], Any], send: Any) -> None:
