@@ -174,22 +174,29 @@ def _codes_by_number(numbers: np.ndarray, fixed_width: bool, *, sort: bool) -> n
         code_of = np.cumsum(seen, dtype="int64")
         del seen
         code_of -= 1
+        if sort and not fixed_width:  # the text order, set in the table, not on the rows
+            code_of[distinct - low] = _string_rank(distinct)
         present = code_of[present]
         del code_of
     else:
         present, distinct = pd.factorize(present, sort=True)
-    if sort and not fixed_width:
-        # Without a common width, "10" sorts before "9": order by the digits padded on the
-        # right, then by length ("1" before "10").
-        widths = 1 + (distinct[:, None] >= _POWERS[1:][None, :]).sum(axis=1)
-        padded = distinct * _POWERS[widths.max() - widths]
-        rank = np.empty(len(distinct), dtype="int64")
-        rank[np.lexsort((widths, padded))] = np.arange(len(distinct))
-        present = rank[present]
+        if sort and not fixed_width:
+            present = _string_rank(distinct)[present]
     if not everywhere:
         numbers[valid] = present
         return numbers
     return present
+
+
+def _string_rank(distinct: np.ndarray) -> np.ndarray:
+    """The place of each of the ascending ``distinct`` numbers in the order of their
+    digits as text. Without a common width, "10" sorts before "9": order by the digits
+    padded on the right, then by length ("1" before "10")."""
+    widths = 1 + (distinct[:, None] >= _POWERS[1:][None, :]).sum(axis=1)
+    padded = distinct * _POWERS[widths.max() - widths]
+    rank = np.empty(len(distinct), dtype="int64")
+    rank[np.lexsort((widths, padded))] = np.arange(len(distinct))
+    return rank
 
 
 def _count_numbers(numbers: np.ndarray) -> int:
