@@ -564,8 +564,9 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
         order_customer[order_codes] = customer_codes
         del customer_codes
         # A line is late when dated on a day after its order's (whose date is its earliest).
-        late: np.ndarray | None = dates_ns // NS_PER_DAY > order_date[order_codes] // NS_PER_DAY
-        if late.any():
+        is_late = dates_ns // NS_PER_DAY > order_date[order_codes] // NS_PER_DAY
+        late: np.ndarray | None = is_late if is_late.any() else None
+        if late is not None:
             on_day = ~late
             day_amount = np.bincount(
                 order_codes[on_day], weights=amounts[on_day], minlength=n_orders
@@ -578,7 +579,6 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
                 late_units = units[late]
             del on_day
         else:
-            late = None
             day_amount = np.bincount(order_codes, weights=amounts, minlength=n_orders)
             late_order = late_date = np.zeros(0, dtype="int64")
             late_amount = np.zeros(0, dtype="float64")

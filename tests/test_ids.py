@@ -180,6 +180,29 @@ def test_sorted_codes_follow_string_order_not_number_order() -> None:
     assert factorize_ids(series, sort=True).tolist() == [2, 1, 0, 2]
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(["C", ""]),
+    st.lists(st.integers(0, 1000), min_size=1, max_size=60),
+    st.booleans(),
+    st.integers(1, 7),
+)
+def test_numbered_ids_in_a_dense_range_are_coded_exactly(
+    prefix: str, numbers: list, fixed: bool, chunk: int
+) -> None:
+    # Numbers close together take the lookup table (span <= 2 * rows + 1024), where the
+    # text order of unpadded numbers ("C10" before "C9") is set in the table itself.
+    values = [f"{prefix}{n:05d}" if fixed else f"{prefix}{n}" for n in numbers]
+    _assert_exact(values, _arrow_series(values, chunk))
+
+
+def test_unpadded_numbers_sort_as_text() -> None:
+    # 9, 10, 100, 11 -> text order "10" < "100" < "11" < "9": codes 3, 0, 1, 2
+    series = _arrow_series(["9", "10", "100", "11", None, "9"])
+    assert factorize_ids(series, sort=True).tolist() == [3, 0, 1, 2, -1, 3]
+    assert _ids._string_rank(np.array([9, 10, 11, 100])).tolist() == [3, 0, 2, 1]
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(

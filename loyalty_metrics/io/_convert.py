@@ -73,8 +73,8 @@ def _printable_edges(chunk: pa.Array) -> bool:
     """
     if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
         return False
-    offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-    offsets = np.frombuffer(chunk.buffers()[1], dtype=offset_type)
+    offset_type = "int64" if pa.types.is_large_string(chunk.type) else "int32"
+    offsets: np.ndarray = np.frombuffer(chunk.buffers()[1], dtype=offset_type)
     offsets = offsets[chunk.offset : chunk.offset + len(chunk) + 1]
     data = chunk.buffers()[2]
     if data is None or len(offsets) < 2:
@@ -84,10 +84,8 @@ def _printable_edges(chunk: pa.Array) -> bool:
     filled = stops > starts
     if not filled.all():
         starts, stops = starts[filled], stops[filled]
-    for edge in (text[starts], text[stops - 1]):
-        if ((edge < 0x21) | (edge > 0x7E)).any():
-            return False
-    return True
+    first, last = text[starts], text[stops - 1]
+    return bool(((first >= 0x21) & (first <= 0x7E) & (last >= 0x21) & (last <= 0x7E)).all())
 
 
 def _categorical_of(arr: pa.ChunkedArray) -> pd.Categorical:
@@ -138,11 +136,17 @@ def _category_by_pandas(arr: pa.ChunkedArray) -> tuple[pd.Categorical, np.ndarra
             np.full(len(cat), -1), categories=pd.Index([], dtype="str")
         )
         return empty, np.ones(len(cat), dtype=bool)
-    names = np.asarray(pd.Index(cat.categories).astype(str).str.strip(), dtype=object)
+    labels = pd.Index(cat.categories).astype(str)
+    names = np.asarray(labels.str.strip(), dtype=object)
     uniq, inverse = np.unique(names, return_inverse=True)
     keep = uniq != ""
     codes = np.asarray(cat.codes)
-    if keep.all() and len(uniq) == len(names) and (inverse == np.arange(len(names))).all():
+    if (
+        keep.all()
+        and len(uniq) == len(names)
+        and (inverse == np.arange(len(names))).all()
+        and (names == np.asarray(labels, dtype=object)).all()
+    ):
         return cat, codes < 0  # already stripped, distinct and sorted
     # old code -> new code; the extra last entry maps the missing code -1 to -1
     remap = np.append(np.where(keep[inverse], np.cumsum(keep)[inverse] - 1, -1), -1)
