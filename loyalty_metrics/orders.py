@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from ._ids import factorize_ids, first_rows, take_ids
+from ._ids import factorize_ids, factorize_ids_with_uniques
 from ._window import DateLike, Window, checked_window, resolve_window, to_day
 from .schema import AMOUNT_TOLERANCE
 
@@ -540,8 +540,7 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
         return _empty(orders, window.end)
 
     has_order_ids = "order_id" in lines.columns and lines["order_id"].notna().any()
-    customer_codes, raw_order_codes = _id_codes(lines, has_order_ids)
-    ids = take_ids(lines["customer_id"], first_rows(customer_codes))
+    customer_codes, ids, raw_order_codes = _id_codes(lines, has_order_ids)
     if ids.dtype != "str":
         ids = ids.astype("str")
     dates_ns = lines["order_date"].to_numpy(dtype="datetime64[ns]").view("int64")
@@ -756,18 +755,21 @@ def _no_categories(n_orders: int) -> dict[str, np.ndarray]:
     }
 
 
-def _id_codes(lines: pd.DataFrame, has_order_ids: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """Codes of the customer ids (sorted) and of the order ids, coded side by side.
+def _id_codes(
+    lines: pd.DataFrame, has_order_ids: bool
+) -> tuple[np.ndarray, pd.Series, np.ndarray | None]:
+    """Codes of the customer ids (sorted) with the distinct customer ids, and codes of the
+    order ids, coded side by side.
 
     The two are independent and spend their time in Arrow and numpy kernels, which release
     the GIL: on two cores the pair costs about the slower one.
     """
     if not has_order_ids:
-        return factorize_ids(lines["customer_id"], sort=True), None
+        return *factorize_ids_with_uniques(lines["customer_id"], sort=True), None
     with ThreadPoolExecutor(max_workers=1) as pool:
         order_codes = pool.submit(factorize_ids, lines["order_id"])
-        customer_codes = factorize_ids(lines["customer_id"], sort=True)
-        return customer_codes, order_codes.result()
+        customer_codes, ids = factorize_ids_with_uniques(lines["customer_id"], sort=True)
+        return customer_codes, ids, order_codes.result()
 
 
 def _order_codes(customer_codes: np.ndarray, raw: np.ndarray) -> np.ndarray:

@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loyalty_metrics import _ids
-from loyalty_metrics._ids import count_distinct, factorize_ids, first_rows
+from loyalty_metrics._ids import (
+    count_distinct,
+    factorize_ids,
+    factorize_ids_with_uniques,
+    first_rows,
+    take_ids,
+)
 
 
 def _arrow_series(values: list, chunk: int = 3, large: bool = False) -> pd.Series:
@@ -44,6 +50,17 @@ def _assert_exact(values: list, series: pd.Series) -> None:
     assert len(rows) == len(distinct)  # dense: 0..k-1
     for code, row in enumerate(rows):
         assert {values[i] for i in np.flatnonzero(codes == code)} == {values[row]}
+    _assert_uniques(series)
+
+
+def _assert_uniques(series: pd.Series) -> None:
+    """The distinct ids the coding gives equal one row picked per code (the general path),
+    same values, dtype and name; the codes are factorize_ids'."""
+    for sort in (True, False):
+        codes, uniques = factorize_ids_with_uniques(series, sort=sort)
+        assert codes.tolist() == factorize_ids(series, sort=sort).tolist()
+        expected = take_ids(series, first_rows(codes))
+        pd.testing.assert_series_equal(uniques, expected, check_exact=True)
 
 
 def distinct_in_order(values: list) -> list:
@@ -241,3 +258,14 @@ def test_take_ids_keeps_the_dtype(dtype) -> None:
 def test_count_distinct_numbered_ranges(numbers: list, expected: int) -> None:
     parts = [_arrow_series([f"C{n}" for n in numbers], 7), _arrow_series([None, "C1"])]
     assert count_distinct(parts) == expected
+
+
+def test_uniques_hand_worked() -> None:
+    # numbered with a common width: "C007" and "C012" written back with prefix and zeros
+    codes, uniques = factorize_ids_with_uniques(_arrow_series(["C012", "C007", None, "C012"]))
+    assert codes.tolist() == [1, 0, -1, 1] and uniques.tolist() == ["C007", "C012"]
+    # unpadded numbers sorted as text; other text through the dictionary
+    codes, uniques = factorize_ids_with_uniques(_arrow_series(["9", "10", "9"]), sort=True)
+    assert codes.tolist() == [1, 0, 1] and uniques.tolist() == ["10", "9"]
+    codes, uniques = factorize_ids_with_uniques(_arrow_series(["b", "a", "b"], large=True))
+    assert uniques.iloc[codes].tolist() == ["b", "a", "b"] and uniques.name is None
