@@ -471,8 +471,10 @@ def order_kernel(orders: pd.DataFrame, *, end: DateLike | None = None) -> OrderK
 
     Notes
     -----
-    Speed: customer and order ids are coded by ``_ids.factorize_ids`` (numbered ids by value,
-    other text by a checked hash), side by side on two threads.
+    Speed: customer and order ids are coded by ``_ids`` (numbered ids by value, other text
+    by Arrow's hash), side by side on two threads; the distinct customer ids come from that
+    coding. Orders that already come in date order (lines sorted by date, the usual export)
+    are neither sorted nor reordered.
 
     Examples
     --------
