@@ -204,6 +204,28 @@ class OrderKernel:
             _late_cat_day=self._late_cat_day[:late_cats],
         )
 
+    def orders_with_lines_after(self, day: DateLike) -> np.ndarray:
+        """Indices (distinct, ascending) of the orders with a line dated after ``day``
+        although the order itself is dated on or before it: :meth:`as_of` ``day`` nets them
+        differently.
+
+        Examples
+        --------
+        >>> orders = pd.DataFrame({
+        ...     "customer_id": ["a", "a", "b"], "order_id": ["1", "1", "2"],
+        ...     "order_date": pd.to_datetime(["2024-01-01", "2024-01-09", "2024-01-02"]),
+        ...     "amount": [5.0, -5.0, 3.0]})
+        >>> k = order_kernel(orders)
+        >>> k.orders_with_lines_after("2024-01-05").tolist(), k.orders_with_lines_after("2024-01-09").tolist()
+        ([0], [])
+        """
+        day_ns = to_day(day, name="day")
+        if day_ns is None or pd.isna(day_ns):
+            raise ValueError("orders_with_lines_after needs a day.")
+        stop_ns = (day_ns + pd.Timedelta(days=1)).value
+        late = self._late_order[int(np.searchsorted(self._late_date, stop_ns)) :]
+        return np.unique(late[late < int(np.searchsorted(self.date, stop_ns))])
+
     def between(self, window: Window) -> tuple[int, int]:
         """``(begin, stop)``: the orders dated in ``window`` are ``begin:stop``."""
         if window.empty:
