@@ -294,6 +294,36 @@ class OrderKernel:
         category = np.concatenate([self._cat_code[keep], self._late_cat_code[late_keep]])
         return customer, category
 
+    def line_categories(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
+        """(customer code, category code) of every line dated in ``window`` with a category
+        (``category``, else ``product_id``), whatever its order's net amount.
+
+        The category codes are those of :func:`pandas.factorize` over the column of the
+        lines read (of a categorical column, its own codes); -1 (blank) lines are left out.
+
+        Examples
+        --------
+        >>> orders = pd.DataFrame({
+        ...     "customer_id": ["a", "a", "b"], "order_id": ["1", "1", "2"],
+        ...     "category": ["x", "y", "y"], "amount": [5.0, -5.0, 3.0],
+        ...     "order_date": pd.to_datetime(["2024-01-01", "2024-01-09", "2024-01-02"])})
+        >>> k = order_kernel(orders)
+        >>> [c.tolist() for c in k.line_categories(k.window(start="2024-01-02"))]
+        [[1, 0], [1, 1]]
+        """
+        if window.empty:
+            return np.zeros(0, dtype="int64"), np.zeros(0, dtype="int32")
+        begin, stop = self.between(window)  # a line on its order's day: by the order's index
+        own = (self._cat_order >= begin) & (self._cat_order < stop)
+        lo, hi = np.searchsorted(
+            self._late_cat_day,
+            [window.start.value // NS_PER_DAY, window.end_exclusive.value // NS_PER_DAY],
+        )
+        customer = np.concatenate(
+            [self.customer[self._cat_order[own]], self.customer[self._late_cat_order[lo:hi]]]
+        )
+        return customer, np.concatenate([self._cat_code[own], self._late_cat_code[lo:hi]])
+
     def customer_counts(
         self, window: Window, timeline: CategoryTimeline | None = None
     ) -> dict[str, int]:

@@ -145,3 +145,45 @@ def test_category_timeline_equals_the_pass_over_the_orders(rows, start, blanks) 
         k = kernel.as_of(end)
         window = Window(start=first, end=end)
         assert k.customer_counts(window, timeline) == k.customer_counts(window)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(line, min_size=1, max_size=40),
+    first=st.integers(0, 60),
+    last=st.integers(0, 60),
+    blanks=st.lists(st.booleans(), min_size=40, max_size=40),
+    categorical=st.booleans(),
+    truncate=st.booleans(),
+)
+def test_line_categories_are_the_lines_in_the_window(
+    rows, first, last, blanks, categorical, truncate
+) -> None:
+    """(customer, category) of every categorised line dated in the window, with the codes of
+    pandas.factorize over the column (a categorical's own codes): what the report's category
+    mix counts buyers from."""
+    from loyalty_metrics._window import Window
+
+    orders = _generated(rows)
+    values = orders["category"].astype(object).where(~np.asarray(blanks[: len(orders)]), None)
+    orders["category"] = values.astype("category") if categorical else values.astype("str")
+    if not categorical:
+        orders.loc[values.isna(), "category"] = None
+    day0 = pd.Timestamp("2024-01-01")
+    window = Window(
+        start=day0 + pd.Timedelta(days=min(first, last)),
+        end=day0 + pd.Timedelta(days=max(first, last)),
+    )
+    kernel = order_kernel(orders)
+    if truncate and window.end < kernel.end:
+        kernel = kernel.as_of(window.end)
+    if categorical:
+        codes, names = orders["category"].cat.codes.to_numpy(), orders["category"].cat.categories
+    else:
+        codes, names = pd.factorize(orders["category"])
+    customer, category = kernel.line_categories(window)
+    assert (category >= 0).all()
+    got = sorted(zip(kernel.customer_ids.to_numpy()[customer], names[category], strict=True))
+    inside = window.contains(orders["order_date"]) & (codes >= 0)
+    expected = sorted(zip(orders["customer_id"][inside], names[codes[inside]], strict=True))
+    assert got == expected
