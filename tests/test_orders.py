@@ -187,3 +187,58 @@ def test_line_categories_are_the_lines_in_the_window(
     inside = window.contains(orders["order_date"]) & (codes >= 0)
     expected = sorted(zip(orders["customer_id"][inside], names[codes[inside]], strict=True))
     assert got == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(line, min_size=1, max_size=40),
+    first=st.integers(0, 60),
+    last=st.integers(0, 60),
+)
+def test_first_purchases_count_the_new_customers_of_any_truncation(rows, first, last) -> None:
+    """Counting new customers from first_purchases (settled orders by index, re-netted ones
+    exactly) equals the pass over every earlier order, for the kernel and its truncations."""
+    from loyalty_metrics._window import Window
+    from loyalty_metrics.orders import first_purchases
+
+    orders = _generated(rows)
+    kernel = order_kernel(orders)
+    firsts = first_purchases(kernel)
+    day0 = pd.Timestamp("2024-01-01")
+    window = Window(
+        start=day0 + pd.Timedelta(days=min(first, last)),
+        end=min(kernel.end, day0 + pd.Timedelta(days=max(first, last))),
+    )
+    if window.end < window.start:
+        return
+    k = kernel.as_of(window.end)
+    assert k.customer_counts(window, firsts=firsts) == k.customer_counts(window)
+    begin = k.between(window)[0]
+    expected = np.zeros(k.n_customers, dtype=bool)
+    expected[k.customer[:begin][k.purchase[:begin]]] = True
+    np.testing.assert_array_equal(firsts.before(k, begin), expected)
+
+
+def test_first_purchases_take_a_relined_order_as_each_truncation_nets_it() -> None:
+    # a's order 1: -5 on 01-01, +20 on 01-10. Through 01-10 it nets +15 (a purchase); as of
+    # 01-05 it is a -5 return, so a's order 3 (01-04) is a's first purchase: a is new in
+    # 01-04..01-05, b (first purchase 01-03) is not among its buyers.
+    from loyalty_metrics._window import Window
+    from loyalty_metrics.orders import first_purchases
+
+    orders = _orders(
+        [
+            ("a", "1", "2024-01-01", -5.0),
+            ("a", "1", "2024-01-10", 20.0),
+            ("b", "2", "2024-01-03", 3.0),
+            ("a", "3", "2024-01-04", 2.0),
+        ]
+    )
+    kernel = order_kernel(orders)
+    k = kernel.as_of("2024-01-05")
+    window = Window(start=pd.Timestamp("2024-01-04"), end=pd.Timestamp("2024-01-05"))
+    counts = k.customer_counts(window, firsts=first_purchases(kernel))
+    assert (counts["customers"], counts["new_customers"]) == (1, 1)
+    # through 01-10, order 1 is a's first purchase: a is not new in 01-04..01-10
+    whole = Window(start=pd.Timestamp("2024-01-04"), end=pd.Timestamp("2024-01-10"))
+    assert kernel.customer_counts(whole, firsts=first_purchases(kernel))["new_customers"] == 0
