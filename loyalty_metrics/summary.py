@@ -249,8 +249,12 @@ def summary_arrays(
     if not descriptive:
         del data["categories"]
         return data, keep
-    # First purchase ever (look-back ignores start), over every order up to end.
-    first_ever = _group_min(k.customer[k.purchase], k.date[k.purchase], n_customers)
+    # First purchase ever (look-back ignores start), over every order up to end: the first
+    # in the window unless one came before it (often none: the window starts with the data).
+    upto = k.n_orders if window.empty else begin
+    before = k.purchase[:upto]
+    first_before = _group_min(k.customer[:upto][before], k.date[:upto][before], n_customers)
+    first_ever = np.minimum(first_before, first)
     data["first_purchase_ever"] = _to_datetime(first_ever)
     if k.channel is not None:
         data["channel"] = _first_purchase_channel(k, begin, is_purchase, first)
@@ -316,16 +320,28 @@ def _day(ns: np.ndarray) -> np.ndarray:
     return np.floor_divide(ns, NS_PER_DAY)
 
 
-def _distinct_pairs(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Number of distinct ``values`` per group (int64 groups 0..n-1, int64 values).
+#: Largest (groups x value span) counted in a bitmap by :func:`_distinct_pairs` (64 MB).
+_BITMAP_CELLS = 1 << 26
 
-    One int64 key per pair, sorted: numpy's SIMD sort is ten times faster than hashing the
-    keys, and equal pairs end up side by side.
+
+def _distinct_pairs(
+    groups: np.ndarray, values: np.ndarray, n: int, *, bitmap_cells: int = _BITMAP_CELLS
+) -> np.ndarray:
+    """Number of distinct ``values`` per group (int64 groups 0..n-1, integer values).
+
+    Few distinct values per group (categories): one flag per (group, value) cell, set in one
+    scatter, about twice as fast as sorting 10M pairs. Otherwise (days) one int64 key per
+    pair, sorted: numpy's SIMD sort is ten times faster than hashing the keys, and equal
+    pairs end up side by side.
     """
     if not len(groups):
         return np.zeros(n, dtype="int64")
     low = int(values.min())
     span = int(values.max()) - low + 1
+    if n * span <= bitmap_cells:
+        flags = np.zeros(n * span, dtype=bool)
+        flags[groups * span + (values - low)] = True
+        return flags.reshape(n, span).sum(axis=1)
     keys = np.sort(groups * span + (values - low))
     new = np.empty(len(keys), dtype=bool)
     new[0] = True
