@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -35,7 +36,7 @@ from . import caveats
 from ._validation import validate_orders
 from ._window import DateLike, Window
 from .errors import ConfigError
-from .orders import OrderKernel, order_kernel
+from .orders import OrderKernel, order_kernel, shared_result
 
 __all__ = [
     "ALL_COHORTS",
@@ -156,7 +157,12 @@ class _Orders:
         return int(self.window.start.value // _NS_PER_DAY)
 
     def first_purchase_day(self) -> np.ndarray:
-        """Day of each customer's first purchase (int64 max when they never purchased)."""
+        """Day of each customer's first purchase (int64 max when they never purchased);
+        computed once per view, callers must not change it."""
+        return self._first_purchase_day
+
+    @cached_property
+    def _first_purchase_day(self) -> np.ndarray:
         out = np.full(self.n_customers, _INT_MAX, dtype="int64")
         np.minimum.at(out, self.customer[self.purchase], self.day[self.purchase])
         return out
@@ -191,7 +197,12 @@ def _orders_up_to_end(
     """The orders on or before ``end`` (the order kernel's), over the window ``start..end``."""
     validate_orders(orders)
     kernel = order_kernel(orders, end=end)
-    return orders_from_kernel(kernel, kernel.window(start, end))
+    window = kernel.window(start, end)
+    # Inside shared_kernels() (a report) the cohort tables, repeat rates and the loop of one
+    # window share one view, and so its first purchase days.
+    return shared_result(
+        orders, ("cohort_orders", window), lambda: orders_from_kernel(kernel, window)
+    )
 
 
 def orders_from_kernel(kernel: OrderKernel, window: Window) -> _Orders:
@@ -217,6 +228,12 @@ def _period_codes(days: np.ndarray, period: str) -> np.ndarray:
     days = np.asarray(days, dtype="int64")
     if period == "W":
         return (days + 3) // 7  # weeks Monday..Sunday (W-SUN); 1970-01-01 was a Thursday
+    low = int(days.min(initial=0))
+    span = int(days.max(initial=0)) - low + 1
+    if len(days) > 4 * span:
+        # Millions of orders over a few thousand days: the calendar conversion once per day
+        # of the span, then a lookup (the conversion costs ten times the gather).
+        return _period_codes(np.arange(low, low + span), period)[days - low]
     months = days.astype("datetime64[D]").astype("datetime64[M]").astype("int64")
     if period == "Q":
         return months // 3
