@@ -65,8 +65,6 @@ _MODES = ("on", "on_or_after")
 _NS_PER_DAY = 86_400 * 10**9
 _INT_MAX = np.iinfo(np.int64).max
 _INT_MIN = np.iinfo(np.int64).min
-# Bitmap of (customer, period) cells when it stays below this many bytes; else hash the keys.
-_BITMAP_LIMIT = 1 << 28
 _ATTR = "loyalty_metrics.cohorts"
 
 
@@ -385,22 +383,22 @@ def _active_cells(o: _Orders, grid: _CohortGrid, period: str) -> np.ndarray:
     sel = o.purchase & (grid.row_of_customer[o.customer] >= 0)
     cust = o.customer[sel]
     codes = _period_codes(o.day[sel], period)
+    cells = np.zeros(n_rows * n_cols, dtype="int64")
     if len(cust) == 0:
-        return np.zeros(n_rows * n_cols, dtype="int64")
-    low = int(codes.min())
-    span = int(codes.max()) - low + 1
-    # Distinct (customer, period): a bitmap when small enough, else hashing.
-    if o.n_customers * span <= _BITMAP_LIMIT:
-        flags = np.zeros(o.n_customers * span, dtype=bool)
-        flags[cust * span + (codes - low)] = True
-        keys = np.flatnonzero(flags)
-    else:
-        keys = pd.unique(cust * span + (codes - low))
-    cust = keys // span
-    codes = keys % span + low
-    rows = grid.row_of_customer[cust]
-    since = codes - grid.cohorts[rows]
-    return np.bincount(rows * n_cols + since, minlength=n_rows * n_cols)
+        return cells
+    # The orders are in date order, so each period's are one run: its distinct customers
+    # are flagged in one customer-sized array (cache-sized, where flags of every (customer,
+    # period) pair took hundreds of MB), read back and cleared for the next period.
+    flags = np.zeros(o.n_customers, dtype=bool)
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    for begin, stop in zip(starts, np.r_[starts[1:], len(codes)], strict=True):
+        flags[cust[begin:stop]] = True
+        active = np.flatnonzero(flags)
+        flags[active] = False
+        rows = grid.row_of_customer[active]
+        since = codes[begin] - grid.cohorts[rows]
+        cells += np.bincount(rows * n_cols + since, minlength=n_rows * n_cols)
+    return cells
 
 
 def _active_on_or_after(o: _Orders, grid: _CohortGrid, period: str) -> np.ndarray:

@@ -412,3 +412,31 @@ def test_one_cohort_view_per_window_inside_shared_kernels() -> None:
         shared = cohort_table(orders), repeat_rate_by_cohort(orders)
     pd.testing.assert_frame_equal(shared[0], alone[0])
     pd.testing.assert_frame_equal(shared[1], alone[1])
+
+
+@settings(max_examples=80, deadline=None)
+@given(_order_frames(), st.sampled_from(["W", "M", "Q"]))
+def test_active_customers_equal_a_groupby_of_the_purchases(data, period) -> None:
+    # Each cell: the distinct customers of the cohort (first purchase period) with a
+    # purchase in the period k periods later, counted by pandas from the netted orders.
+    import warnings
+
+    orders, end = data
+    lines = orders[orders["order_date"] <= end]
+    netted = lines.groupby(["customer_id", "order_id"]).agg(
+        amount=("amount", "sum"), date=("order_date", "min")
+    )
+    purchases = netted[netted["amount"] >= -1e-6].reset_index()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = cohort_table(orders, period=period, values="customers", end=end)
+    if purchases.empty:
+        assert table.empty
+        return
+    purchases["p"] = purchases["date"].dt.to_period(period)
+    purchases["cohort"] = purchases.groupby("customer_id")["p"].transform("min")
+    purchases["since"] = (purchases["p"] - purchases["cohort"]).map(lambda d: d.n)
+    expected = purchases.groupby(["cohort", "since"])["customer_id"].nunique()
+    for (cohort, since), count in expected.items():
+        assert table.loc[cohort, since] == count
+    assert np.nansum(table.to_numpy()) == expected.sum()
