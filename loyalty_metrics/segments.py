@@ -656,12 +656,19 @@ def _scores(values: pd.Series, bins: int) -> np.ndarray:
 def _below(values: pd.Series) -> np.ndarray:
     """How many values are strictly lower than each one: ``rank(method="min") - 1``.
 
-    By counting the distinct values (one sort in ``np.unique``), three to four times faster
-    than ``rank`` on millions of customers; NaN (not in a summary) keeps ``rank``'s NaN.
+    By counting the distinct values, three to four times faster than ``rank`` on millions
+    of customers: whole numbers over a short range (purchases, recency in days) by one
+    bincount, others by the sort in ``np.unique``; NaN (not in a summary) keeps ``rank``'s.
     """
     v = values.to_numpy(dtype="float64")
     if np.isnan(v).any():
         return values.rank(method="min").to_numpy() - 1
+    if len(v):
+        low, high = float(v.min()), float(v.max())
+        if high - low <= 4 * len(v) and (v == np.floor(v)).all():
+            offset = (v - low).astype("int64")
+            count = np.bincount(offset)
+            return (np.cumsum(count) - count)[offset]
     _, which, count = np.unique(v, return_inverse=True, return_counts=True)
     return (np.cumsum(count) - count)[which]
 

@@ -419,6 +419,7 @@ def test_rfm_codes_are_the_scores_written_side_by_side(bins, seed, n):
     st.lists(
         st.one_of(
             st.integers(-5, 5).map(float),  # many ties
+            st.integers(2**60, 2**60 + 50).map(float),  # whole numbers far from 0
             st.sampled_from([0.0, -0.0, 1e-300, -1e-300, 1e300]),
             st.floats(-1e6, 1e6, allow_nan=False),
         ),
@@ -437,6 +438,15 @@ def test_scores_by_counting_equal_rank_min(values: list[float], bins: int) -> No
         _scores(series, bins),
         (1 + np.floor(bins * (series.rank(method="min").to_numpy() - 1) / n)).astype("int64"),
     )
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-3, 300), max_size=80), st.booleans())
+def test_below_by_bincount_equals_rank_min(values: list[int], as_int: bool) -> None:
+    # Whole numbers over a short range (purchases, recency days) take the bincount path.
+    series = pd.Series(values, dtype="int64" if as_int else "float64")
+    expected = (series.rank(method="min").to_numpy() - 1).astype("int64")
+    np.testing.assert_array_equal(_below(series), expected)
 
 
 def test_below_by_hand() -> None:
