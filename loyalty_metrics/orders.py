@@ -390,11 +390,11 @@ class OrderKernel:
         multi = np.zeros(n, dtype=bool)
         multi[customer[category != reference[customer]]] = True
         multi[self.customer[own[self._order_cats_mixed[own]]]] = True
-        some = np.zeros(n, dtype=bool)
-        some[customer] = True
-        n_multi = int(np.count_nonzero(multi))  # multi-category customers are among ``some``
+        # customers with a category: those with a reference (codes are >= 0), among whom
+        # the multi-category ones
+        n_multi = int(np.count_nonzero(multi))
         return {
-            "single_category_customers": int(np.count_nonzero(some)) - n_multi,
+            "single_category_customers": int(np.count_nonzero(reference >= 0)) - n_multi,
             "multi_category_customers": n_multi,
         }
 

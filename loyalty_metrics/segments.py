@@ -212,7 +212,10 @@ def _rungs(
         known[found[found >= 0]] = True
         new = others[found < 0]
     code = np.concatenate([np.flatnonzero(known), np.full(len(new), -1, dtype="int64")])
-    ids = by_code[known].append(new) if len(new) else by_code[known]
+    # (every code known, as at the kernel's end: the ids as they are, not a copy of millions)
+    ids = by_code if known.all() else by_code[known]
+    if len(new):
+        ids = ids.append(new)
     if len(new):  # the kernel's ids are sorted; ids from the other tables join them
         order = ids.argsort()
         ids, code = ids[order], code[order]
