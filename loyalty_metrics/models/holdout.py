@@ -84,21 +84,25 @@ def calibration_holdout(
     # One netting of the lines up to holdout_end serves both periods.
     kernel = order_kernel(orders, end=hold_end)
     window = kernel.window(start, cal_end)
-    # Each period's arrays cover every customer code: keep the calibration customers' only.
+    # Each period's arrays cover every customer code: keep the calibration customers' only,
+    # column by column, freeing each full column as it goes (memory counts: a report
+    # computes this in a forked copy of itself).
     arrays, rows = summary_arrays(kernel, window, descriptive=False)
-    calibration = {name: values[rows] for name, values in arrays.items()}
+    columns = ("customer_id", "frequency", "recency", "T", "monetary_value", "revenue")
+    calibration = {name: arrays.pop(name)[rows] for name in columns}
     del arrays
     days_cal = calibration["frequency"] + 1
     days_full = _purchase_days_through(kernel, window, days_cal, rows)[rows]
     in_full = days_full > 0
-    days_full = np.where(in_full, days_full, days_cal)
+    # An order spanning calibration_end can change sign once its later lines count; never
+    # let that make a negative count.
+    holdout = np.clip(np.where(in_full, days_full, days_cal) - days_cal, 0, None)
+    del days_full, days_cal
     full = Window(start=window.start, end=hold_end)
     revenue_full = np.where(
         in_full, kernel.revenue_by_customer(full)[rows], calibration["revenue"]
     )
-    # An order spanning calibration_end can change sign once its later lines count; never
-    # let that make a negative count.
-    holdout = np.clip(days_full - days_cal, 0, None)
+    del in_full
     factor = 1.0 / _DAYS[time_unit]
     split = pd.DataFrame(
         {
@@ -106,11 +110,12 @@ def calibration_holdout(
             "recency": calibration["recency"] * factor,
             "T": calibration["T"] * factor,
             "monetary_value": calibration["monetary_value"],
-            "frequency_holdout": holdout.astype("int64"),
+            "frequency_holdout": holdout.astype("int64", copy=False),
             "revenue_holdout": revenue_full - calibration["revenue"],
             "duration_holdout": float((hold_end - cal_end).days) * factor,
         },
         index=pd.Index(calibration["customer_id"], name="customer_id"),
+        copy=False,  # each column its own block: no consolidating copy
     )
     split.attrs[TIME_UNIT_ATTR] = time_unit
     split.attrs["loyalty_metrics.holdout"] = {"calibration_end": cal_end, "holdout_end": hold_end}
