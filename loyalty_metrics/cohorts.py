@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -35,7 +36,7 @@ from . import caveats
 from ._validation import validate_orders
 from ._window import DateLike, Window
 from .errors import ConfigError
-from .orders import OrderKernel, order_kernel
+from .orders import OrderKernel, order_kernel, shared_result
 
 __all__ = [
     "ALL_COHORTS",
@@ -64,8 +65,6 @@ _MODES = ("on", "on_or_after")
 _NS_PER_DAY = 86_400 * 10**9
 _INT_MAX = np.iinfo(np.int64).max
 _INT_MIN = np.iinfo(np.int64).min
-# Bitmap of (customer, period) cells when it stays below this many bytes; else hash the keys.
-_BITMAP_LIMIT = 1 << 28
 _ATTR = "loyalty_metrics.cohorts"
 
 
@@ -156,7 +155,12 @@ class _Orders:
         return int(self.window.start.value // _NS_PER_DAY)
 
     def first_purchase_day(self) -> np.ndarray:
-        """Day of each customer's first purchase (int64 max when they never purchased)."""
+        """Day of each customer's first purchase (int64 max when they never purchased);
+        computed once per view, callers must not change it."""
+        return self._first_purchase_day
+
+    @cached_property
+    def _first_purchase_day(self) -> np.ndarray:
         out = np.full(self.n_customers, _INT_MAX, dtype="int64")
         np.minimum.at(out, self.customer[self.purchase], self.day[self.purchase])
         return out
@@ -191,7 +195,12 @@ def _orders_up_to_end(
     """The orders on or before ``end`` (the order kernel's), over the window ``start..end``."""
     validate_orders(orders)
     kernel = order_kernel(orders, end=end)
-    return orders_from_kernel(kernel, kernel.window(start, end))
+    window = kernel.window(start, end)
+    # Inside shared_kernels() (a report) the cohort tables, repeat rates and the loop of one
+    # window share one view, and so its first purchase days.
+    return shared_result(
+        orders, ("cohort_orders", window), lambda: orders_from_kernel(kernel, window)
+    )
 
 
 def orders_from_kernel(kernel: OrderKernel, window: Window) -> _Orders:
@@ -217,6 +226,12 @@ def _period_codes(days: np.ndarray, period: str) -> np.ndarray:
     days = np.asarray(days, dtype="int64")
     if period == "W":
         return (days + 3) // 7  # weeks Monday..Sunday (W-SUN); 1970-01-01 was a Thursday
+    low = int(days.min(initial=0))
+    span = int(days.max(initial=0)) - low + 1
+    if len(days) > 4 * span:
+        # Millions of orders over a few thousand days: the calendar conversion once per day
+        # of the span, then a lookup (the conversion costs ten times the gather).
+        return _period_codes(np.arange(low, low + span), period)[days - low]
     months = days.astype("datetime64[D]").astype("datetime64[M]").astype("int64")
     if period == "Q":
         return months // 3
@@ -368,22 +383,22 @@ def _active_cells(o: _Orders, grid: _CohortGrid, period: str) -> np.ndarray:
     sel = o.purchase & (grid.row_of_customer[o.customer] >= 0)
     cust = o.customer[sel]
     codes = _period_codes(o.day[sel], period)
+    cells = np.zeros(n_rows * n_cols, dtype="int64")
     if len(cust) == 0:
-        return np.zeros(n_rows * n_cols, dtype="int64")
-    low = int(codes.min())
-    span = int(codes.max()) - low + 1
-    # Distinct (customer, period): a bitmap when small enough, else hashing.
-    if o.n_customers * span <= _BITMAP_LIMIT:
-        flags = np.zeros(o.n_customers * span, dtype=bool)
-        flags[cust * span + (codes - low)] = True
-        keys = np.flatnonzero(flags)
-    else:
-        keys = pd.unique(cust * span + (codes - low))
-    cust = keys // span
-    codes = keys % span + low
-    rows = grid.row_of_customer[cust]
-    since = codes - grid.cohorts[rows]
-    return np.bincount(rows * n_cols + since, minlength=n_rows * n_cols)
+        return cells
+    # The orders are in date order, so each period's are one run: its distinct customers
+    # are flagged in one customer-sized array (cache-sized, where flags of every (customer,
+    # period) pair took hundreds of MB), read back and cleared for the next period.
+    flags = np.zeros(o.n_customers, dtype=bool)
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    for begin, stop in zip(starts, np.r_[starts[1:], len(codes)], strict=True):
+        flags[cust[begin:stop]] = True
+        active = np.flatnonzero(flags)
+        flags[active] = False
+        rows = grid.row_of_customer[active]
+        since = codes[begin] - grid.cohorts[rows]
+        cells += np.bincount(rows * n_cols + since, minlength=n_rows * n_cols)
+    return cells
 
 
 def _active_on_or_after(o: _Orders, grid: _CohortGrid, period: str) -> np.ndarray:

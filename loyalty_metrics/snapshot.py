@@ -33,7 +33,14 @@ from .metrics.registry import KPI_KEYS, ParsedOptions, evaluate, parse_options
 from .metrics.retention import churn_counts
 from .metrics.survey import _categories, _is_dated, _responses
 from .options import MetricOptions
-from .orders import CategoryTimeline, OrderKernel, category_timeline, order_kernel
+from .orders import (
+    CategoryTimeline,
+    FirstPurchases,
+    OrderKernel,
+    category_timeline,
+    first_purchases,
+    order_kernel,
+)
 
 __all__ = ["KPI_KEYS", "kpis", "kpis_by_period"]
 
@@ -50,9 +57,10 @@ def order_aggregates(
     window: Window,
     churn_period: Span,
     timeline: CategoryTimeline | None = None,
+    firsts: FirstPurchases | None = None,
 ) -> dict[str, float]:
     """The order aggregates of the registry over ``window``, from the order kernel
-    (``timeline``: see :meth:`OrderKernel.customer_counts`).
+    (``timeline``, ``firsts``: see :meth:`OrderKernel.customer_counts`).
 
     Examples
     --------
@@ -71,7 +79,7 @@ def order_aggregates(
     if window.empty:
         return out
     k = kernel.as_of(window.end)
-    out.update(k.customer_counts(window, timeline))
+    out.update(k.customer_counts(window, timeline, firsts))
     out.update(revenue=k.revenue_total(window), window_days=(window.end - window.start).days + 1)
     cohort, churned = churn_counts(k, window.end, churn_period)
     out.update(churn_cohort=cohort, churned=churned)
@@ -481,10 +489,11 @@ def kpis_by_period(
         if expanding and kernel.has_categories and not overall.empty
         else None
     )
+    firsts = first_purchases(kernel)  # who purchased before each row's window
     rows = {}
     for row_window in trend_windows(overall, freq, window, trailing):
         last = row_window.end
-        aggregates = order_aggregates(kernel, row_window, parsed.churn_period, timeline)
+        aggregates = order_aggregates(kernel, row_window, parsed.churn_period, timeline, firsts)
         aggregates.update(
             _side_aggregates(row_window, parsed, surveys, events, spend, arrays, survey_counts)
         )

@@ -206,9 +206,11 @@ def summary_arrays(
     in_window = slice(begin, stop)
 
     is_purchase = k.purchase[in_window]
-    p_customer = k.customer[in_window][is_purchase]
-    p_date = k.date[in_window][is_purchase]
-    p_amount = k.amount[in_window][is_purchase]
+    # Memory counts here (a report computes this in a forked copy): when every order is a
+    # purchase, views of the kernel instead of copies, and each array freed once used.
+    every = bool(is_purchase.all())
+    p_customer = k.customer[in_window] if every else k.customer[in_window][is_purchase]
+    p_date = k.date[in_window] if every else k.date[in_window][is_purchase]
     purchases = np.bincount(p_customer, minlength=n_customers)
     first = _group_min(p_customer, p_date, n_customers)
     last = _group_max(p_customer, p_date, n_customers)
@@ -218,44 +220,66 @@ def summary_arrays(
     # days are those of the first and last purchase; only the other days need counting.
     first_day = _day(first)
     last_day = _day(last)
-    p_day = np.floor_divide(p_date, NS_PER_DAY)
+    p_day = np.floor_divide(p_date, NS_PER_DAY, out=None if every else p_date)
+    del p_date
     later = p_day != first_day[p_customer]
-    repeat_spend = np.bincount(p_customer[later], weights=p_amount[later], minlength=n_customers)
-    purchase_days = 1 + _distinct_pairs(p_customer[later], p_day[later], n_customers)
+    later_customer = p_customer[later]
+    del p_customer
+    p_amount = k.amount[in_window] if every else k.amount[in_window][is_purchase]
+    repeat_spend = np.bincount(later_customer, weights=p_amount[later], minlength=n_customers)
+    del p_amount
+    later_day = p_day[later]
+    del p_day, later
+    purchase_days = 1 + _distinct_pairs(later_customer, later_day, n_customers)
+    del later_customer, later_day
     end_day = window.end.value // NS_PER_DAY if not window.empty else 0
-    del p_date, p_amount, p_day, later
-
-    categories = np.full(n_customers, np.nan)
-    if descriptive and k.has_categories:
-        pair_customer, pair_category = k.category_pairs(is_purchase, begin, stop)
-        categories = _distinct_pairs(pair_customer, pair_category, n_customers).astype("float64")
 
     keep = purchases > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         frequency = purchase_days - 1
+        del purchase_days
         monetary = np.where(frequency > 0, repeat_spend / np.maximum(frequency, 1), np.nan)
+    del repeat_spend
+    # (small whole day numbers: the float64 difference is the difference of the floats)
+    recency = np.subtract(last_day, first_day, dtype="float64")
+    T = np.subtract(end_day, first_day, dtype="float64")
+    del first_day, last_day
     data: dict[str, Any] = {
         "customer_id": k.customer_ids,
-        "first_purchase": _to_datetime(first),
-        "last_purchase": _to_datetime(last),
-        "purchases": purchases.astype("int64"),
+        "first_purchase": first,  # as datetimes below, once read as numbers
+        "last_purchase": last,
+        "purchases": purchases.astype("int64", copy=False),
         "revenue": revenue,
-        "categories": categories,
-        "frequency": frequency.astype("int64"),
-        "recency": (last_day - first_day).astype("float64"),
-        "T": (end_day - first_day).astype("float64"),
+        "categories": None,
+        "frequency": frequency.astype("int64", copy=False),
+        "recency": recency,
+        "T": T,
         "monetary_value": monetary,
     }
     if not descriptive:
         del data["categories"]
-        return data, keep
-    # First purchase ever (look-back ignores start), over every order up to end.
-    first_ever = _group_min(k.customer[k.purchase], k.date[k.purchase], n_customers)
-    data["first_purchase_ever"] = _to_datetime(first_ever)
-    if k.channel is not None:
-        data["channel"] = _first_purchase_channel(k, begin, is_purchase, first)
-    if k.has_units:
-        data["units"] = k.units_by_customer(window) if not window.empty else np.zeros(n_customers)
+    else:
+        data["categories"] = np.full(n_customers, np.nan)
+        if k.has_categories:
+            pair_customer, pair_category = k.category_pairs(is_purchase, begin, stop)
+            data["categories"] = _distinct_pairs(pair_customer, pair_category, n_customers).astype(
+                "float64"
+            )
+            del pair_customer, pair_category
+        # First purchase ever (look-back ignores start), over every order up to end: the
+        # first in the window unless one came before (often none: the window starts the data).
+        upto = k.n_orders if window.empty else begin
+        before = k.purchase[:upto]
+        first_before = _group_min(k.customer[:upto][before], k.date[:upto][before], n_customers)
+        data["first_purchase_ever"] = _as_datetime(np.minimum(first_before, first))
+        del first_before
+        if k.channel is not None:
+            data["channel"] = _first_purchase_channel(k, begin, is_purchase, first)
+        if k.has_units:
+            units = k.units_by_customer(window) if not window.empty else np.zeros(n_customers)
+            data["units"] = units
+    data["first_purchase"] = _as_datetime(first)  # first and last are this function's own
+    data["last_purchase"] = _as_datetime(last)
     return data, keep
 
 
@@ -316,17 +340,32 @@ def _day(ns: np.ndarray) -> np.ndarray:
     return np.floor_divide(ns, NS_PER_DAY)
 
 
-def _distinct_pairs(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Number of distinct ``values`` per group (int64 groups 0..n-1, int64 values).
+#: Largest (groups x value span) counted in a bitmap by :func:`_distinct_pairs` (64 MB).
+_BITMAP_CELLS = 1 << 26
 
-    One int64 key per pair, sorted: numpy's SIMD sort is ten times faster than hashing the
-    keys, and equal pairs end up side by side.
+
+def _distinct_pairs(
+    groups: np.ndarray, values: np.ndarray, n: int, *, bitmap_cells: int = _BITMAP_CELLS
+) -> np.ndarray:
+    """Number of distinct ``values`` per group (int64 groups 0..n-1, integer values).
+
+    Few distinct values per group (categories): one flag per (group, value) cell, set in one
+    scatter, about twice as fast as sorting 10M pairs. Otherwise (days) one int64 key per
+    pair, sorted: numpy's SIMD sort is ten times faster than hashing the keys, and equal
+    pairs end up side by side.
     """
     if not len(groups):
         return np.zeros(n, dtype="int64")
     low = int(values.min())
     span = int(values.max()) - low + 1
-    keys = np.sort(groups * span + (values - low))
+    if n * span <= bitmap_cells:
+        flags = np.zeros(n * span, dtype=bool)
+        flags[groups * span + (values - low)] = True
+        return flags.reshape(n, span).sum(axis=1)
+    keys = np.multiply(groups, span, dtype="int64")  # then in place: no more pair-sized copies
+    keys += values
+    keys -= low
+    keys.sort()
     new = np.empty(len(keys), dtype=bool)
     new[0] = True
     np.not_equal(keys[1:], keys[:-1], out=new[1:])
@@ -345,11 +384,10 @@ def _group_max(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _to_datetime(ns: np.ndarray) -> np.ndarray:
-    invalid = (ns == np.iinfo(np.int64).max) | (ns == np.iinfo(np.int64).min)
-    out = ns.copy()
-    out[invalid] = np.iinfo(np.int64).min  # the NaT sentinel
-    return out.view("datetime64[ns]")
+def _as_datetime(ns: np.ndarray) -> np.ndarray:
+    """``ns`` (int64, changed in place) as datetimes, the min/max sentinels as NaT."""
+    ns[ns == np.iinfo(np.int64).max] = np.iinfo(np.int64).min  # the NaT sentinel
+    return ns.view("datetime64[ns]")
 
 
 def _first_purchase_channel(

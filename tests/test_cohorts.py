@@ -377,3 +377,66 @@ def test_property_as_of_equals_truncated_and_statuses_consistent(data, period):
         assert (full.fillna(0) <= after.fillna(0)).all().all()
         assert (after.diff(axis=1).iloc[:, 1:].fillna(0) <= 0).all().all()
         assert int(full[0].sum()) == len(customer_summary(orders, end=end))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(-40_000, 40_000), st.integers(0, 400), st.sampled_from(["M", "Q", "Y"]))
+def test_period_codes_by_lookup_equal_the_calendar(first, spread, period) -> None:
+    # 2,000 days over at most 401 take the lookup path; it equals numpy's calendar.
+    from loyalty_metrics.cohorts import _period_codes
+
+    days = first + np.arange(2_000, dtype="int64") * 7 % (spread + 1)
+    months = days.astype("datetime64[D]").astype("datetime64[M]").astype("int64")
+    expected = {"M": months, "Q": months // 3, "Y": months // 12}[period]
+    np.testing.assert_array_equal(_period_codes(days, period), expected)
+
+
+def test_one_cohort_view_per_window_inside_shared_kernels() -> None:
+    # A report's cohort table, cell status and repeat rates read one view of the orders (and
+    # its first purchase days, computed once); the tables are those computed alone.
+    from loyalty_metrics.cohorts import _orders_up_to_end, repeat_rate_by_cohort
+    from loyalty_metrics.orders import shared_kernels
+
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "a", "c"],
+            "order_date": pd.to_datetime(["2024-01-05", "2024-01-20", "2024-02-03", "2024-03-01"]),
+            "amount": [10.0, 5.0, 7.0, 3.0],
+        }
+    )
+    alone = cohort_table(orders), repeat_rate_by_cohort(orders)
+    with shared_kernels():
+        view = _orders_up_to_end(orders)
+        assert _orders_up_to_end(orders) is view
+        assert view.first_purchase_day() is view.first_purchase_day()
+        shared = cohort_table(orders), repeat_rate_by_cohort(orders)
+    pd.testing.assert_frame_equal(shared[0], alone[0])
+    pd.testing.assert_frame_equal(shared[1], alone[1])
+
+
+@settings(max_examples=80, deadline=None)
+@given(_order_frames(), st.sampled_from(["W", "M", "Q"]))
+def test_active_customers_equal_a_groupby_of_the_purchases(data, period) -> None:
+    # Each cell: the distinct customers of the cohort (first purchase period) with a
+    # purchase in the period k periods later, counted by pandas from the netted orders.
+    import warnings
+
+    orders, end = data
+    lines = orders[orders["order_date"] <= end]
+    netted = lines.groupby(["customer_id", "order_id"]).agg(
+        amount=("amount", "sum"), date=("order_date", "min")
+    )
+    purchases = netted[netted["amount"] >= -1e-6].reset_index()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = cohort_table(orders, period=period, values="customers", end=end)
+    if purchases.empty:
+        assert table.empty
+        return
+    purchases["p"] = purchases["date"].dt.to_period(period)
+    purchases["cohort"] = purchases.groupby("customer_id")["p"].transform("min")
+    purchases["since"] = (purchases["p"] - purchases["cohort"]).map(lambda d: d.n)
+    expected = purchases.groupby(["cohort", "since"])["customer_id"].nunique()
+    for (cohort, since), count in expected.items():
+        assert table.loc[cohort, since] == count
+    assert np.nansum(table.to_numpy()) == expected.sum()

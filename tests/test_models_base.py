@@ -156,3 +156,26 @@ def test_sample_arguments_are_checked() -> None:
         model.sample(1, -1.0)
     index = model.sample(3, 10.0, seed=1).index
     assert index.name == "customer_id" and index[0] == "sim0000000"
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 6), st.integers(5, 9)), min_size=1, max_size=40
+    ),
+    st.sampled_from([0.5, 4.0, 52.0, 1e-9]),
+)
+def test_one_horizon_reuses_the_x_T_compression(rows, horizon) -> None:
+    # euler_core's shortcut for one horizon: the distinct (x, T, t) rows, their order and
+    # each row's number are those of (x, T), with t repeated; so the CLV is unchanged.
+    x, tx, T = (np.array(c, dtype="float64") for c in zip(*rows, strict=True))
+    (x, tx, T), w, _ = compress(x, np.minimum(tx, T), T)
+    h = Histories.build(x, tx, T, w)
+    t = np.full(len(h.x), horizon)
+    (x_code, T_values, t_values), weights, inverse = compress(h.x_code.astype("float64"), h.T, t)
+    (x_code2, T_values2), weights2, inverse2 = h.x_and_T
+    for got, expected in [
+        (x_code2, x_code), (T_values2, T_values), (np.full(len(x_code2), horizon), t_values),
+        (weights2, weights), (inverse2, inverse),
+    ]:  # fmt: skip
+        np.testing.assert_array_equal(got, expected)

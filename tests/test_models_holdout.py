@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from loyalty_metrics import customer_summary
 from loyalty_metrics.models import BetaGeoModel, HoldoutEvaluation, calibration_holdout, evaluate
+from loyalty_metrics.orders import shared_kernels
 
 
 @pytest.fixture
@@ -148,3 +154,63 @@ def test_errors(orders: pd.DataFrame) -> None:
             calibration_holdout(orders, calibration_end="2024-01-31", holdout_end="2024-02-29"),
             max_frequency=0,
         )
+
+
+_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["a", "b", "c", "d"]),
+        st.integers(0, 60),  # day offset
+        st.integers(-50, 200).map(lambda cents: cents / 4),
+        st.sampled_from(["o1", "o2", "o3", "o4", "o5", "o6"]),  # orders spanning days
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_rows, st.integers(0, 59), st.integers(1, 30), st.booleans())
+def test_split_equals_two_summaries(
+    rows: list[tuple], cut: int, length: int, shared: bool
+) -> None:
+    # The holdout counts are the full period's purchase days minus the calibration's, as
+    # two customer summaries give them (the split counts only the holdout and re-counts the
+    # customers whose orders straddle calibration_end); inside a report or not.
+    frame = pd.DataFrame(rows, columns=["customer_id", "day", "amount", "order_id"])
+    frame["order_date"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(frame.pop("day"), "D")
+    start = pd.Timestamp("2024-01-01")
+    cal_end = start + pd.Timedelta(days=cut)
+    hold_end = cal_end + pd.Timedelta(days=length)
+    with shared_kernels() if shared else contextlib.nullcontext():
+        split = calibration_holdout(
+            frame, calibration_end=cal_end, holdout_end=hold_end, start=start
+        )
+    cal = customer_summary(frame, start=start, end=cal_end)
+    full = customer_summary(frame, start=start, end=hold_end).reindex(cal.index)
+    days_cal = cal["frequency"] + 1
+    days_full = (full["frequency"] + 1).fillna(days_cal)
+    revenue_full = full["revenue"].where(full["revenue"].notna(), cal["revenue"])
+    assert list(split.index) == list(cal.index)
+    np.testing.assert_array_equal(split["frequency"], cal["frequency"])
+    np.testing.assert_array_equal(
+        split["frequency_holdout"], (days_full - days_cal).clip(lower=0).astype("int64")
+    )
+    np.testing.assert_array_equal(split["revenue_holdout"], revenue_full - cal["revenue"])
+
+
+def test_an_order_straddling_calibration_end_is_counted_as_netted() -> None:
+    # a's order 1 (01-10, +10) is a purchase in the calibration period; its return line
+    # (02-05, -15) makes it a return (net -5) through the holdout end. Through 02-29 a has
+    # one purchase day (02-10), as in the calibration period: no holdout purchase (not the
+    # 1 that adding the holdout's new day would give); revenue 10 - 15 + 7 - 10 = -8.
+    orders = pd.DataFrame(
+        {
+            "order_id": ["1", "1", "2"],
+            "customer_id": ["a", "a", "a"],
+            "order_date": pd.to_datetime(["2024-01-10", "2024-02-05", "2024-02-10"]),
+            "amount": [10.0, -15.0, 7.0],
+        }
+    )
+    split = calibration_holdout(orders, calibration_end="2024-01-31", holdout_end="2024-02-29")
+    assert split.loc["a", "frequency_holdout"] == 0
+    assert split.loc["a", "revenue_holdout"] == -8.0

@@ -219,3 +219,100 @@ def test_a_kernel_in_date_order_holds_none_of_the_frames_arrays() -> None:
         assert not np.shares_memory(array, orders["order_date"].to_numpy())
     orders.loc[0, "amount"] = 100.0
     assert k.amount.tolist() == [5.0, -2.0] and k.purchase.tolist() == [True, False]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(line, min_size=1, max_size=40),
+    first=st.integers(0, 60),
+    last=st.integers(0, 60),
+    blanks=st.lists(st.booleans(), min_size=40, max_size=40),
+    categorical=st.booleans(),
+    truncate=st.booleans(),
+)
+def test_line_categories_are_the_lines_in_the_window(
+    rows, first, last, blanks, categorical, truncate
+) -> None:
+    """(customer, category) of every categorised line dated in the window, with the codes of
+    pandas.factorize over the column (a categorical's own codes): what the report's category
+    mix counts buyers from."""
+    from loyalty_metrics._window import Window
+
+    orders = _generated(rows)
+    values = orders["category"].astype(object).where(~np.asarray(blanks[: len(orders)]), None)
+    orders["category"] = values.astype("category") if categorical else values.astype("str")
+    if not categorical:
+        orders.loc[values.isna(), "category"] = None
+    day0 = pd.Timestamp("2024-01-01")
+    window = Window(
+        start=day0 + pd.Timedelta(days=min(first, last)),
+        end=day0 + pd.Timedelta(days=max(first, last)),
+    )
+    kernel = order_kernel(orders)
+    if truncate and window.end < kernel.end:
+        kernel = kernel.as_of(window.end)
+    if categorical:
+        codes, names = orders["category"].cat.codes.to_numpy(), orders["category"].cat.categories
+    else:
+        codes, names = pd.factorize(orders["category"])
+    customer, category = kernel.line_categories(window)
+    assert (category >= 0).all()
+    got = sorted(zip(kernel.customer_ids.to_numpy()[customer], names[category], strict=True))
+    inside = window.contains(orders["order_date"]) & (codes >= 0)
+    expected = sorted(zip(orders["customer_id"][inside], names[codes[inside]], strict=True))
+    assert got == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(line, min_size=1, max_size=40),
+    first=st.integers(0, 60),
+    last=st.integers(0, 60),
+)
+def test_first_purchases_count_the_new_customers_of_any_truncation(rows, first, last) -> None:
+    """Counting new customers from first_purchases (settled orders by index, re-netted ones
+    exactly) equals the pass over every earlier order, for the kernel and its truncations."""
+    from loyalty_metrics._window import Window
+    from loyalty_metrics.orders import first_purchases
+
+    orders = _generated(rows)
+    kernel = order_kernel(orders)
+    firsts = first_purchases(kernel)
+    day0 = pd.Timestamp("2024-01-01")
+    window = Window(
+        start=day0 + pd.Timedelta(days=min(first, last)),
+        end=min(kernel.end, day0 + pd.Timedelta(days=max(first, last))),
+    )
+    if window.end < window.start:
+        return
+    k = kernel.as_of(window.end)
+    assert k.customer_counts(window, firsts=firsts) == k.customer_counts(window)
+    begin = k.between(window)[0]
+    expected = np.zeros(k.n_customers, dtype=bool)
+    expected[k.customer[:begin][k.purchase[:begin]]] = True
+    np.testing.assert_array_equal(firsts.before(k, begin), expected)
+
+
+def test_first_purchases_take_a_relined_order_as_each_truncation_nets_it() -> None:
+    # a's order 1: -5 on 01-01, +20 on 01-10. Through 01-10 it nets +15 (a purchase); as of
+    # 01-05 it is a -5 return, so a's order 3 (01-04) is a's first purchase: a is new in
+    # 01-04..01-05, b (first purchase 01-03) is not among its buyers.
+    from loyalty_metrics._window import Window
+    from loyalty_metrics.orders import first_purchases
+
+    orders = _orders(
+        [
+            ("a", "1", "2024-01-01", -5.0),
+            ("a", "1", "2024-01-10", 20.0),
+            ("b", "2", "2024-01-03", 3.0),
+            ("a", "3", "2024-01-04", 2.0),
+        ]
+    )
+    kernel = order_kernel(orders)
+    k = kernel.as_of("2024-01-05")
+    window = Window(start=pd.Timestamp("2024-01-04"), end=pd.Timestamp("2024-01-05"))
+    counts = k.customer_counts(window, firsts=first_purchases(kernel))
+    assert (counts["customers"], counts["new_customers"]) == (1, 1)
+    # through 01-10, order 1 is a's first purchase: a is not new in 01-04..01-10
+    whole = Window(start=pd.Timestamp("2024-01-04"), end=pd.Timestamp("2024-01-10"))
+    assert kernel.customer_counts(whole, firsts=first_purchases(kernel))["new_customers"] == 0

@@ -12,6 +12,8 @@ from loyalty_metrics.errors import ConfigError
 from loyalty_metrics.segments import (
     DEFAULT_SEGMENT_MAP,
     LADDER_STAGES,
+    _below,
+    _scores,
     ladder_transitions,
     loyalty_ladder,
     loyalty_loop,
@@ -410,3 +412,44 @@ def test_rfm_codes_are_the_scores_written_side_by_side(bins, seed, n):
     codes = _rfm_codes(r, f, m, bins)
     assert codes.dtype == "str"
     assert list(codes) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(-5, 5).map(float),  # many ties
+            st.integers(2**60, 2**60 + 50).map(float),  # whole numbers far from 0
+            st.sampled_from([0.0, -0.0, 1e-300, -1e-300, 1e300]),
+            st.floats(-1e6, 1e6, allow_nan=False),
+        ),
+        max_size=60,
+    ),
+    st.integers(1, 12),
+)
+def test_scores_by_counting_equal_rank_min(values: list[float], bins: int) -> None:
+    # The counted "strictly below" equals rank(method="min") - 1 exactly, so the scores
+    # 1 + floor(bins * below / n) are those of the rank.
+    series = pd.Series(values, dtype="float64")
+    expected = (series.rank(method="min").to_numpy() - 1).astype("int64")
+    np.testing.assert_array_equal(_below(series), expected)
+    n = max(len(values), 1)
+    np.testing.assert_array_equal(
+        _scores(series, bins),
+        (1 + np.floor(bins * (series.rank(method="min").to_numpy() - 1) / n)).astype("int64"),
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-3, 300), max_size=80), st.booleans())
+def test_below_by_bincount_equals_rank_min(values: list[int], as_int: bool) -> None:
+    # Whole numbers over a short range (purchases, recency days) take the bincount path.
+    series = pd.Series(values, dtype="int64" if as_int else "float64")
+    expected = (series.rank(method="min").to_numpy() - 1).astype("int64")
+    np.testing.assert_array_equal(_below(series), expected)
+
+
+def test_below_by_hand() -> None:
+    # 3.0 has 0.5, 0.5 (tied) and 2.0 below it; the two 0.5s share 0; NaN stays NaN.
+    assert _below(pd.Series([3.0, 0.5, 2.0, 0.5])).tolist() == [3, 0, 2, 0]
+    assert np.isnan(_below(pd.Series([1.0, np.nan]))[1])

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from loyalty_metrics.orders import shared_kernels
 from loyalty_metrics.summary import (
     SUMMARY_COLUMNS,
+    _distinct_pairs,
     customer_summary,
     is_customer_summary,
     summary_window,
@@ -264,3 +265,39 @@ def test_units_are_netted_as_revenue_is(rows: list[tuple], first: int, last: int
             customer_summary(frame)  # the kernel of every line, then truncated
             s = customer_summary(frame, **window)
         np.testing.assert_allclose(s["units"], 4 * s["revenue"], atol=1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.integers(-3, 40)), max_size=60),
+    st.integers(1, 31),
+)
+def test_distinct_pairs_bitmap_equals_sort(pairs: list[tuple], n: int) -> None:
+    # The bitmap (few values per group) and the sorted keys count the same distinct pairs.
+    groups = np.array([g % n for g, _ in pairs], dtype="int64")
+    values = np.array([v for _, v in pairs], dtype="int64")
+    by_bitmap = _distinct_pairs(groups, values, n)
+    by_sort = _distinct_pairs(groups, values, n, bitmap_cells=0)
+    expected = np.zeros(n, dtype="int64")
+    for g in set(zip(groups.tolist(), values.tolist(), strict=True)):
+        expected[g[0]] += 1
+    np.testing.assert_array_equal(by_bitmap, expected)
+    np.testing.assert_array_equal(by_sort, expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(order_rows, st.integers(0, 60), st.integers(0, 60))
+def test_first_purchase_ever_looks_back_before_start(rows: list[tuple], a: int, b: int) -> None:
+    # The earliest purchase on or before end in all the data, whatever the window's start.
+    frame = _frame(rows)
+    day0 = pd.Timestamp("2024-01-01")
+    start, end = day0 + pd.Timedelta(days=min(a, b)), day0 + pd.Timedelta(days=max(a, b))
+    s = customer_summary(frame, start=start, end=end)
+    lines = frame[frame["order_date"] <= end]
+    orders = lines.groupby(["customer_id", "order_id"]).agg(
+        amount=("amount", "sum"), date=("order_date", "min")
+    )
+    first = orders[orders["amount"] >= -1e-6].groupby("customer_id")["date"].min()
+    np.testing.assert_array_equal(
+        s["first_purchase_ever"].to_numpy(), first.reindex(s.index).to_numpy()
+    )

@@ -80,7 +80,7 @@ def churn_counts(kernel: OrderKernel, end: pd.Timestamp, span: Span) -> tuple[in
     before[k.customer[first:cut][k.purchase[first:cut]]] = True
     after = np.zeros(k.n_customers, dtype=bool)
     after[k.customer[cut:stop][k.purchase[cut:stop]]] = True
-    return int(before.sum()), int((before & ~after).sum())
+    return int(np.count_nonzero(before)), int(np.count_nonzero(before & ~after))
 
 
 def _churn(

@@ -14,6 +14,7 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -225,6 +226,12 @@ class Histories:
         T_code, T_values = factorize(T)
         w_by_x = np.bincount(x_code, weights=w, minlength=len(x_values))
         return cls(x, tx, T, w, x_values, x_code, tx_values, tx_code, T_values, T_code, w_by_x)
+
+    @cached_property
+    def x_and_T(self) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """:func:`compress` of (``x_code``, ``T``): with one horizon for every row (the
+        steps of a CLV, a holdout), the distinct rows of :func:`euler_core` are these."""
+        return compress(self.x_code.astype("float64"), self.T)
 
     def rescaled(self, scale: float) -> Histories:
         """The same histories with time divided by ``scale``."""
@@ -990,9 +997,19 @@ def euler_core(
     the power series is summed instead (fast when ``c`` is large); where that is too slow
     (``c`` near 0 with ``z`` near 1, exotic parameters), adaptive quadrature takes over.
     """
-    (x_code, T_values, t_values), _, inverse = compress(
-        h.x_code.astype("float64"), h.T, np.asarray(t, dtype="float64")
-    )
+    t = np.asarray(t, dtype="float64")
+    if (
+        t.ndim == 1
+        and len(t)
+        and np.isfinite(t[0])
+        and (t.view("int64") == t[:1].view("int64")).all()
+    ):
+        # One horizon (bit for bit) for every row: the distinct rows are those of (x, T),
+        # compressed once per histories for the many steps of a CLV.
+        (x_code, T_values), _, inverse = h.x_and_T
+        t_values = np.full(len(x_code), t[0])
+    else:
+        (x_code, T_values, t_values), _, inverse = compress(h.x_code.astype("float64"), h.T, t)
     codes = x_code.astype("int64")
     b_rows = b_post[codes]
     log_1mz = -np.log1p(t_values / (alpha + T_values))

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from .._window import DateLike, Window, to_day
-from ..orders import order_kernel
-from ..summary import summary_arrays
+from ..orders import NS_PER_DAY, OrderKernel, order_kernel
+from ..summary import _distinct_pairs, summary_arrays
 from ._base import TIME_UNIT_ATTR, TimeUnit, TransactionModel, check_option, unit_factor
 
 __all__ = ["HoldoutEvaluation", "calibration_holdout", "evaluate"]
@@ -84,21 +84,25 @@ def calibration_holdout(
     # One netting of the lines up to holdout_end serves both periods.
     kernel = order_kernel(orders, end=hold_end)
     window = kernel.window(start, cal_end)
-    # Both periods from the same kernel: their arrays share the customer codes. Each
-    # period's arrays cover every customer: keep the calibration customers' values only.
+    # Each period's arrays cover every customer code: keep the calibration customers' only,
+    # column by column, freeing each full column as it goes (memory counts: a report
+    # computes this in a forked copy of itself).
     arrays, rows = summary_arrays(kernel, window, descriptive=False)
-    calibration = {name: values[rows] for name, values in arrays.items()}
-    arrays, in_full = summary_arrays(
-        kernel, Window(start=window.start, end=hold_end), descriptive=False
-    )
-    in_full = in_full[rows]
-    days_cal = calibration["frequency"] + 1
-    days_full = np.where(in_full, arrays["frequency"][rows] + 1, days_cal)
-    revenue_full = np.where(in_full, arrays["revenue"][rows], calibration["revenue"])
+    columns = ("customer_id", "frequency", "recency", "T", "monetary_value", "revenue")
+    calibration = {name: arrays.pop(name)[rows] for name in columns}
     del arrays
+    days_cal = calibration["frequency"] + 1
+    days_full = _purchase_days_through(kernel, window, days_cal, rows)[rows]
+    in_full = days_full > 0
     # An order spanning calibration_end can change sign once its later lines count; never
     # let that make a negative count.
-    holdout = np.clip(days_full - days_cal, 0, None)
+    holdout = np.clip(np.where(in_full, days_full, days_cal) - days_cal, 0, None)
+    del days_full, days_cal
+    full = Window(start=window.start, end=hold_end)
+    revenue_full = np.where(
+        in_full, kernel.revenue_by_customer(full)[rows], calibration["revenue"]
+    )
+    del in_full
     factor = 1.0 / _DAYS[time_unit]
     split = pd.DataFrame(
         {
@@ -106,15 +110,46 @@ def calibration_holdout(
             "recency": calibration["recency"] * factor,
             "T": calibration["T"] * factor,
             "monetary_value": calibration["monetary_value"],
-            "frequency_holdout": holdout.astype("int64"),
+            "frequency_holdout": holdout.astype("int64", copy=False),
             "revenue_holdout": revenue_full - calibration["revenue"],
             "duration_holdout": float((hold_end - cal_end).days) * factor,
         },
         index=pd.Index(calibration["customer_id"], name="customer_id"),
+        copy=False,  # each column its own block: no consolidating copy
     )
     split.attrs[TIME_UNIT_ATTR] = time_unit
     split.attrs["loyalty_metrics.holdout"] = {"calibration_end": cal_end, "holdout_end": hold_end}
     return split
+
+
+def _purchase_days_through(
+    kernel: OrderKernel, calibration: Window, days_cal: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    """Distinct purchase days per customer code from ``calibration.start`` to the kernel's
+    end, given ``days_cal``: those of the customer codes ``rows`` in ``calibration``.
+
+    A second summary of the longer period would sort every purchase again. Its days are the
+    calibration days plus the holdout's (later, so never the same day), except for customers
+    with an order whose lines straddle the calibration end: the later lines can turn it into
+    a return (or back into a purchase), so their days are counted again over both periods.
+    """
+    n = kernel.n_customers
+    begin, split = kernel.between(calibration)
+    stop = kernel.n_orders  # the kernel ends on holdout_end
+    days = np.zeros(n, dtype="int64")
+    days[rows] = days_cal
+    holdout = split + np.flatnonzero(kernel.purchase[split:stop])
+    days += _distinct_pairs(kernel.customer[holdout], kernel.date[holdout] // NS_PER_DAY, n)
+    straddle = kernel.orders_with_lines_after(calibration.end)
+    straddle = straddle[(straddle >= begin) & (straddle < split)]
+    if len(straddle):
+        again = np.zeros(n, dtype=bool)
+        again[kernel.customer[straddle]] = True
+        theirs = again[kernel.customer[begin:stop]] & kernel.purchase[begin:stop]
+        mine = begin + np.flatnonzero(theirs)
+        recount = _distinct_pairs(kernel.customer[mine], kernel.date[mine] // NS_PER_DAY, n)
+        days[again] = recount[again]
+    return days
 
 
 @dataclass(frozen=True)
