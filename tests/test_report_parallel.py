@@ -145,3 +145,19 @@ def test_shared_figures_that_fail_leave_every_section_to_meet_the_error(
     parallel = _report(sample_frames, parallel=True)
     assert parallel == _report(sample_frames)
     assert "summary out of order" in parallel  # the sections that read it say so
+
+
+@pytest.mark.parametrize("fmt", ["html", "json"])
+def test_loyalty_report_with_and_without_parallel_writes_the_same_file(tmp_path, monkeypatch, fmt):
+    from click.testing import CliRunner
+
+    from loyalty_metrics.cli import cli
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1736150400")
+    pages = []
+    for flag in ("--parallel", "--no-parallel"):
+        out = tmp_path / f"report{flag}.{fmt}"
+        result = CliRunner().invoke(cli, ["report", str(SAMPLE), "-o", str(out), "--quiet", flag])
+        assert result.exit_code == 0, result.output
+        pages.append(out.read_bytes())
+    assert pages[0] == pages[1]  # same figures, caveats and chart PNG bytes
