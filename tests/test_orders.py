@@ -219,3 +219,15 @@ def test_a_kernel_in_date_order_holds_none_of_the_frames_arrays() -> None:
         assert not np.shares_memory(array, orders["order_date"].to_numpy())
     orders.loc[0, "amount"] = 100.0
     assert k.amount.tolist() == [5.0, -2.0] and k.purchase.tolist() == [True, False]
+
+
+def test_spans_days_per_order() -> None:
+    from loyalty_metrics.orders import NS_PER_DAY, _spans_days
+
+    hour = NS_PER_DAY // 24
+    codes = np.array([0, 0, 1])
+    first = np.array([0, 5 * NS_PER_DAY])
+    # order 0: lines at 00:00 and 23:00 of day 0 (one day); order 1: day 5 only
+    assert not _spans_days(codes, np.array([0, 23 * hour, 5 * NS_PER_DAY]), first)
+    # order 0's second line on day 1: the order spans two days
+    assert _spans_days(codes, np.array([0, NS_PER_DAY, 5 * NS_PER_DAY]), first)
