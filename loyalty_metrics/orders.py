@@ -674,10 +674,11 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
         order_customer = np.empty(n_orders, dtype="int64")
         order_customer[order_codes] = customer_codes
         del customer_codes
-        # A line is late when dated on a day after its order's (whose date is its earliest).
-        is_late = dates_ns // NS_PER_DAY > order_date[order_codes] // NS_PER_DAY
-        late: np.ndarray | None = is_late if is_late.any() else None
-        if late is not None:
+        # A line is late when dated on a day after its order's (whose date is its earliest);
+        # the lines are looked at only when some order's lines span several days.
+        late: np.ndarray | None = None
+        if _spans_days(order_codes, dates_ns, order_date):
+            late = dates_ns // NS_PER_DAY > order_date[order_codes] // NS_PER_DAY
             on_day = ~late
             day_amount = np.bincount(
                 order_codes[on_day], weights=amounts[on_day], minlength=n_orders
@@ -884,6 +885,14 @@ def _id_codes(
         return customer_codes, ids, order_codes.result()
 
 
+def _spans_days(order_codes: np.ndarray, dates_ns: np.ndarray, first_date: np.ndarray) -> bool:
+    """Whether some order has lines on two days: its last line's day after its first's
+    (``first_date``), per order rather than per line."""
+    last = np.full(len(first_date), np.iinfo(np.int64).min, dtype="int64")
+    np.maximum.at(last, order_codes, dates_ns)
+    return bool((last // NS_PER_DAY > first_date // NS_PER_DAY).any())
+
+
 def _order_codes(customer_codes: np.ndarray, raw: np.ndarray) -> np.ndarray:
     """Dense codes of (customer, order_id) from the order ids' codes ``raw`` (-1 for blank);
     a blank order_id makes its line an order of its own.
@@ -894,7 +903,11 @@ def _order_codes(customer_codes: np.ndarray, raw: np.ndarray) -> np.ndarray:
     # Usually an order_id belongs to one customer: then its code is the order's code.
     owner = np.empty(int(raw.max(initial=-1)) + 1, dtype="int64")
     owner[raw] = customer_codes
-    if (owner[raw] == customer_codes).all():
+    step = 1 << 20  # compared a slice at a time: no temporary the size of the lines
+    if all(
+        (owner[raw[i : i + step]] == customer_codes[i : i + step]).all()
+        for i in range(0, len(raw), step)
+    ):
         return raw
     key = raw * (int(customer_codes.max(initial=0)) + 1) + customer_codes
     codes, _ = pd.factorize(key)

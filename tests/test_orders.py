@@ -316,3 +316,15 @@ def test_first_purchases_take_a_relined_order_as_each_truncation_nets_it() -> No
     # through 01-10, order 1 is a's first purchase: a is not new in 01-04..01-10
     whole = Window(start=pd.Timestamp("2024-01-04"), end=pd.Timestamp("2024-01-10"))
     assert kernel.customer_counts(whole, firsts=first_purchases(kernel))["new_customers"] == 0
+
+
+def test_spans_days_per_order() -> None:
+    from loyalty_metrics.orders import NS_PER_DAY, _spans_days
+
+    hour = NS_PER_DAY // 24
+    codes = np.array([0, 0, 1])
+    first = np.array([0, 5 * NS_PER_DAY])
+    # order 0: lines at 00:00 and 23:00 of day 0 (one day); order 1: day 5 only
+    assert not _spans_days(codes, np.array([0, 23 * hour, 5 * NS_PER_DAY]), first)
+    # order 0's second line on day 1: the order spans two days
+    assert _spans_days(codes, np.array([0, NS_PER_DAY, 5 * NS_PER_DAY]), first)

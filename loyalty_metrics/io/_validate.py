@@ -244,7 +244,8 @@ def _date_warnings(
         ok = ~np.isnat(values) & ~problems.mask(c, len(values))
         if not ok.any():
             continue
-        kept = values[ok].view(np.int64)  # a copy: the quantile may reorder it in place
+        # a copy (a plain one when every date counts): the quantile reorders it in place
+        kept = (values.copy() if ok.all() else values[ok]).view(np.int64)
         latest = kept.max().view("M8[ns]")
         usual = np.quantile(kept, 0.9, method="lower", overwrite_input=True).view("M8[ns]")
         del kept
