@@ -864,3 +864,23 @@ def test_charts_given_to_a_worker_that_dies_are_drawn_here():
         assert chart_images(content, worker=worker) == chart_images(content)
     finally:
         worker.shutdown()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.floats(-1e9, 1e9, allow_nan=False), st.integers(-1000, 1000)),
+        max_size=60,
+    )
+)
+def test_distribution_table_equals_the_series_statistics(raw):
+    # numpy on the bare array (fast on millions of customers) == Series.mean / .quantile
+    from loyalty_metrics.report._blocks import _distribution_table
+
+    values = pd.Series([np.nan if v is None else float(v) for v in raw], dtype="float64")
+    present = values.dropna()
+    expected = [present.mean(), *present.quantile([0.1, 0.25, 0.5, 0.75, 0.9]).to_numpy()]
+    got = _distribution_table(values)["value"].tolist()
+    assert len(got) == 6
+    for a, b in zip(got, expected, strict=True):
+        assert (math.isnan(a) and math.isnan(b)) or a == b

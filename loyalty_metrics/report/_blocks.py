@@ -212,7 +212,7 @@ def _histogram_table(
     Values above the ``clip_quantile`` are counted in the last bin, so a long tail does not
     squash the rest; ``open_right`` marks that bin.
     """
-    data = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype="float64")
+    data = _present_values(values)
     if value_range is None:
         low = float(data.min()) if data.size else 0.0
         high = float(np.quantile(data, clip_quantile)) if data.size else 1.0
@@ -244,14 +244,22 @@ def _distribution_columns() -> list[dict[str, Any]]:
 
 
 def _distribution_table(values: pd.Series) -> pd.DataFrame:
-    values = pd.to_numeric(values, errors="coerce").dropna()
-    quantiles = values.quantile([0.1, 0.25, 0.5, 0.75, 0.9])
+    data = _present_values(values)
+    # np.quantile's "linear" method and the pairwise sum are what Series.quantile and .mean
+    # use; on the bare array, not a Series indexed by millions of customer ids.
+    quantiles = np.quantile(data, [0.1, 0.25, 0.5, 0.75, 0.9]) if data.size else [np.nan] * 5
     return pd.DataFrame(
         {
             "statistic": ["mean", "p10", "p25", "median", "p75", "p90"],
-            "value": [values.mean(), *quantiles.to_numpy()],
+            "value": [data.mean() if data.size else np.nan, *quantiles],
         }
     )
+
+
+def _present_values(values: pd.Series) -> np.ndarray:
+    """The values as float64, without the missing ones (a plain array)."""
+    data = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    return data[~np.isnan(data)]
 
 
 #: Months ahead the predictive CLV counts purchases over.
