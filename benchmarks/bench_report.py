@@ -2,7 +2,9 @@
 
 The reference side of issue 12 (see ``bench_task.py`` and ``gen_orders.py``, copied from the
 team's shared benchmark folder so a clone runs them alone): on the same CSV, in the same run,
-warm page cache, each command timed as a whole process by ``/usr/bin/time -f "%e s %M KB"``:
+warm page cache, each command timed as a whole process by ``/usr/bin/time -f "%e s %M KB"``
+(its memory: the larger of that peak RSS and the process tree's summed PSS, see
+:func:`whole_process`):
 
 - ``python bench_task.py duckdb e2e orders.csv``: DuckDB reads the file and computes the
   per-customer summary and the monthly cohort matrix;
@@ -18,10 +20,12 @@ once under ``_data/``). ``--lines 1000000`` for a quicker look.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from _common import BENCH_DIR, DATA_DIR, parse_args, target, timed
@@ -49,19 +53,52 @@ def orders_dir(lines: int) -> Path:
 
 
 def whole_process(label: str, command: list[str]) -> tuple[float, float]:
-    """(seconds, peak MB) of ``command`` run under ``/usr/bin/time``."""
-    done = subprocess.run(
+    """(seconds, peak MB) of ``command`` run under ``/usr/bin/time``.
+
+    The peak is that of the whole process tree: ``loyalty report`` forks a copy that computes
+    sections beside it and a chart worker, so besides the largest single process's peak RSS
+    (``/usr/bin/time``) the summed PSS of the tree (each shared page counted once) is sampled
+    every 0.1 s from ``/proc``; the larger of the two is the peak.
+    """
+    process = subprocess.Popen(
         ["/usr/bin/time", "-f", "%e s %M KB", *command],
-        capture_output=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
     )
-    if done.returncode != 0:
-        raise RuntimeError(f"{label} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    seconds, kb = _TIME.findall(done.stderr)[-1]
-    print(f"  {label:<44} {float(seconds):8.2f} s  peak {int(kb) / 1024:7.0f} MB")
+    tree_kb = 0
+    while process.poll() is None:
+        tree_kb = max(tree_kb, _tree_pss_kb(process.pid))
+        time.sleep(0.1)
+    stderr = process.stderr.read() if process.stderr else ""
+    if process.returncode != 0:
+        raise RuntimeError(f"{label} failed ({process.returncode}):\n{stderr[-2000:]}")
+    seconds, kb = _TIME.findall(stderr)[-1]
+    largest = int(kb) / 1024
+    peak = max(largest, tree_kb / 1024)
+    print(
+        f"  {label:<44} {float(seconds):8.2f} s  peak {peak:7.0f} MB "
+        f"(largest process {largest:.0f} MB, tree PSS {tree_kb / 1024:.0f} MB)"
+    )
     sys.stdout.flush()
-    return float(seconds), int(kb) / 1024
+    return float(seconds), peak
+
+
+def _tree_pss_kb(root: int) -> int:
+    """Summed PSS (kB) of ``root`` and its descendants now (0 where /proc does not tell)."""
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as rollup:
+                total += next(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as children:
+                    todo.extend(int(child) for child in children.read().split())
+        except (OSError, StopIteration, ValueError):  # gone meanwhile, or not Linux
+            continue
+    return total
 
 
 def run(lines: int) -> bool:
@@ -83,7 +120,7 @@ def run(lines: int) -> bool:
             [str(LOYALTY), "report", str(ROOT / "sample_data"), "-o", f"{out}/s.html", "--quiet"],
         )
     ok = target("report / DuckDB e2e", report / duck, 2.0)
-    ok &= target("report peak RSS", peak / 1024, 2.5, unit=" GB")
+    ok &= target("report peak memory (process tree)", peak / 1024, 2.5, unit=" GB")
     ok &= target("report on sample_data/", sample, 5.0, unit=" s")
     return ok
 

@@ -17,11 +17,18 @@ hash table and sort; anything else (categorical, numbers, mixed) goes to
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["count_distinct", "factorize_ids", "first_rows", "take_ids"]
+__all__ = [
+    "count_distinct",
+    "factorize_ids",
+    "factorize_ids_with_uniques",
+    "first_rows",
+    "take_ids",
+]
 
 #: Longest number parsed (10**18 < 2**63, and a right-padded key still fits in int64).
 _MAX_DIGITS = 18
@@ -56,9 +63,46 @@ def factorize_ids(values: pd.Series, *, sort: bool = False) -> np.ndarray:
     if chunks is not None:
         numbered = _numbers(chunks, len(values))
         if numbered is not None:
-            return _codes_by_number(*numbered, sort=sort)
-        return _dictionary_codes(chunks, sort=sort)
+            return _codes_by_number(*numbered[:2], sort=sort)[0]
+        return _dictionary_codes(chunks, sort=sort)[0]
     return pd.factorize(values, sort=sort, use_na_sentinel=True)[0].astype("int64")
+
+
+def factorize_ids_with_uniques(
+    values: pd.Series, *, sort: bool = False
+) -> tuple[np.ndarray, pd.Series]:
+    """:func:`factorize_ids` and the distinct ids, ``uniques.iloc[code]`` being the id of
+    ``code`` (as ``take_ids(values, first_rows(codes))``, the same values and dtype).
+
+    On Arrow-backed text the distinct ids come from the coding itself (the distinct
+    numbers written back with their prefix and width, or the hash's dictionary), instead of
+    picking one row per code out of the whole column (a take across its chunks, which
+    first joins them: 0.4 s for 2.6M of 10M ids).
+
+    Examples
+    --------
+    >>> ids = pd.Series(["C10", "C9", "C10", None], dtype="str")
+    >>> codes, uniques = factorize_ids_with_uniques(ids, sort=True)
+    >>> codes.tolist(), uniques.tolist()
+    ([0, 1, 0, -1], ['C10', 'C9'])
+    """
+    import pyarrow as pa
+
+    array = getattr(values.array, "_pa_array", None)
+    chunks = _arrow_string_chunks(values) if array is not None else None
+    if array is None or chunks is None:  # object columns, categoricals...: one row per code
+        codes = factorize_ids(values, sort=sort)
+        return codes, take_ids(values, first_rows(codes))
+
+    numbered = _numbers(chunks, len(values))
+    if numbered is not None:
+        numbers, fixed_width, prefix, digits = numbered
+        codes, distinct = _codes_by_number(numbers, fixed_width, sort=sort)
+        text = _numbers_as_text(distinct, prefix, digits if fixed_width else None)
+    else:
+        codes, text = _dictionary_codes(chunks, sort=sort)
+    uniques = values.dtype.__from_arrow__(pa.chunked_array([text.cast(array.type)]))
+    return codes, pd.Series(uniques, name=values.name, copy=False)
 
 
 def first_rows(codes: np.ndarray) -> np.ndarray:
@@ -115,8 +159,9 @@ def count_distinct(parts: Sequence[pd.Series]) -> int:
 # Numbered ids.
 
 
-def _numbers(chunks: list, size: int) -> tuple[np.ndarray, bool] | None:
-    """(numbers, fixed_width) when every id is one prefix + a decimal number, else None.
+def _numbers(chunks: list, size: int) -> tuple[np.ndarray, bool, str, int] | None:
+    """(numbers, fixed_width, prefix, digits) when every id is one prefix + a decimal
+    number, else None; ``digits`` is the numbers' width when they share one.
 
     ``numbers`` is int64, -1 where the id is missing. The mapping id -> number must be
     one-to-one: either every number has the same width (leading zeros allowed: "007" and
@@ -150,11 +195,14 @@ def _numbers(chunks: list, size: int) -> tuple[np.ndarray, bool] | None:
                 return None
         numbers[pos : pos + len(chunk)] = pc.cast(digits, pa.int64()).fill_null(-1).to_numpy()
         pos += len(chunk)
-    return numbers, fixed_width
+    return numbers, fixed_width, prefix, low
 
 
-def _codes_by_number(numbers: np.ndarray, fixed_width: bool, *, sort: bool) -> np.ndarray:
-    """Dense codes of the numbers (-1 stays -1), in the ids' string order if ``sort``.
+def _codes_by_number(
+    numbers: np.ndarray, fixed_width: bool, *, sort: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dense codes of the numbers (-1 stays -1), in the ids' string order if ``sort``, and
+    the distinct numbers in code order.
 
     ``numbers`` is the caller's scratch array: it is shifted in place and may be returned.
     """
@@ -162,7 +210,7 @@ def _codes_by_number(numbers: np.ndarray, fixed_width: bool, *, sort: bool) -> n
     everywhere = bool(valid.all())
     present = numbers if everywhere else numbers[valid]
     if not len(present):
-        return numbers
+        return numbers, np.zeros(0, dtype="int64")
     low = int(present.min())
     span = int(present.max()) - low + 1
     if span <= 2 * len(present) + 1024:
@@ -174,22 +222,50 @@ def _codes_by_number(numbers: np.ndarray, fixed_width: bool, *, sort: bool) -> n
         code_of = np.cumsum(seen, dtype="int64")
         del seen
         code_of -= 1
+        rank = None
+        if sort and not fixed_width:  # the text order, set in the table, not on the rows
+            rank = code_of[distinct - low] = _string_rank(distinct)
         present = code_of[present]
         del code_of
     else:
         present, distinct = pd.factorize(present, sort=True)
-    if sort and not fixed_width:
-        # Without a common width, "10" sorts before "9": order by the digits padded on the
-        # right, then by length ("1" before "10").
-        widths = 1 + (distinct[:, None] >= _POWERS[1:][None, :]).sum(axis=1)
-        padded = distinct * _POWERS[widths.max() - widths]
-        rank = np.empty(len(distinct), dtype="int64")
-        rank[np.lexsort((widths, padded))] = np.arange(len(distinct))
-        present = rank[present]
+        rank = None
+        if sort and not fixed_width:
+            rank = _string_rank(distinct)
+            present = rank[present]
+    if rank is not None:  # the distinct numbers in code order
+        in_order = np.empty_like(distinct)
+        in_order[rank] = distinct
+        distinct = in_order
     if not everywhere:
         numbers[valid] = present
-        return numbers
-    return present
+        return numbers, distinct
+    return present, distinct
+
+
+def _numbers_as_text(distinct: np.ndarray, prefix: str, digits: int | None) -> Any:
+    """The ids of numbers as :func:`_numbers` read them: the prefix, then the number
+    zero-padded to ``digits`` (None: unpadded)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(distinct, type=pa.int64()).cast(pa.string())
+    if digits is not None:
+        text = pc.utf8_lpad(text, width=digits, padding="0")
+    if prefix:
+        text = pc.binary_join_element_wise(prefix, text, "")
+    return text
+
+
+def _string_rank(distinct: np.ndarray) -> np.ndarray:
+    """The place of each of the ascending ``distinct`` numbers in the order of their
+    digits as text. Without a common width, "10" sorts before "9": order by the digits
+    padded on the right, then by length ("1" before "10")."""
+    widths = 1 + (distinct[:, None] >= _POWERS[1:][None, :]).sum(axis=1)
+    padded = distinct * _POWERS[widths.max() - widths]
+    rank = np.empty(len(distinct), dtype="int64")
+    rank[np.lexsort((widths, padded))] = np.arange(len(distinct))
+    return rank
 
 
 def _count_numbers(numbers: np.ndarray) -> int:
@@ -241,9 +317,10 @@ def _width_range(chunks: list) -> tuple[int, int]:
 # Other text: Arrow's hash kernels.
 
 
-def _dictionary_codes(chunks: list, *, sort: bool) -> np.ndarray:
+def _dictionary_codes(chunks: list, *, sort: bool) -> tuple[np.ndarray, Any]:
     """Codes by ``pyarrow.compute.dictionary_encode`` (one dictionary across the chunks),
-    renumbered in the sorted order of the distinct ids when ``sort``.
+    renumbered in the sorted order of the distinct ids when ``sort``, and the distinct ids
+    in code order (an Arrow array).
 
     Arrow sorts strings by their UTF-8 bytes, which is code point order: pandas' order.
     """
@@ -251,20 +328,24 @@ def _dictionary_codes(chunks: list, *, sort: bool) -> np.ndarray:
     import pyarrow.compute as pc
 
     if not chunks:
-        return np.empty(0, dtype="int64")
+        return np.empty(0, dtype="int64"), pa.array([], type=pa.string())
     encoded = pc.dictionary_encode(pa.chunked_array(chunks, type=chunks[0].type))
     codes = np.empty(len(encoded), dtype="int64")
     pos = 0
     for chunk in encoded.chunks:
         codes[pos : pos + len(chunk)] = chunk.indices.fill_null(-1).to_numpy()
         pos += len(chunk)
-    if sort and encoded.num_chunks:
-        order = pc.array_sort_indices(encoded.chunks[-1].dictionary).to_numpy()
+    if not encoded.num_chunks:
+        return codes, pa.array([], type=chunks[0].type)
+    distinct = encoded.chunks[-1].dictionary  # every chunk shares the whole dictionary
+    if sort:
+        order = pc.array_sort_indices(distinct)
         rank = np.empty(len(order) + 1, dtype="int64")
-        rank[order] = np.arange(len(order))
+        rank[order.to_numpy()] = np.arange(len(order))
         rank[-1] = -1  # missing ids keep -1
         codes = rank[codes]
-    return codes
+        distinct = distinct.take(order)
+    return codes, distinct
 
 
 def _count_text(chunks: list) -> int:

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from ._ids import factorize_ids, first_rows, take_ids
+from ._ids import factorize_ids, factorize_ids_with_uniques
 from ._window import DateLike, Window, checked_window, resolve_window, to_day
 from .schema import AMOUNT_TOLERANCE
 
@@ -581,8 +581,10 @@ def order_kernel(orders: pd.DataFrame, *, end: DateLike | None = None) -> OrderK
 
     Notes
     -----
-    Speed: customer and order ids are coded by ``_ids.factorize_ids`` (numbered ids by value,
-    other text by a checked hash), side by side on two threads.
+    Speed: customer and order ids are coded by ``_ids`` (numbered ids by value, other text
+    by Arrow's hash), side by side on two threads; the distinct customer ids come from that
+    coding. Orders that already come in date order (lines sorted by date, the usual export)
+    are neither sorted nor reordered.
 
     Examples
     --------
@@ -650,15 +652,15 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
         return _empty(orders, window.end)
 
     has_order_ids = "order_id" in lines.columns and lines["order_id"].notna().any()
-    customer_codes, raw_order_codes = _id_codes(lines, has_order_ids)
-    ids = take_ids(lines["customer_id"], first_rows(customer_codes))
+    customer_codes, ids, raw_order_codes = _id_codes(lines, has_order_ids)
     if ids.dtype != "str":
         ids = ids.astype("str")
     dates_ns = lines["order_date"].to_numpy(dtype="datetime64[ns]").view("int64")
     amounts = lines["amount"].to_numpy(dtype="float64", na_value=np.nan)
     units = None
     if "quantity" in lines.columns:
-        units = np.nan_to_num(lines["quantity"].to_numpy(dtype="float64", na_value=0.0))
+        # one copy: nan_to_num makes it (blank quantities count 0)
+        units = np.nan_to_num(lines["quantity"].to_numpy(dtype="float64", na_value=np.nan))
     day_units = late_units = np.zeros(0, dtype="float64")
     with_channel = "channel" in lines.columns
 
@@ -672,9 +674,11 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
         order_customer = np.empty(n_orders, dtype="int64")
         order_customer[order_codes] = customer_codes
         del customer_codes
-        # A line is late when dated on a day after its order's (whose date is its earliest).
-        late = dates_ns // NS_PER_DAY > order_date[order_codes] // NS_PER_DAY
-        if late.any():
+        # A line is late when dated on a day after its order's (whose date is its earliest);
+        # the lines are looked at only when some order's lines span several days.
+        late: np.ndarray | None = None
+        if _spans_days(order_codes, dates_ns, order_date):
+            late = dates_ns // NS_PER_DAY > order_date[order_codes] // NS_PER_DAY
             on_day = ~late
             day_amount = np.bincount(
                 order_codes[on_day], weights=amounts[on_day], minlength=n_orders
@@ -705,19 +709,25 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
         day_amount = amounts
         if units is not None:
             day_units = units
-        late = np.zeros(n_orders, dtype=bool)
+        late = None
         late_order = late_date = np.zeros(0, dtype="int64")
         late_amount = np.zeros(0, dtype="float64")
         first_line = np.arange(n_orders, dtype="int64") if with_channel else np.zeros(0, "int64")
         line_order = np.arange(n_orders, dtype="int64")
 
     # Sort the orders by date (lines usually come nearly sorted: a stable sort is quick).
-    by_date = np.argsort(order_date, kind="stable")
-    rank = np.empty(n_orders, dtype="int64")
-    rank[by_date] = np.arange(n_orders)
+    by_date = _date_order(order_date)
+    rank = None
+    if by_date is not None:
+        rank = np.empty(n_orders, dtype="int64")
+        rank[by_date] = np.arange(n_orders)
+    if by_date is None and not has_order_ids:
+        # one order per line, already in date order: copies, so that the kernel holds none
+        # of the frame's own arrays
+        order_date, day_amount = order_date.copy(), day_amount.copy()
     categories = _category_lines(lines, line_order, late, dates_ns, rank, n_orders, by_date)
     del line_order, late
-    late_order = rank[late_order]
+    late_order = _renumbered(late_order, rank)
     del rank
     late_sort = np.argsort(late_date, kind="stable")
     late_order, late_date, late_amount = (
@@ -725,16 +735,16 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
         late_date[late_sort],
         late_amount[late_sort],
     )
-    day_amount = day_amount[by_date]
+    day_amount = _reordered(day_amount, by_date)
     if units is not None:
-        day_units, late_units = day_units[by_date], late_units[late_sort]
+        day_units, late_units = _reordered(day_units, by_date), late_units[late_sort]
     amount = _net(day_amount, late_order, late_amount)
     _release_arrow_memory()
     return OrderKernel(
         end=window.end,
         customer_ids=ids.rename("customer_id"),
-        customer=order_customer[by_date],
-        date=order_date[by_date],
+        customer=_reordered(order_customer, by_date),
+        date=_reordered(order_date, by_date),
         amount=amount,
         purchase=amount >= -AMOUNT_TOLERANCE,
         channel=lines["channel"] if with_channel else None,
@@ -743,7 +753,7 @@ def _build(orders: pd.DataFrame, end: DateLike | None) -> OrderKernel:
         _day_amount=day_amount,
         _day_units=day_units,
         _late_units=late_units,
-        _first_line=first_line[by_date] if with_channel else first_line,
+        _first_line=_reordered(first_line, by_date) if with_channel else first_line,
         _late_order=late_order,
         _late_date=late_date,
         _late_amount=late_amount,
@@ -780,16 +790,17 @@ def _empty(orders: pd.DataFrame, end: pd.Timestamp) -> OrderKernel:
 def _category_lines(
     lines: pd.DataFrame,
     line_order: np.ndarray,
-    late: np.ndarray,
+    late: np.ndarray | None,
     dates_ns: np.ndarray,
-    rank: np.ndarray,
+    rank: np.ndarray | None,
     n_orders: int,
-    by_date: np.ndarray,
+    by_date: np.ndarray | None,
 ) -> dict[str, np.ndarray] | None:
     """The kernel's category fields (see :class:`OrderKernel`), None without categories.
 
     ``line_order``: each line's order (before sorting by date); ``rank``: each order's place
-    once sorted; ``late``: the line is dated after its order's day.
+    once sorted and ``by_date`` the orders in that order (both None when the orders are in
+    date order already); ``late``: the line is dated after its order's day (None: no line).
     """
     column = next((c for c in ("category", "product_id") if c in lines.columns), None)
     if column is None:
@@ -799,24 +810,49 @@ def _category_lines(
         codes = values.cat.codes.to_numpy().astype("int32")
     else:
         codes = pd.factorize(values)[0].astype("int32")
-    own = (codes >= 0) & ~late
-    own_order = line_order[own]
-    own_code = codes[own]
+    present = codes >= 0
+    own = present if late is None else present & ~late
+    if own.all():  # no blank category and no late line: every line (no copies)
+        own_order, own_code = line_order, codes
+    else:
+        own_order, own_code = line_order[own], codes[own]
+    del own
     order_cat = np.full(n_orders, -1, dtype="int32")
     order_cat[own_order] = own_code
     mixed = np.zeros(n_orders, dtype=bool)
     mixed[own_order[own_code != order_cat[own_order]]] = True
-    later = np.flatnonzero((codes >= 0) & late)
+    later = np.flatnonzero(present & late) if late is not None else np.zeros(0, dtype="int64")
     later = later[np.argsort(dates_ns[later], kind="stable")]
     return {
-        "_cat_order": rank[own_order].astype("int32"),
+        "_cat_order": _renumbered(own_order, rank).astype("int32"),
         "_cat_code": own_code,
-        "_order_cat": order_cat[by_date],
-        "_order_cats_mixed": mixed[by_date],
-        "_late_cat_order": rank[line_order[later]],
+        "_order_cat": _reordered(order_cat, by_date),
+        "_order_cats_mixed": _reordered(mixed, by_date),
+        "_late_cat_order": _renumbered(line_order[later], rank),
         "_late_cat_code": codes[later],
         "_late_cat_day": dates_ns[later] // NS_PER_DAY,
     }
+
+
+def _date_order(order_date: np.ndarray) -> np.ndarray | None:
+    """The positions of the orders sorted by date (stable), None when they already are
+    (lines in date order, the usual export, give orders in date order): the kernel's arrays
+    then need no reordering."""
+    if (order_date[1:] >= order_date[:-1]).all():
+        return None
+    return np.argsort(order_date, kind="stable")
+
+
+def _reordered(values: np.ndarray, by_date: np.ndarray | None) -> np.ndarray:
+    """Per-order ``values`` in date order (``values[by_date]``); ``values`` itself when the
+    orders already are (``by_date`` None)."""
+    return values if by_date is None else values[by_date]
+
+
+def _renumbered(orders: np.ndarray, rank: np.ndarray | None) -> np.ndarray:
+    """Order indexes as places in date order (``rank[orders]``); ``orders`` itself when the
+    orders already are in date order (``rank`` None)."""
+    return orders if rank is None else rank[orders]
 
 
 def _no_categories(n_orders: int) -> dict[str, np.ndarray]:
@@ -832,18 +868,29 @@ def _no_categories(n_orders: int) -> dict[str, np.ndarray]:
     }
 
 
-def _id_codes(lines: pd.DataFrame, has_order_ids: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """Codes of the customer ids (sorted) and of the order ids, coded side by side.
+def _id_codes(
+    lines: pd.DataFrame, has_order_ids: bool
+) -> tuple[np.ndarray, pd.Series, np.ndarray | None]:
+    """Codes of the customer ids (sorted) with the distinct customer ids, and codes of the
+    order ids, coded side by side.
 
     The two are independent and spend their time in Arrow and numpy kernels, which release
     the GIL: on two cores the pair costs about the slower one.
     """
     if not has_order_ids:
-        return factorize_ids(lines["customer_id"], sort=True), None
+        return *factorize_ids_with_uniques(lines["customer_id"], sort=True), None
     with ThreadPoolExecutor(max_workers=1) as pool:
         order_codes = pool.submit(factorize_ids, lines["order_id"])
-        customer_codes = factorize_ids(lines["customer_id"], sort=True)
-        return customer_codes, order_codes.result()
+        customer_codes, ids = factorize_ids_with_uniques(lines["customer_id"], sort=True)
+        return customer_codes, ids, order_codes.result()
+
+
+def _spans_days(order_codes: np.ndarray, dates_ns: np.ndarray, first_date: np.ndarray) -> bool:
+    """Whether some order has lines on two days: its last line's day after its first's
+    (``first_date``), per order rather than per line."""
+    last = np.full(len(first_date), np.iinfo(np.int64).min, dtype="int64")
+    np.maximum.at(last, order_codes, dates_ns)
+    return bool((last // NS_PER_DAY > first_date // NS_PER_DAY).any())
 
 
 def _order_codes(customer_codes: np.ndarray, raw: np.ndarray) -> np.ndarray:
@@ -856,7 +903,11 @@ def _order_codes(customer_codes: np.ndarray, raw: np.ndarray) -> np.ndarray:
     # Usually an order_id belongs to one customer: then its code is the order's code.
     owner = np.empty(int(raw.max(initial=-1)) + 1, dtype="int64")
     owner[raw] = customer_codes
-    if (owner[raw] == customer_codes).all():
+    step = 1 << 20  # compared a slice at a time: no temporary the size of the lines
+    if all(
+        (owner[raw[i : i + step]] == customer_codes[i : i + step]).all()
+        for i in range(0, len(raw), step)
+    ):
         return raw
     key = raw * (int(customer_codes.max(initial=0)) + 1) + customer_codes
     codes, _ = pd.factorize(key)

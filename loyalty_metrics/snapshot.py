@@ -360,7 +360,16 @@ def kpis(
     >>> kpis(**{"orders": orders, "surveys": surveys, "points": ledger}).equals(k)
     True
     """
-    parsed = parse_options("kpis", _merge(options, locals()))
+    parsed = parse_options(
+        "kpis",
+        (options or MetricOptions()).merged(
+            churn_period=churn_period, margin=margin, lifespan_years=lifespan_years,
+            max_lifespan_years=max_lifespan_years, key_actions=key_actions,
+            engagement_window=engagement_window, engagement_weights=engagement_weights,
+            engagement_half_life=engagement_half_life, nps_method=nps_method, level=level,
+            cli_weights=cli_weights, cli_nps_scale=cli_nps_scale,
+        ),
+    )  # fmt: skip
     if engine is not None and engine != "pandas":
         from . import engines
 
@@ -465,7 +474,16 @@ def kpis_by_period(
     func = "kpis_by_period"
     check_freq(freq, func=func)
     trailing = parse_trend_window(window, func=func)
-    parsed = parse_options(func, _merge(options, locals()))
+    parsed = parse_options(
+        func,
+        (options or MetricOptions()).merged(
+            churn_period=churn_period, margin=margin, lifespan_years=lifespan_years,
+            max_lifespan_years=max_lifespan_years, key_actions=key_actions,
+            engagement_window=engagement_window, engagement_weights=engagement_weights,
+            engagement_half_life=engagement_half_life, nps_method=nps_method, level=level,
+            cli_weights=cli_weights, cli_nps_scale=cli_nps_scale,
+        ),
+    )  # fmt: skip
     if engine is not None and engine != "pandas":
         from . import engines
 
@@ -503,9 +521,3 @@ def kpis_by_period(
     frame = pd.DataFrame(list(rows.values()), columns=list(KPI_KEYS), dtype="float64")
     frame.index = pd.DatetimeIndex(list(rows), name="period_end", dtype="datetime64[ns]")
     return frame
-
-
-def _merge(options: MetricOptions | None, given: dict[str, object]) -> MetricOptions:
-    """``options`` (default: all defaults) with the keywords not left at their defaults."""
-    names = MetricOptions.__dataclass_fields__
-    return (options or MetricOptions()).merged(**{k: v for k, v in given.items() if k in names})

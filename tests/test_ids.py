@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loyalty_metrics import _ids
-from loyalty_metrics._ids import count_distinct, factorize_ids, first_rows
+from loyalty_metrics._ids import (
+    count_distinct,
+    factorize_ids,
+    factorize_ids_with_uniques,
+    first_rows,
+    take_ids,
+)
 
 
 def _arrow_series(values: list, chunk: int = 3, large: bool = False) -> pd.Series:
@@ -44,6 +50,17 @@ def _assert_exact(values: list, series: pd.Series) -> None:
     assert len(rows) == len(distinct)  # dense: 0..k-1
     for code, row in enumerate(rows):
         assert {values[i] for i in np.flatnonzero(codes == code)} == {values[row]}
+    _assert_uniques(series)
+
+
+def _assert_uniques(series: pd.Series) -> None:
+    """The distinct ids the coding gives equal one row picked per code (the general path),
+    same values, dtype and name; the codes are factorize_ids'."""
+    for sort in (True, False):
+        codes, uniques = factorize_ids_with_uniques(series, sort=sort)
+        assert codes.tolist() == factorize_ids(series, sort=sort).tolist()
+        expected = take_ids(series, first_rows(codes))
+        pd.testing.assert_series_equal(uniques, expected, check_exact=True)
 
 
 def distinct_in_order(values: list) -> list:
@@ -180,6 +197,29 @@ def test_sorted_codes_follow_string_order_not_number_order() -> None:
     assert factorize_ids(series, sort=True).tolist() == [2, 1, 0, 2]
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(["C", ""]),
+    st.lists(st.integers(0, 1000), min_size=1, max_size=60),
+    st.booleans(),
+    st.integers(1, 7),
+)
+def test_numbered_ids_in_a_dense_range_are_coded_exactly(
+    prefix: str, numbers: list, fixed: bool, chunk: int
+) -> None:
+    # Numbers close together take the lookup table (span <= 2 * rows + 1024), where the
+    # text order of unpadded numbers ("C10" before "C9") is set in the table itself.
+    values = [f"{prefix}{n:05d}" if fixed else f"{prefix}{n}" for n in numbers]
+    _assert_exact(values, _arrow_series(values, chunk))
+
+
+def test_unpadded_numbers_sort_as_text() -> None:
+    # 9, 10, 100, 11 -> text order "10" < "100" < "11" < "9": codes 3, 0, 1, 2
+    series = _arrow_series(["9", "10", "100", "11", None, "9"])
+    assert factorize_ids(series, sort=True).tolist() == [3, 0, 1, 2, -1, 3]
+    assert _ids._string_rank(np.array([9, 10, 11, 100])).tolist() == [3, 0, 2, 1]
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(
@@ -218,3 +258,14 @@ def test_take_ids_keeps_the_dtype(dtype) -> None:
 def test_count_distinct_numbered_ranges(numbers: list, expected: int) -> None:
     parts = [_arrow_series([f"C{n}" for n in numbers], 7), _arrow_series([None, "C1"])]
     assert count_distinct(parts) == expected
+
+
+def test_uniques_hand_worked() -> None:
+    # numbered with a common width: "C007" and "C012" written back with prefix and zeros
+    codes, uniques = factorize_ids_with_uniques(_arrow_series(["C012", "C007", None, "C012"]))
+    assert codes.tolist() == [1, 0, -1, 1] and uniques.tolist() == ["C007", "C012"]
+    # unpadded numbers sorted as text; other text through the dictionary
+    codes, uniques = factorize_ids_with_uniques(_arrow_series(["9", "10", "9"]), sort=True)
+    assert codes.tolist() == [1, 0, 1] and uniques.tolist() == ["10", "9"]
+    codes, uniques = factorize_ids_with_uniques(_arrow_series(["b", "a", "b"], large=True))
+    assert uniques.iloc[codes].tolist() == ["b", "a", "b"] and uniques.name is None

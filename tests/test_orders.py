@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from loyalty_metrics import orders as orders_module
 from loyalty_metrics.orders import order_kernel
 
 
@@ -147,6 +151,76 @@ def test_category_timeline_equals_the_pass_over_the_orders(rows, start, blanks) 
         assert k.customer_counts(window, timeline) == k.customer_counts(window)
 
 
+@contextmanager
+def _always_sorting() -> Iterator[None]:
+    """The kernel always sorts its orders by date (its general path), even when in order."""
+    shortcut = orders_module._date_order
+    orders_module._date_order = lambda dates: np.argsort(dates, kind="stable")
+    try:
+        yield
+    finally:
+        orders_module._date_order = shortcut
+
+
+def _kernel_fields(kernel) -> dict:
+    import dataclasses
+
+    return {f.name: getattr(kernel, f.name) for f in dataclasses.fields(kernel)}
+
+
+def _assert_same_kernel(fast, general) -> None:
+    a, b = _kernel_fields(fast), _kernel_fields(general)
+    for name, value in a.items():
+        other = b[name]
+        if isinstance(value, np.ndarray):
+            assert value.dtype == other.dtype, name
+            np.testing.assert_array_equal(value, other, err_msg=name)
+        elif isinstance(value, pd.Series):
+            pd.testing.assert_series_equal(value, other, check_exact=True)
+        else:
+            assert value == other or (pd.isna(value) and pd.isna(other)), name
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(line, min_size=1, max_size=40),
+    in_date_order=st.booleans(),
+    extras=st.lists(st.tuples(st.booleans(), st.integers(0, 3)), min_size=40, max_size=40),
+    channel=st.booleans(),
+)
+def test_orders_already_in_date_order_skip_the_sort(rows, in_date_order, extras, channel) -> None:
+    """Orders in date order take the kernel's shortcut (no sort, no reordering): the kernel
+    equals the one built through the stable sort, field by field; so do unsorted lines."""
+    if in_date_order:
+        rows = sorted(rows, key=lambda r: r[2])
+    orders = _generated(rows)
+    blank_category, quantity = zip(*extras[: len(rows)], strict=True)
+    orders["category"] = orders["category"].mask(list(blank_category))
+    orders["quantity"] = np.array(quantity, dtype="float64")
+    if channel:
+        orders["channel"] = pd.Categorical(["web", "shop"] * 20)[: len(rows)]
+    fast = order_kernel(orders)
+    with _always_sorting():
+        general = order_kernel(orders)
+    _assert_same_kernel(fast, general)
+
+
+def test_a_kernel_in_date_order_holds_none_of_the_frames_arrays() -> None:
+    # one order per line (no order_id), lines in date order: the kernel's date and amount
+    # are copies, so changing the frame afterwards changes nothing in it
+    orders = pd.DataFrame({
+        "customer_id": pd.Series(["a", "b"], dtype="str"),
+        "order_date": pd.to_datetime(["2024-01-01", "2024-01-02"]).astype("datetime64[ns]"),
+        "amount": [5.0, -2.0],
+    })  # fmt: skip
+    k = order_kernel(orders)
+    for array in (k.date, k.amount, k._day_amount):
+        assert not np.shares_memory(array, orders["amount"].to_numpy())
+        assert not np.shares_memory(array, orders["order_date"].to_numpy())
+    orders.loc[0, "amount"] = 100.0
+    assert k.amount.tolist() == [5.0, -2.0] and k.purchase.tolist() == [True, False]
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     rows=st.lists(line, min_size=1, max_size=40),
@@ -242,3 +316,15 @@ def test_first_purchases_take_a_relined_order_as_each_truncation_nets_it() -> No
     # through 01-10, order 1 is a's first purchase: a is not new in 01-04..01-10
     whole = Window(start=pd.Timestamp("2024-01-04"), end=pd.Timestamp("2024-01-10"))
     assert kernel.customer_counts(whole, firsts=first_purchases(kernel))["new_customers"] == 0
+
+
+def test_spans_days_per_order() -> None:
+    from loyalty_metrics.orders import NS_PER_DAY, _spans_days
+
+    hour = NS_PER_DAY // 24
+    codes = np.array([0, 0, 1])
+    first = np.array([0, 5 * NS_PER_DAY])
+    # order 0: lines at 00:00 and 23:00 of day 0 (one day); order 1: day 5 only
+    assert not _spans_days(codes, np.array([0, 23 * hour, 5 * NS_PER_DAY]), first)
+    # order 0's second line on day 1: the order spans two days
+    assert _spans_days(codes, np.array([0, NS_PER_DAY, 5 * NS_PER_DAY]), first)

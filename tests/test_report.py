@@ -803,3 +803,64 @@ def test_a_dead_chart_worker_leaves_the_drawing_here():
         assert chart_images(content, worker=worker) == chart_images(content)
     finally:
         worker.shutdown()
+
+
+def test_charts_given_while_the_report_is_computed_come_from_the_worker():
+    from loyalty_metrics.report._figures import chart_images, chart_worker
+
+    data = lm.generate_sample(300, seed=3)
+    alone = chart_images(build_report(data, generated_at="2024-03-01"))
+    worker = chart_worker()
+    assert worker is not None
+    try:
+        content = build_report(data, generated_at="2024-03-01", on_section=worker.draw_section)
+        given = dict(worker.given)
+        assert set(given) == set(alone)  # every chart was given as its section was computed
+        for _, future in given.values():
+            future.result(timeout=120)  # drawn there, before the page is rendered
+        assert chart_images(content, worker=worker) == alone
+        assert worker.given == {}  # taken
+    finally:
+        worker.shutdown()
+
+
+def test_a_chart_given_with_other_content_is_drawn_again_from_the_report():
+    from loyalty_metrics.report._figures import chart_images, chart_worker
+
+    content = _sample_report()
+    kpis = next(s for s in content["sections"] if s["id"] == "kpis")
+    stale = json.loads(json.dumps(kpis))
+    trend = next(t for t in stale["tables"] if t["id"] == "trend")
+    trend["rows"] = trend["rows"][:2]  # what was given differs from the final report
+    worker = chart_worker()
+    assert worker is not None
+    try:
+        worker.draw_section(stale, content["currency"])
+        assert "kpis/kpi_trends" in worker.given
+        assert chart_images(content, worker=worker) == chart_images(content)
+    finally:
+        worker.shutdown()
+
+
+def test_charts_given_to_a_worker_that_dies_are_drawn_here():
+    import os
+    import signal
+    import time
+    from concurrent.futures import BrokenExecutor
+
+    from loyalty_metrics.report._figures import chart_images, chart_worker
+
+    data = lm.generate_sample(300, seed=3)
+    worker = chart_worker()
+    assert worker is not None
+    try:
+        pid = worker.pool.submit(os.getpid).result(timeout=120)
+        busy = worker.pool.submit(time.sleep, 60)
+        content = build_report(data, generated_at="2024-03-01", on_section=worker.draw_section)
+        assert worker.given  # queued behind the sleep
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(BrokenExecutor):
+            busy.result(timeout=120)
+        assert chart_images(content, worker=worker) == chart_images(content)
+    finally:
+        worker.shutdown()

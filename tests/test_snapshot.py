@@ -407,3 +407,31 @@ def test_survey_running_counts_equal_a_pass_over_the_rows(
         start=base + pd.Timedelta(days=first), end=base + pd.Timedelta(days=first + length)
     )
     assert _SurveyCounts(surveys).aggregates(window) == _survey_aggregates(surveys, window)
+
+
+@pytest.mark.parametrize("func", [kpis, kpis_by_period])
+def test_every_kpi_option_keyword_reaches_the_options(func, monkeypatch):
+    # The keywords are passed on by name (no reflection): each option of KPI_OPTIONS given
+    # as a keyword must arrive in the options parsed, over what ``options=`` says.
+    from loyalty_metrics import snapshot
+    from loyalty_metrics.options import KPI_OPTIONS, MetricOptions
+
+    seen: list[MetricOptions] = []
+
+    class Parsed(Exception):
+        pass
+
+    def capture(name, options):
+        seen.append(options)
+        raise Parsed
+
+    monkeypatch.setattr(snapshot, "parse_options", capture)
+    orders = pd.DataFrame(
+        {"customer_id": ["a"], "order_date": pd.to_datetime(["2024-01-01"]), "amount": [1.0]}
+    )
+    for name in KPI_OPTIONS:
+        marker = object()  # equal to no default
+        with pytest.raises(Parsed):
+            func(orders, options=MetricOptions(), **{name: marker})
+        assert getattr(seen[-1], name) is marker, name
+    assert len(seen) == len(KPI_OPTIONS) > 10

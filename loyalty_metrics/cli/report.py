@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +23,9 @@ from ._common import (
     strict_option,
     warn,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..report import ChartWorker
 
 FORMAT_CHOICES = ("html", "md", "json", "text")
 
@@ -61,6 +65,14 @@ def _format(fmt: str | None, output: Path | None) -> str:
     help="Period of the trends and cohorts: week, month, quarter or year.",
 )
 @click.option("--title", help="Report title (default: [report] title in loyalty.toml).")
+@click.option(
+    "--parallel/--no-parallel",
+    default=True,
+    show_default=True,
+    help="Use a second core (Linux): a forked copy of the process computes the RFM and CLV "
+    "sections beside the others, and a second process draws the charts. --no-parallel keeps "
+    "everything in one process (less memory at the peak, more time).",
+)
 @strict_option
 @cancellations_option
 @engine_option
@@ -76,6 +88,7 @@ def command(
     fmt: str | None,
     freq: str,
     title: str | None,
+    parallel: bool,
     strict: bool,
     link_cancellations: str | None,
     engine: str | None,
@@ -106,12 +119,12 @@ def command(
     from ..report import chart_worker, render
 
     fmt = _format(fmt, output)
-    # A second process draws half of the charts; started now, it imports matplotlib while
-    # this one reads the data.
-    worker = chart_worker() if fmt == "html" else None
+    # A second process draws the charts of each section as soon as it is computed (and half
+    # of those left at the end); started now, it imports matplotlib while this one reads.
+    worker = chart_worker() if fmt == "html" and parallel else None
     try:
         content = _content(data_dir, files, start, end, config, quiet, title, freq, strict,
-                           debug, link_cancellations, engine)  # fmt: skip
+                           debug, link_cancellations, engine, parallel, worker)  # fmt: skip
         if fmt == "html":
             progress("Drawing the charts...", quiet=quiet)
         page = render(content, fmt, worker=worker)
@@ -134,6 +147,8 @@ def _content(
     debug: bool,
     link_cancellations: str | None,
     engine: str | None,
+    parallel: bool = True,
+    worker: ChartWorker | None = None,
 ) -> dict:
     """Read the inputs and compute the report's content (warning about its caveats)."""
     from ..orders import shared_kernels
@@ -164,6 +179,8 @@ def _content(
             freq=freq,  # type: ignore[arg-type]  # click checked the choice
             strict=debug,
             engine=inputs.engine,
+            parallel=parallel,  # RFM and CLV in a forked copy, on the second core
+            on_section=None if worker is None else worker.draw_section,
         )
     for caveat in content.get("caveats", []):
         warn(caveat["message"], quiet=quiet)

@@ -83,7 +83,8 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
         if kind == "duration":
             problems.add(c, "negative duration", ok & (values < 0))
         elif kind == "money":
-            problems.add(c, _BEYOND_LIMIT, ok & (np.abs(values) > AMOUNT_LIMIT))
+            beyond = (values > AMOUNT_LIMIT) | (values < -AMOUNT_LIMIT)  # no abs() copy
+            problems.add(c, _BEYOND_LIMIT, ok & beyond)
         elif kind in SCORE_SCALES:
             low, high, label = SCORE_SCALES[kind]
             fractional = ok & (values != np.round(values))
@@ -243,9 +244,17 @@ def _date_warnings(
         ok = ~np.isnat(values) & ~problems.mask(c, len(values))
         if not ok.any():
             continue
-        future = ok & (values > today + np.timedelta64(1, "D"))
-        usual = np.quantile(values[ok].view(np.int64), 0.9, method="lower").view("M8[ns]")
-        far = ok & ~future & (values > usual + _FAR_AFTER)
+        # a copy (a plain one when every date counts): the quantile reorders it in place
+        kept = (values.copy() if ok.all() else values[ok]).view(np.int64)
+        latest = kept.max().view("M8[ns]")
+        usual = np.quantile(kept, 0.9, method="lower", overwrite_input=True).view("M8[ns]")
+        del kept
+        # the masks only when some date is late enough (one max, not two full comparisons)
+        none = np.zeros(len(values), dtype=bool)
+        tomorrow = today + np.timedelta64(1, "D")
+        future = ok & (values > tomorrow) if latest > tomorrow else none
+        beyond = usual + _FAR_AFTER
+        far = ok & ~future & (values > beyond) if latest > beyond else none
         for mask, kind, what in (
             (future, "after_today", f"after today ({str(today)[:10]})"),
             (

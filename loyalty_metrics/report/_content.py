@@ -14,11 +14,12 @@ import pandas as pd
 
 from .. import caveats
 from .._window import DateLike, Window, resolve_window
-from ..errors import ModelFitError
+from ..errors import LoyaltyWarning, ModelFitError
 from ._catalogue import HEADLINE, SECTION_TITLES
 from ._context import _Context, _Skip
 from ._definitions import _definitions
 from ._format import plain
+from ._parallel import beside
 from ._section_cac_engagement import _section_cac, _section_engagement
 from ._section_clv import _section_clv
 from ._section_cohorts import _section_cohorts, _section_repeat_rate
@@ -62,6 +63,8 @@ def build_report(
     strict: bool = False,
     engine: Any = None,
     orders_columns: Mapping[str, str] | None = None,
+    parallel: bool = False,
+    on_section: Callable[[dict[str, Any], str | None], None] | None = None,
 ) -> dict[str, Any]:
     """The report's content as plain data (dicts, lists, str, int, float, bool, None).
 
@@ -93,6 +96,17 @@ def build_report(
         cohorts, the ladder and the customer summary are computed there (RFM segments and
         CLV from the summary; the CLV holdout check needs the lines); the sections that need
         the order lines in memory are not shown, each with a note.
+    parallel : bool
+        Compute the longest section (customer lifetime value: two model fits) in a forked
+        copy of this process, beside the others, where that is possible (Linux, two or more
+        cores; see :mod:`loyalty_metrics.report._parallel`). The content is the same. Off by
+        default: forking a notebook's kernel or a web server's worker is the caller's call;
+        ``loyalty report`` turns it on. Not with an ``engine`` (its connection is not
+        for two processes).
+    on_section : callable, optional
+        Called with each section (plain data, as in the result) and the currency as soon as
+        the section is computed: ``loyalty report`` starts drawing its charts then
+        (:meth:`~loyalty_metrics.report.ChartWorker.draw_section`).
 
     Returns
     -------
@@ -133,13 +147,32 @@ def build_report(
     ctx = _Context(frames=present, window=window, config=settings, freq=freq, level=level,
                    engine=engine, orders_columns=columns)  # fmt: skip
 
-    sections = []
-    for section_id, make in _SECTIONS.items():
+    def compute(section_id: str) -> dict[str, Any]:
         if engine is not None and section_id in _IN_MEMORY:
-            sections.append(_not_on_engine(section_id, engine.name))
-            continue
-        # mypy cannot infer the type of a lambda with a default argument
-        sections.append(_run(section_id, lambda make=make: make(ctx), strict))  # type: ignore[misc]
+            return _not_on_engine(section_id, engine.name)
+        first = shared_notes if section_id == _FIRST_READER else []
+        return _run(section_id, lambda: _SECTIONS[section_id](ctx), strict, first)
+
+    def announce(section: dict[str, Any]) -> None:
+        if on_section is not None:
+            on_section(plain({k: v for k, v in section.items() if k != "_caveats"}), ctx.currency)
+
+    shared_notes: list[LoyaltyWarning] = []
+    beside_done: Callable[[], list[dict[str, Any]]] | None = None
+    if parallel and engine is None and ctx.has("orders"):
+        shared_notes, ok = _shared_figures(ctx)
+        if ok:  # a forked copy starts with them: the two processes share them
+            beside_done = beside(lambda: [compute(s) for s in _BESIDE])
+    done: dict[str, dict[str, Any]] = {}
+    for section_id in _SECTIONS:
+        if beside_done is None or section_id not in _BESIDE:
+            done[section_id] = compute(section_id)
+            announce(done[section_id])
+    if beside_done is not None:
+        for section_id, section in zip(_BESIDE, beside_done(), strict=True):
+            done[section_id] = section
+            announce(section)
+    sections = [done[section_id] for section_id in _SECTIONS]
     if engine is not None:
         sections.append(_not_on_engine("data_quality", engine.name))
     else:
@@ -186,6 +219,29 @@ def build_report(
     return plain(content)
 
 
+#: The section that reads the shared figures first (:meth:`_Context.headline`): their
+#: caveats are its own.
+_FIRST_READER = "kpis"
+
+#: With ``parallel``: the sections computed in a forked copy, beside the others. Customer
+#: lifetime value (two BG/NBD fits, the holdout split) and the RFM scores take about as long
+#: as all the other sections together.
+_BESIDE = ("rfm", "clv")
+
+
+def _shared_figures(ctx: _Context) -> tuple[list[LoyaltyWarning], bool]:
+    """Compute the figures every section reads ahead of the sections: their caveats (for the
+    section that reads them first), and whether it worked. On an error nothing is kept: each
+    section then meets it as it would have, with its own note."""
+    try:
+        with caveats.collect() as notes:
+            ctx.headline()
+    except Exception:
+        ctx.cache.clear()
+        return [], False
+    return notes, True
+
+
 #: The sections that need the order lines in memory (not computed on an engine). CLV comes
 #: from the engine's customer summary (all but its holdout check), the ladder from each
 #: customer's purchase count.
@@ -219,10 +275,17 @@ def _report_window(
     return resolve_window(pd.Series([], dtype="datetime64[ns]"), start, end)
 
 
-def _run(section_id: str, make: Callable[[], dict[str, Any]], strict: bool) -> dict[str, Any]:
+def _run(
+    section_id: str,
+    make: Callable[[], dict[str, Any]],
+    strict: bool,
+    earlier: Sequence[LoyaltyWarning] = (),
+) -> dict[str, Any]:
+    """One section, or its one-line note; ``earlier``: caveats of figures it reads that were
+    computed ahead of it (they come first, each message once, as if raised here)."""
     head = {"id": section_id, "title": SECTION_TITLES[section_id]}
     try:
-        with caveats.collect() as notes:  # the analyst's caveats on this section's figures
+        with caveats.collect() as raised:  # the analyst's caveats on this section's figures
             body = make()
     except _Skip as skip:
         return {**head, "shown": False, "note": f"{head['title']}: not shown, {skip}"}
@@ -241,6 +304,8 @@ def _run(section_id: str, make: Callable[[], dict[str, Any]], strict: bool) -> d
             "note": f"{head['title']}: not shown, it failed ({type(exc).__name__}: {message}). "
             "Run with --debug for details.",
         }
+    seen = {str(n) for n in earlier}
+    notes = [*earlier, *(n for n in raised if str(n) not in seen)]
     for key in ("stats", "tables", "charts", "notes"):
         body.setdefault(key, [])
     body["notes"] = [*body["notes"], *(f"Caveat: {n}" for n in notes)]

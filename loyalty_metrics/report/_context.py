@@ -163,6 +163,16 @@ class _Context:
             ),
         )  # fmt: skip
 
+    def headline(self) -> tuple[pd.Series, dict[str, Any] | None, pd.Series | None]:
+        """The headline KPIs, the period they are compared with and its KPIs; with the
+        customer summary computed too: the figures every other section reads from here
+        (in the order the KPI section, the first, reads them)."""
+        values = self.kpis()
+        comparison = self.comparison()
+        previous = self.kpis(comparison["start"], comparison["end"]) if comparison else None
+        self.summary()
+        return values, comparison, previous
+
     def comparison(self) -> dict[str, Any] | None:
         """The period the headline KPIs are compared with (see the module notes)."""
         return self.cached("comparison", self._comparison)

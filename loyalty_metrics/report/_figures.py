@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -212,22 +213,38 @@ _Job = tuple[str, dict[str, Any], dict[str, Any], "str | None"]
 def chart_images(report: dict[str, Any], *, worker: ChartWorker | None = None) -> dict[str, str]:
     """``{"section/chart": "data:image/png;base64,..."}`` for every chart of the report.
 
-    ``worker``: a :func:`chart_worker` that draws every other chart beside this process, if
-    it is ready (its imports done); the images are the same bytes either way.
+    ``worker``: a :func:`chart_worker`. The charts it was given while the report was computed
+    (:meth:`ChartWorker.draw_section`) and has started come from it; it draws others beside
+    this process whenever it is idle (once its imports are done). The images are the same
+    bytes either way.
     """
     jobs = _jobs(report)
-    if worker is None or len(jobs) < 2 or not worker.ready():
+    if worker is None:
         return dict(_draw(jobs))
-    try:
-        remote = worker.pool.submit(_draw, jobs[1::2])
-    except (BrokenExecutor, RuntimeError):  # the worker died or was shut down
-        return dict(_draw(jobs))
-    images = dict(_draw(jobs[0::2]))
-    try:
-        images.update(remote.result())
-    except BrokenExecutor:  # the worker died meanwhile (killed, out of memory)
-        images.update(_draw(jobs[1::2]))
+    drawing, rest = worker.take(jobs)
+    images: dict[str, str] = {}
+    todo, usable = deque(rest), worker.ready()
+    while todo:
+        # The worker takes the last chart whenever it is idle, this process the first: both
+        # end about together, whatever each chart costs.
+        if usable and all(future.done() for _, future in drawing):
+            given = worker.submit([todo[-1]])
+            if given:
+                drawing.extend(given)
+                todo.pop()
+                continue
+            usable = False  # it died or was shut down: the rest is drawn here
+        images.update(_draw([todo.popleft()]))
+    for batch, future in drawing:
+        try:
+            images.update(future.result())
+        except BrokenExecutor:  # the worker died meanwhile (killed, out of memory)
+            images.update(_draw(batch))
     return {key: images[key] for key, *_ in jobs if key in images}
+
+
+#: Charts given to the worker: the jobs, and the future of their (key, image) pairs.
+_Drawing = tuple[list[_Job], "Future[list[tuple[str, str]]]"]
 
 
 @dataclass(frozen=True)
@@ -236,10 +253,44 @@ class ChartWorker:
 
     pool: ProcessPoolExecutor
     warm_up: Future[None]
+    #: The charts given by :meth:`draw_section`, by key, until :func:`chart_images` takes them.
+    given: dict[str, _Drawing] = field(default_factory=dict)
 
     def ready(self) -> bool:
         """True once the worker has imported matplotlib (and did not fail doing so)."""
         return self.warm_up.done() and self.warm_up.exception() is None
+
+    def draw_section(self, section: dict[str, Any], currency: str | None) -> None:
+        """Start drawing the charts of one section of the report being computed (plain
+        content, as :func:`build_report` gives it to its ``on_section``)."""
+        if section.get("shown"):
+            for drawing in self.submit(_jobs({"sections": [section], "currency": currency})):
+                self.given[drawing[0][0][0]] = drawing
+
+    def submit(self, jobs: list[_Job]) -> list[_Drawing]:
+        """Give each job to the worker, in order, until it refuses one (it died or was shut
+        down): the drawings of those it took."""
+        out: list[_Drawing] = []
+        for job in jobs:
+            try:
+                out.append(([job], self.pool.submit(_draw, [job])))
+            except (BrokenExecutor, RuntimeError):
+                break
+        return out
+
+    def take(self, jobs: list[_Job]) -> tuple[list[_Drawing], list[_Job]]:
+        """The given charts among ``jobs`` that the worker has drawn or is drawing, and the
+        jobs left to draw (never given, given with other content, or cancelled before the
+        worker started them: this process can draw them as soon)."""
+        drawing, rest = [], []
+        for job in jobs:
+            given = self.given.pop(job[0], None)
+            # a future cancelled here was not started yet: this process draws it as soon
+            if given is not None and given[0] == [job] and not given[1].cancel():
+                drawing.append(given)
+            else:
+                rest.append(job)
+        return drawing, rest
 
     def shutdown(self) -> None:
         self.pool.shutdown(cancel_futures=True)
@@ -261,13 +312,20 @@ def chart_worker() -> ChartWorker | None:
     """
     import multiprocessing
     import os
+    import warnings
+
+    from ._parallel import can_fork
 
     if (os.cpu_count() or 1) < 2:
         return None
-    # spawn: a fresh interpreter, nothing of this process's memory or threads inherited
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    # fork where it is safe (see report._parallel.can_fork): the worker starts with what this
+    # process has imported, ready a second sooner; else spawn, a fresh interpreter
+    method = "fork" if can_fork() else "spawn"
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(method))
     try:
-        warm_up = pool.submit(_warm_up)  # the worker starts on its first task
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # as in report._parallel
+            warm_up = pool.submit(_warm_up)  # the worker starts on its first task
     except RuntimeError:  # we are a spawned process ourselves (a script with no main guard)
         pool.shutdown(wait=False)
         return None
@@ -275,7 +333,16 @@ def chart_worker() -> ChartWorker | None:
 
 
 def _warm_up() -> None:
-    from .. import charts  # noqa: F401  (imports matplotlib)
+    """Import matplotlib and draw a small chart: the first drawing of a process also loads
+    the fonts, the text layout and the PNG writer (about half a second), done here while
+    the report's data are being read."""
+    from .. import charts
+
+    trend = pd.DataFrame(
+        {"revenue": [1.0, 2.0, 1.5], "customers": [3.0, 1.0, 2.0]},
+        index=pd.to_datetime(["2024-01-31", "2024-02-29", "2024-03-31"]),
+    )
+    charts.figure_bytes(charts.kpi_trends(trend), "png", dpi=144)
 
 
 def _jobs(report: dict[str, Any]) -> list[_Job]:

@@ -25,9 +25,7 @@ from ._context import _Context
 
 def _section_kpis(ctx: _Context) -> dict[str, Any]:
     ctx.require("orders")
-    values = ctx.kpis()
-    comparison = ctx.comparison()
-    previous = ctx.kpis(start=comparison["start"], end=comparison["end"]) if comparison else None
+    values, comparison, previous = ctx.headline()
     extras = _kpi_extras(ctx, values)
     stats = []
     for key, (label, unit, definition) in HEADLINE.items():

@@ -1,0 +1,101 @@
+"""Work done in a forked copy of this process, beside what this process does meanwhile.
+
+A report's sections are independent once the figures they share (the order kernel, the
+headline KPIs, the customer summary) exist. A forked copy of the process starts at once with
+all of them (the pages are shared until either process writes to them), computes its
+sections on the second core and sends back plain results through a pipe: no data are copied
+or pickled on the way in, and only the small results on the way out.
+
+Fork is used only where it is safe and pays: on Linux (the copy is made with the threads
+of pyarrow's pool and the chart worker's manager present; the copy never uses either, and
+pyarrow re-creates its pool after a fork), with two or more cores available. Anywhere else,
+and whenever the copy dies or its result cannot be sent, the work runs in this process when
+its result is asked for: the result is the same either way.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+__all__ = ["Beside", "beside", "can_fork"]
+
+T = TypeVar("T")
+
+
+def can_fork() -> bool:
+    """True where :func:`beside` forks: Linux, with two or more cores for this process.
+
+    Examples
+    --------
+    >>> isinstance(can_fork(), bool)
+    True
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    return len(os.sched_getaffinity(0)) >= 2
+
+
+class Beside(Generic[T]):
+    """The result of ``func()``, computed in a forked copy of this process (see :func:`beside`)."""
+
+    def __init__(self, func: Callable[[], T]) -> None:
+        import multiprocessing
+
+        self._func = func
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+        with warnings.catch_warnings():
+            # Python 3.12+ warns on every fork of a process that has threads. Those here are
+            # pyarrow's pool (re-created in the copy) and the chart worker's manager thread,
+            # which the copy never touches.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self._process = context.Process(target=_compute, args=(func, send), daemon=True)
+            self._process.start()
+        send.close()  # ours is the receiving end only: EOF once the copy is gone
+
+    def result(self) -> T:
+        """The copy's result, waiting for it; computed here if the copy failed or died."""
+        try:
+            ok, value = self._receive.recv()
+        except (EOFError, OSError):  # the copy died before answering (killed, out of memory)
+            ok, value = False, None
+        finally:
+            self._receive.close()
+            self._process.join()
+        # Failed there: compute here, so that an error surfaces with its own traceback.
+        return value if ok else self._func()
+
+
+def beside(func: Callable[[], T]) -> Callable[[], T]:
+    """Start ``func()`` in a forked copy of this process now; call the result to get its value.
+
+    ``func`` sees everything this process has computed so far; what it changes stays in the
+    copy. Its return value must be picklable. Where :func:`can_fork` is False, ``func`` runs
+    when its value is asked for.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data = np.arange(1_000_000)
+    >>> total = beside(lambda: int(data.sum()))  # the copy sees ``data`` without a copy
+    >>> total()
+    499999500000
+    """
+    if not can_fork():
+        return func
+    return Beside(func).result
+
+
+def _compute(func: Callable[[], Any], send: Any) -> None:
+    """In the copy: compute, send ``(ok, value)``, never raise (the parent redoes failures)."""
+    try:
+        value = func()
+        send.send((True, value))
+    except BaseException:
+        send.send((False, None))
+    finally:
+        send.close()

@@ -1,0 +1,163 @@
+"""Sections computed in a forked copy of the process: the same report, whatever happens there."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import loyalty_metrics as lm
+from loyalty_metrics.orders import shared_kernels
+from loyalty_metrics.report import _content, build_report, render_json
+from loyalty_metrics.report._parallel import beside, can_fork
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+STAMP = "2025-01-06T08:00:00"
+HERE = os.getpid()
+
+
+# ---------------------------------------------------------------------------------------------
+# beside(): a value from a forked copy.
+
+
+def test_the_copy_sees_this_process_memory_and_its_changes_stay_there():
+    data = np.arange(10)
+    seen: list[int] = []
+
+    def work() -> tuple[int, int]:
+        seen.append(1)  # in the copy: this process's list is not touched
+        data[0] = 100
+        return int(data.sum()), os.getpid()
+
+    total, pid = beside(work)()
+    assert total == 100 + 45
+    if can_fork():  # Linux, 2+ cores (CI): it ran in another process, whose changes stay there
+        assert pid != HERE
+        assert seen == [] and data[0] == 0
+    else:  # elsewhere: it ran here, when asked
+        assert pid == HERE
+
+
+def _exit_in_the_copy(value: int) -> int:
+    if os.getpid() != HERE:
+        os._exit(3)  # killed, out of memory...: no answer comes back
+    return value
+
+
+def test_a_copy_that_dies_without_answering_is_redone_here():
+    assert beside(lambda: _exit_in_the_copy(7))() == 7
+
+
+def test_a_result_that_cannot_be_sent_is_computed_here():
+    def unpicklable():
+        return lambda: os.getpid()  # a lambda does not pickle
+
+    got = beside(unpicklable)()
+    assert got() == HERE
+
+
+def test_an_error_in_the_copy_is_raised_here_with_its_traceback():
+    def fails() -> None:
+        raise ValueError(f"bad input in {os.getpid() == HERE}")
+
+    with pytest.raises(ValueError, match="bad input in True"):
+        beside(fails)()
+
+
+# ---------------------------------------------------------------------------------------------
+# build_report(parallel=True): the same content.
+
+
+@pytest.fixture(scope="module")
+def sample_frames():
+    return lm.read_folder(SAMPLE, errors="reject")
+
+
+def _report(frames, **options) -> str:
+    with shared_kernels():  # as loyalty report computes it
+        return render_json(build_report(frames, generated_at=STAMP, **options))
+
+
+def test_parallel_report_equals_the_sequential_one(sample_frames):
+    sequential = _report(sample_frames)
+    parallel = _report(sample_frames, parallel=True)
+    assert parallel == sequential
+    # the CLV section's caveat came back from the copy with its section
+    assert '"section": "clv"' in parallel
+
+
+def test_parallel_report_with_the_window_and_a_weekly_freq(sample_frames):
+    options = {"start": "2023-07-01", "end": "2024-06-30", "freq": "W"}
+    assert _report(sample_frames, parallel=True, **options) == _report(sample_frames, **options)
+
+
+def test_the_clv_section_is_computed_in_the_copy(sample_frames, monkeypatch):
+    clv = _content._SECTIONS["clv"]
+
+    def clv_with_pid(ctx):
+        body = clv(ctx)
+        body["notes"] = [*body["notes"], f"pid {os.getpid()}"]
+        return body
+
+    monkeypatch.setitem(_content._SECTIONS, "clv", clv_with_pid)
+    content = build_report(sample_frames, generated_at=STAMP, parallel=True)
+    notes = next(s for s in content["sections"] if s["id"] == "clv")["notes"]
+    pid = int(next(n for n in notes if n.startswith("pid ")).split()[1])
+    assert (pid != HERE) == can_fork()
+
+
+def test_a_copy_that_dies_leaves_the_report_whole(sample_frames, monkeypatch):
+    clv = _content._SECTIONS["clv"]
+
+    def dies_in_the_copy(ctx):
+        _exit_in_the_copy(0)
+        return clv(ctx)
+
+    expected = _report(sample_frames)
+    monkeypatch.setitem(_content._SECTIONS, "clv", dies_in_the_copy)
+    assert _report(sample_frames, parallel=True) == expected
+
+
+def test_strict_errors_in_the_copy_are_raised(sample_frames, monkeypatch):
+    def broken(ctx):
+        raise ZeroDivisionError("in the clv section")
+
+    monkeypatch.setitem(_content._SECTIONS, "clv", broken)
+    with pytest.raises(ZeroDivisionError, match="in the clv section"):
+        build_report(sample_frames, parallel=True, strict=True)
+    # not strict: the section is replaced by a note, as without parallel
+    content = build_report(sample_frames, parallel=True)
+    clv = next(s for s in content["sections"] if s["id"] == "clv")
+    assert not clv["shown"] and "ZeroDivisionError" in clv["note"]
+
+
+def test_shared_figures_that_fail_leave_every_section_to_meet_the_error(
+    sample_frames, monkeypatch
+):
+    from loyalty_metrics.report._context import _Context
+
+    def broken(self):
+        raise RuntimeError("summary out of order")
+
+    monkeypatch.setattr(_Context, "summary", broken)
+    parallel = _report(sample_frames, parallel=True)
+    assert parallel == _report(sample_frames)
+    assert "summary out of order" in parallel  # the sections that read it say so
+
+
+@pytest.mark.parametrize("fmt", ["html", "json"])
+def test_loyalty_report_with_and_without_parallel_writes_the_same_file(tmp_path, monkeypatch, fmt):
+    from click.testing import CliRunner
+
+    from loyalty_metrics.cli import cli
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1736150400")
+    pages = []
+    for flag in ("--parallel", "--no-parallel"):
+        out = tmp_path / f"report{flag}.{fmt}"
+        result = CliRunner().invoke(cli, ["report", str(SAMPLE), "-o", str(out), "--quiet", flag])
+        assert result.exit_code == 0, result.output
+        pages.append(out.read_bytes())
+    assert pages[0] == pages[1]  # same figures, caveats and chart PNG bytes
