@@ -386,15 +386,17 @@ def _active_cells(o: _Orders, grid: _CohortGrid, period: str) -> np.ndarray:
     cells = np.zeros(n_rows * n_cols, dtype="int64")
     if len(cust) == 0:
         return cells
-    # The orders are in date order, so each period's are one run: its distinct customers
-    # are flagged in one customer-sized array (cache-sized, where flags of every (customer,
-    # period) pair took hundreds of MB), read back and cleared for the next period.
-    flags = np.zeros(o.n_customers, dtype=bool)
+    # The orders are in date order, so each period's are one run. Its distinct customers:
+    # write each order's position under its customer, then keep the orders whose position
+    # was kept (one per customer, whichever write won). O(orders), where flags of every
+    # (customer, period) pair took hundreds of MB.
+    slot = np.empty(o.n_customers, dtype="int64")
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     for begin, stop in zip(starts, np.r_[starts[1:], len(codes)], strict=True):
-        flags[cust[begin:stop]] = True
-        active = np.flatnonzero(flags)
-        flags[active] = False
+        run = cust[begin:stop]
+        position = np.arange(len(run))
+        slot[run] = position
+        active = run[slot[run] == position]
         rows = grid.row_of_customer[active]
         since = codes[begin] - grid.cohorts[rows]
         cells += np.bincount(rows * n_cols + since, minlength=n_rows * n_cols)
