@@ -226,7 +226,7 @@ _FIRST_READER = "kpis"
 #: With ``parallel``: the sections computed in a forked copy, beside the others. Customer
 #: lifetime value (two BG/NBD fits, the holdout split) and the RFM scores take about as long
 #: as all the other sections together.
-_BESIDE = ("rfm", "clv")
+_BESIDE = ("clv",)
 
 
 def _shared_figures(ctx: _Context) -> tuple[list[LoyaltyWarning], bool]:

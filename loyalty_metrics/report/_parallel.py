@@ -15,6 +15,7 @@ its result is asked for: the result is the same either way.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import warnings
@@ -46,6 +47,10 @@ class Beside(Generic[T]):
         import multiprocessing
 
         self._func = func
+        # Objects moved to the permanent generation are not visited by either process's
+        # garbage collector, so their pages stay shared instead of being copied (gc.freeze's
+        # documented use before a fork).
+        gc.freeze()
         context = multiprocessing.get_context("fork")
         self._receive, send = context.Pipe(duplex=False)
         with warnings.catch_warnings():
@@ -66,6 +71,7 @@ class Beside(Generic[T]):
         finally:
             self._receive.close()
             self._process.join()
+            gc.unfreeze()
         # Failed there: compute here, so that an error surfaces with its own traceback.
         return value if ok else self._func()
 
