@@ -224,8 +224,8 @@ def build_report(
 _FIRST_READER = "kpis"
 
 #: With ``parallel``: the sections computed in a forked copy, beside the others. Customer
-#: lifetime value (two BG/NBD fits, the holdout split) and the RFM scores take about as long
-#: as all the other sections together.
+#: lifetime value (two BG/NBD fits, the holdout split) takes about as long as all the other
+#: sections together (10M lines: 4.2 s against 4.2 s); with RFM too the copy ended last.
 _BESIDE = ("clv",)
 
 
