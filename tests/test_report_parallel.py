@@ -161,3 +161,23 @@ def test_loyalty_report_with_and_without_parallel_writes_the_same_file(tmp_path,
         assert result.exit_code == 0, result.output
         pages.append(out.read_bytes())
     assert pages[0] == pages[1]  # same figures, caveats and chart PNG bytes
+
+
+def test_a_copy_that_hangs_is_stopped_and_its_work_done_here():
+    import time
+
+    from loyalty_metrics.report._parallel import Beside
+
+    def hangs_in_the_copy() -> int:
+        if os.getpid() != HERE:
+            time.sleep(3600)  # as a copy deadlocked on a lock another thread held at the fork
+        return 7
+
+    if not can_fork():
+        assert beside(hangs_in_the_copy)() == 7
+        return
+    started = time.monotonic()
+    copy = Beside(hangs_in_the_copy)
+    assert copy.result(patience=1.0) == 7
+    assert time.monotonic() - started < 30  # not an hour
+    assert not copy._process.is_alive()

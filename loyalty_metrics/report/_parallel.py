@@ -10,7 +10,9 @@ Fork is used only where it is safe and pays: on Linux (the copy is made with the
 of pyarrow's pool and the chart worker's manager present; the copy never uses either, and
 pyarrow re-creates its pool after a fork), with two or more cores available. Anywhere else,
 and whenever the copy dies or its result cannot be sent, the work runs in this process when
-its result is asked for: the result is the same either way.
+its result is asked for: the result is the same either way. A copy that does not answer in
+time (a fork can deadlock on a lock another thread held at that instant) is stopped and its
+work done here too, so that an unattended report always ends.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import time
 import warnings
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -47,6 +50,7 @@ class Beside(Generic[T]):
         import multiprocessing
 
         self._func = func
+        self._started = time.monotonic()
         # Objects moved to the permanent generation are not visited by either process's
         # garbage collector, so their pages stay shared instead of being copied (gc.freeze's
         # documented use before a fork).
@@ -62,18 +66,32 @@ class Beside(Generic[T]):
             self._process.start()
         send.close()  # ours is the receiving end only: EOF once the copy is gone
 
-    def result(self) -> T:
-        """The copy's result, waiting for it; computed here if the copy failed or died."""
+    def result(self, patience: float = 120.0) -> T:
+        """The copy's result, waiting for it; computed here if the copy failed or died.
+
+        A copy that has not answered ``patience`` seconds after this process started waiting,
+        nor within four times as long as it has been at work by then, is stopped and its work
+        done here: a fork can deadlock on a lock some other thread held at that instant, and
+        an unattended report must end.
+        """
+        allowed = max(patience, 4 * (time.monotonic() - self._started))
+        answer: tuple[bool, T] | None = None
         try:
-            ok, value = self._receive.recv()
+            # ready once the copy answered, or died (the end of the pipe is readable)
+            if self._receive.poll(allowed):
+                answer = self._receive.recv()
+            else:
+                self._process.kill()
         except (EOFError, OSError):  # the copy died before answering (killed, out of memory)
-            ok, value = False, None
+            answer = None
         finally:
             self._receive.close()
             self._process.join()
             gc.unfreeze()
-        # Failed there: compute here, so that an error surfaces with its own traceback.
-        return value if ok else self._func()
+        if answer is not None and answer[0]:
+            return answer[1]
+        # Failed, died or hung there: compute here (an error then surfaces with its traceback).
+        return self._func()
 
 
 def beside(func: Callable[[], T]) -> Callable[[], T]:
