@@ -66,6 +66,30 @@ def test_an_error_in_the_copy_is_raised_here_with_its_traceback():
         beside(fails)()
 
 
+def test_a_value_started_ahead_is_taken_once_by_a_copy_forked_after_it():
+    first = beside(os.getpid)
+    second = beside(lambda: (first(), os.getpid()))  # a sibling of the first copy
+    taken, by = second()
+    if not can_fork():
+        assert (taken, by) == (HERE, HERE)
+        return
+    assert taken == first._process.pid and by not in (HERE, taken)
+    # the sibling took the value: asked for here, it is computed here
+    assert first() == HERE
+    assert not first._process.is_alive()
+
+
+def test_cancel_stops_a_copy_whose_value_is_not_needed():
+    import time
+
+    copy = beside(lambda: time.sleep(3600))
+    started = time.monotonic()
+    copy.cancel()
+    assert time.monotonic() - started < 30
+    if can_fork():
+        assert not copy._process.is_alive()
+
+
 # ---------------------------------------------------------------------------------------------
 # build_report(parallel=True): the same content.
 
@@ -106,6 +130,63 @@ def test_the_clv_section_is_computed_in_the_copy(sample_frames, monkeypatch):
     notes = next(s for s in content["sections"] if s["id"] == "clv")["notes"]
     pid = int(next(n for n in notes if n.startswith("pid ")).split()[1])
     assert (pid != HERE) == can_fork()
+
+
+def test_the_holdout_check_runs_in_its_own_copy_and_its_caveats_reach_the_clv_section(
+    sample_frames, monkeypatch
+):
+    from loyalty_metrics import caveats
+    from loyalty_metrics.errors import LoyaltyWarning
+    from loyalty_metrics.report import _section_clv
+
+    check = _section_clv._holdout_check
+
+    def check_with_pid(ctx):
+        caveats.emit([LoyaltyWarning(f"check in {os.getpid()}", about=("predictive_clv",))])
+        return check(ctx)
+
+    clv = _content._SECTIONS["clv"]
+
+    def clv_with_pid(ctx):
+        body = clv(ctx)
+        body["notes"] = [*body["notes"], f"section in {os.getpid()}"]
+        return body
+
+    monkeypatch.setattr(_section_clv, "_holdout_check", check_with_pid)
+    monkeypatch.setitem(_content._SECTIONS, "clv", clv_with_pid)
+    notes = {}
+    for parallel in (True, False):
+        content = build_report(sample_frames, generated_at=STAMP, parallel=parallel)
+        notes[parallel] = next(s for s in content["sections"] if s["id"] == "clv")["notes"]
+        caveat = next(c for c in content["caveats"] if c["message"].startswith("check in "))
+        assert caveat["section"] == "clv" and caveat["about"] == ["predictive_clv"]
+    pids = {n.split()[-1] for n in notes[True] if n.split()[-1].isdigit()}
+    # where each ran: the check and the section in two copies, or both here
+    assert len(pids) == (2 if can_fork() else 1) and (str(HERE) not in pids) == can_fork()
+    # the check's caveat in the same place among the section's notes as without parallel
+    assert [n.rsplit(" in ", 1)[0] for n in notes[True]] == [
+        n.rsplit(" in ", 1)[0] for n in notes[False]
+    ]
+
+
+def test_a_holdout_check_copy_that_dies_leaves_the_report_whole(
+    sample_frames, monkeypatch, tmp_path
+):
+    from loyalty_metrics.report import _section_clv
+
+    check = _section_clv._holdout_check
+    died = tmp_path / "died"
+
+    def dies_once_in_a_copy(ctx):
+        if os.getpid() != HERE and not died.exists():
+            died.touch()
+            os._exit(3)
+        return check(ctx)
+
+    expected = _report(sample_frames)
+    monkeypatch.setattr(_section_clv, "_holdout_check", dies_once_in_a_copy)
+    assert _report(sample_frames, parallel=True) == expected
+    assert died.exists() == can_fork()
 
 
 def test_a_copy_that_dies_leaves_the_report_whole(sample_frames, monkeypatch):

@@ -69,8 +69,9 @@ def _format(fmt: str | None, output: Path | None) -> str:
     "--parallel/--no-parallel",
     default=True,
     show_default=True,
-    help="Use a second core (Linux): a forked copy of the process computes the CLV "
-    "section beside the others, and a second process draws the charts. --no-parallel keeps "
+    help="Use a second core (Linux): forked copies of the process compute CLV's holdout "
+    "check beside the customer summary, then the CLV and RFM sections beside the others, and "
+    "a second process draws the charts. --no-parallel keeps "
     "everything in one process (less memory at the peak, more time).",
 )
 @strict_option
@@ -179,7 +180,7 @@ def _content(
             freq=freq,  # type: ignore[arg-type]  # click checked the choice
             strict=debug,
             engine=inputs.engine,
-            parallel=parallel,  # CLV in a forked copy, on the second core
+            parallel=parallel,  # CLV and RFM in forked copies, on the second core
             on_section=None if worker is None else worker.draw_section,
         )
     for caveat in content.get("caveats", []):

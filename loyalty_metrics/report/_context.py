@@ -15,7 +15,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from .. import caveats
 from .._window import ONE_DAY, Window
+from ..errors import LoyaltyWarning
 from ..options import MetricOptions
 
 _PERIOD_OFFSETS = {
@@ -47,6 +49,9 @@ class _Context:
     #: table the engine reads (``orders_columns``: its column mapping), the rest DataFrames.
     engine: Any = None
     orders_columns: dict[str, str] | None = None
+    #: Figures being computed elsewhere (a forked copy, :mod:`._parallel`): by cache key,
+    #: what gives the value when it is first asked for (instead of computing it here).
+    ahead: dict[str, Callable[[], Any]] = field(default_factory=dict)
 
     # -- inputs ---------------------------------------------------------------------------
     def has(self, name: str) -> bool:
@@ -116,8 +121,16 @@ class _Context:
 
     def cached(self, key: str, make: Callable[[], Any]) -> Any:
         if key not in self.cache:
-            self.cache[key] = make()
+            self.cache[key] = self.ahead.pop(key, make)()
         return self.cache[key]
+
+    def cached_with_caveats(self, key: str, make: Callable[[], Any]) -> Any:
+        """:meth:`cached`, for a figure whose caveats belong to whoever reads it: they are
+        emitted again at each read (where it was computed ahead, they were raised in
+        another process)."""
+        value, notes = self.cached(key, with_caveats(make))
+        caveats.emit(notes)
+        return value
 
     # -- shared computations ----------------------------------------------------------------
     def summary(self) -> pd.DataFrame:
@@ -213,6 +226,17 @@ class _Context:
         if "response_date" not in surveys or surveys["response_date"].isna().all():
             return surveys
         return surveys.loc[self.window.contains(surveys["response_date"])]
+
+
+def with_caveats(make: Callable[[], Any]) -> Callable[[], tuple[Any, list[LoyaltyWarning]]]:
+    """``make`` returning its value and the caveats raised while computing it."""
+
+    def made() -> tuple[Any, list[LoyaltyWarning]]:
+        with caveats.collect() as notes:
+            value = make()
+        return value, notes
+
+    return made
 
 
 def _period_key(freq: str) -> str:

@@ -51,6 +51,7 @@ class Beside(Generic[T]):
 
         self._func = func
         self._started = time.monotonic()
+        self._owner = os.getpid()
         # Objects moved to the permanent generation are not visited by either process's
         # garbage collector, so their pages stay shared instead of being copied (gc.freeze's
         # documented use before a fork).
@@ -80,26 +81,55 @@ class Beside(Generic[T]):
             # ready once the copy answered, or died (the end of the pipe is readable)
             if self._receive.poll(allowed):
                 answer = self._receive.recv()
-            else:
-                self._process.kill()
         except (EOFError, OSError):  # the copy died before answering (killed, out of memory)
             answer = None
         finally:
-            self._receive.close()
-            self._process.join()
-            gc.unfreeze()
+            self.cancel()
         if answer is not None and answer[0]:
             return answer[1]
         # Failed, died or hung there: compute here (an error then surfaces with its traceback).
         return self._func()
 
+    def cancel(self) -> None:
+        """Stop waiting for the copy: stop it if it is still at work, and reap it.
 
-def beside(func: Callable[[], T]) -> Callable[[], T]:
+        In a process forked from this one after the copy was started (a sibling of the copy),
+        :meth:`result` can take the copy's answer too, and this only lets go of the pipe: the
+        process that started the copy stops and reaps it.
+        """
+        self._receive.close()
+        if os.getpid() != self._owner:
+            return
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join()
+        gc.unfreeze()
+
+    __call__ = result
+
+
+class _Here(Generic[T]):
+    """``func()`` computed here when its value is asked for (where :func:`can_fork` is
+    False): the same interface as :class:`Beside`."""
+
+    def __init__(self, func: Callable[[], T]) -> None:
+        self._func = func
+
+    def result(self, patience: float = 120.0) -> T:
+        return self._func()
+
+    def cancel(self) -> None:
+        """Nothing to stop."""
+
+    __call__ = result
+
+
+def beside(func: Callable[[], T]) -> Beside[T] | _Here[T]:
     """Start ``func()`` in a forked copy of this process now; call the result to get its value.
 
     ``func`` sees everything this process has computed so far; what it changes stays in the
     copy. Its return value must be picklable. Where :func:`can_fork` is False, ``func`` runs
-    when its value is asked for.
+    when its value is asked for. A value that will not be asked for: ``cancel()`` it.
 
     Examples
     --------
@@ -110,8 +140,8 @@ def beside(func: Callable[[], T]) -> Callable[[], T]:
     499999500000
     """
     if not can_fork():
-        return func
-    return Beside(func).result
+        return _Here(func)
+    return Beside(func)
 
 
 def _compute(func: Callable[[], Any], send: Any) -> None:

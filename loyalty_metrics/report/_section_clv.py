@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -276,12 +277,29 @@ def _first_line(message: object) -> str:
     return text.splitlines()[0] if text else type(message).__name__
 
 
+#: The cache key of the holdout check: it needs only the order lines, and a parallel report
+#: computes it ahead, beside the customer summary (:func:`holdout_check`).
+CALIBRATION = "clv_calibration"
+
+
 def _calibration(ctx: _Context) -> tuple[dict[str, Any] | None, str]:
     """The BG/NBD check: fit before a holdout, compare predicted and actual purchases in it.
 
     The holdout is the last 6 months of the window (a third of it when shorter). Returns the
     table, or None and why the check could not be made.
     """
+    result: tuple[dict[str, Any] | None, str] = ctx.cached_with_caveats(
+        CALIBRATION, holdout_check(ctx)
+    )
+    return result
+
+
+def holdout_check(ctx: _Context) -> Callable[[], tuple[dict[str, Any] | None, str]]:
+    """The computation of :func:`_calibration` (to start ahead of the section)."""
+    return lambda: _holdout_check(ctx)
+
+
+def _holdout_check(ctx: _Context) -> tuple[dict[str, Any] | None, str]:
     import warnings
 
     from ..models import BetaGeoModel, calibration_holdout, evaluate
