@@ -79,6 +79,42 @@ def test_a_value_started_ahead_is_taken_once_by_a_copy_forked_after_it():
     assert not first._process.is_alive()
 
 
+def test_values_are_taken_as_they_come(tmp_path):
+    import time
+
+    go = tmp_path / "go"
+
+    def second() -> int:
+        while not go.exists():  # the copy waits for the test
+            time.sleep(0.01)
+        return 2
+
+    copy = beside(lambda: 1, second)
+    if can_fork():
+        got: list[int] = []
+        deadline = time.monotonic() + 30
+        while not got and time.monotonic() < deadline:
+            got = copy.ready()
+        assert got == [1]
+        assert copy.ready() == []  # the second is not computed yet: no waiting for it
+    else:
+        assert copy.ready() == []  # nothing is computed ahead here
+    go.touch()
+    assert copy.rest() == ([2] if can_fork() else [1, 2])
+    assert copy.rest() == []  # each value once
+
+
+def test_from_a_value_the_copy_fails_to_compute_on_the_rest_are_computed_here():
+    def second() -> tuple[int, int]:
+        if os.getpid() != HERE:
+            raise ValueError("fails in the copy")
+        return 2, os.getpid()
+
+    values = beside(lambda: (1, os.getpid()), second, lambda: (3, os.getpid())).rest()
+    assert [v for v, _ in values] == [1, 2, 3]
+    assert [pid == HERE for _, pid in values] == [not can_fork(), True, True]
+
+
 def test_cancel_stops_a_copy_whose_value_is_not_needed():
     import time
 

@@ -8,6 +8,7 @@ absent (no surveys file, no spend...) or whose library function is not available
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, Literal
 
 import pandas as pd
@@ -160,22 +161,27 @@ def build_report(
 
     shared_notes: list[LoyaltyWarning] = []
     copies: list[Beside[Any] | _Here[Any]] = []
-    sections_beside: Beside[list[dict[str, Any]]] | _Here[list[dict[str, Any]]] | None = None
+    elsewhere: list[str] = []  # the sections computed in a forked copy, in its order
     if parallel and engine is None and ctx.has("orders"):
         shared_notes, ok = _shared_figures(ctx, copies)
         if ok:  # a forked copy starts with them: the processes share them
-            sections_beside = beside(lambda: [compute(s) for s in _BESIDE])
-            copies.append(sections_beside)
+            elsewhere = list(_BESIDE)
+            copies.append(beside(*(partial(compute, s) for s in elsewhere)))
+    done: dict[str, dict[str, Any]] = {}
+
+    def take(sections: list[dict[str, Any]]) -> None:
+        for section in sections:
+            done[section["id"]] = section
+            announce(section)
+
     try:
-        done: dict[str, dict[str, Any]] = {}
-        for section_id in _SECTIONS:
-            if sections_beside is None or section_id not in _BESIDE:
-                done[section_id] = compute(section_id)
-                announce(done[section_id])
-        if sections_beside is not None:
-            for section_id, section in zip(_BESIDE, sections_beside(), strict=True):
-                done[section_id] = section
-                announce(section)
+        for section_id in (s for s in _SECTIONS if s not in elsewhere):
+            done[section_id] = compute(section_id)
+            announce(done[section_id])
+            if elsewhere:  # the copy's sections done meanwhile: their charts can start
+                take(copies[-1].ready())
+        if elsewhere:
+            take(copies[-1].rest())
     finally:
         for copy in copies:  # those whose result was not needed (the check was not made...)
             copy.cancel()

@@ -44,12 +44,15 @@ def can_fork() -> bool:
 
 
 class Beside(Generic[T]):
-    """The result of ``func()``, computed in a forked copy of this process (see :func:`beside`)."""
+    """The values of ``funcs``, computed in order in a forked copy of this process (see
+    :func:`beside`); each is sent back as soon as it is computed."""
 
-    def __init__(self, func: Callable[[], T]) -> None:
+    def __init__(self, *funcs: Callable[[], T]) -> None:
         import multiprocessing
 
-        self._func = func
+        self._funcs = funcs
+        self._taken = 0  # values handed out so far (by ready, result or rest)
+        self._broken = False  # the copy failed, died or was stopped: rest() computes the rest
         self._started = time.monotonic()
         self._owner = os.getpid()
         # Objects moved to the permanent generation are not visited by either process's
@@ -63,39 +66,69 @@ class Beside(Generic[T]):
             # pyarrow's pool (re-created in the copy) and the chart worker's manager thread,
             # which the copy never touches.
             warnings.simplefilter("ignore", DeprecationWarning)
-            self._process = context.Process(target=_compute, args=(func, send), daemon=True)
+            self._process = context.Process(target=_compute, args=(funcs, send), daemon=True)
             self._process.start()
         send.close()  # ours is the receiving end only: EOF once the copy is gone
 
-    def result(self, patience: float = 120.0) -> T:
-        """The copy's result, waiting for it; computed here if the copy failed or died.
-
-        A copy that has not answered ``patience`` seconds after this process started waiting,
-        nor within four times as long as it has been at work by then, is stopped and its work
-        done here: a fork can deadlock on a lock some other thread held at that instant, and
-        an unattended report must end.
-        """
-        allowed = max(patience, 4 * (time.monotonic() - self._started))
-        answer: tuple[bool, T] | None = None
+    def ready(self) -> list[T]:
+        """The next values the copy has sent, in order, without waiting (each value is
+        handed out once; one the copy failed to compute is left to :meth:`rest`)."""
+        out: list[T] = []
         try:
-            # ready once the copy answered, or died (the end of the pipe is readable)
-            if self._receive.poll(allowed):
-                answer = self._receive.recv()
+            while self._taken < len(self._funcs) and self._receive.poll(0):
+                ok, value = self._receive.recv()
+                if not ok:  # computed here by rest(), in its turn
+                    self._broken = True
+                    break
+                out.append(value)
+                self._taken += 1
+        except (EOFError, OSError):  # gone: rest() computes what is left
+            self._broken = True
+        return out
+
+    def rest(self, patience: float = 120.0) -> list[T]:
+        """The values not handed out yet, waiting for them; those the copy failed to compute
+        or could not send, or did not compute because it died, are computed here.
+
+        A copy that has not sent its next value ``patience`` seconds after this process
+        started waiting, nor within four times as long as it has been at work by then, is
+        stopped and the rest computed here: a fork can deadlock on a lock some other thread
+        held at that instant, and an unattended report must end.
+        """
+        out: list[T] = []
+        waiting = time.monotonic()
+        try:
+            while not self._broken and self._taken < len(self._funcs):
+                allowed = max(patience, 4 * (waiting - self._started)) - (
+                    time.monotonic() - waiting
+                )
+                # ready once the copy answered, or died (the end of the pipe is readable)
+                if not self._receive.poll(max(allowed, 0.0)):
+                    break
+                ok, value = self._receive.recv()
+                if not ok:
+                    break
+                out.append(value)
+                self._taken += 1
         except (EOFError, OSError):  # the copy died before answering (killed, out of memory)
-            answer = None
+            pass
         finally:
             self.cancel()
-        if answer is not None and answer[0]:
-            return answer[1]
         # Failed, died or hung there: compute here (an error then surfaces with its traceback).
-        return self._func()
+        out.extend(func() for func in self._funcs[self._taken :])
+        self._taken = len(self._funcs)
+        return out
+
+    def result(self, patience: float = 120.0) -> T:
+        """The value of the last function (of the only one, usually), waiting for it."""
+        return self.rest(patience)[-1]
 
     def cancel(self) -> None:
         """Stop waiting for the copy: stop it if it is still at work, and reap it.
 
         In a process forked from this one after the copy was started (a sibling of the copy),
-        :meth:`result` can take the copy's answer too, and this only lets go of the pipe: the
-        process that started the copy stops and reaps it.
+        :meth:`result` can take the copy's values too, and this only lets go of the pipe:
+        the process that started the copy stops and reaps it.
         """
         self._receive.close()
         if os.getpid() != self._owner:
@@ -109,14 +142,23 @@ class Beside(Generic[T]):
 
 
 class _Here(Generic[T]):
-    """``func()`` computed here when its value is asked for (where :func:`can_fork` is
+    """The values of ``funcs``, computed here when asked for (where :func:`can_fork` is
     False): the same interface as :class:`Beside`."""
 
-    def __init__(self, func: Callable[[], T]) -> None:
-        self._func = func
+    def __init__(self, *funcs: Callable[[], T]) -> None:
+        self._funcs = funcs
+        self._taken = 0
+
+    def ready(self) -> list[T]:
+        return []
+
+    def rest(self, patience: float = 120.0) -> list[T]:
+        out = [func() for func in self._funcs[self._taken :]]
+        self._taken = len(self._funcs)
+        return out
 
     def result(self, patience: float = 120.0) -> T:
-        return self._func()
+        return self.rest(patience)[-1]
 
     def cancel(self) -> None:
         """Nothing to stop."""
@@ -124,12 +166,14 @@ class _Here(Generic[T]):
     __call__ = result
 
 
-def beside(func: Callable[[], T]) -> Beside[T] | _Here[T]:
-    """Start ``func()`` in a forked copy of this process now; call the result to get its value.
+def beside(*funcs: Callable[[], T]) -> Beside[T] | _Here[T]:
+    """Start computing ``funcs`` (in order) in a forked copy of this process now.
 
-    ``func`` sees everything this process has computed so far; what it changes stays in the
-    copy. Its return value must be picklable. Where :func:`can_fork` is False, ``func`` runs
-    when its value is asked for. A value that will not be asked for: ``cancel()`` it.
+    Call the result for the value of the last (usually only) one, or take the values as
+    they come with ``ready()`` (those sent so far) and ``rest()`` (waiting). The functions
+    see everything this process has computed so far; what they change stays in the copy.
+    Their values must be picklable. Where :func:`can_fork` is False, they run here when
+    their values are asked for. Values that will not be asked for: ``cancel()``.
 
     Examples
     --------
@@ -138,18 +182,24 @@ def beside(func: Callable[[], T]) -> Beside[T] | _Here[T]:
     >>> total = beside(lambda: int(data.sum()))  # the copy sees ``data`` without a copy
     >>> total()
     499999500000
+    >>> both = beside(lambda: 1, lambda: 2)
+    >>> both.rest()
+    [1, 2]
     """
     if not can_fork():
-        return _Here(func)
-    return Beside(func)
+        return _Here(*funcs)
+    return Beside(*funcs)
 
 
-def _compute(func: Callable[[], Any], send: Any) -> None:
-    """In the copy: compute, send ``(ok, value)``, never raise (the parent redoes failures)."""
+def _compute(funcs: tuple[Callable[[], Any], ...], send: Any) -> None:
+    """In the copy: compute each, send ``(ok, value)`` at once, never raise (the parent
+    redoes failures)."""
     try:
-        value = func()
-        send.send((True, value))
-    except BaseException:
-        send.send((False, None))
+        for func in funcs:
+            try:
+                send.send((True, func()))
+            except BaseException:  # failed, or the value does not pickle: redone there
+                send.send((False, None))
+                return
     finally:
         send.close()

@@ -172,9 +172,16 @@ def _category_mix(ctx: _Context) -> dict[str, Any] | None:
     # On integer codes: grouping 10M lines by their text costs seconds, by codes a fraction.
     category, names = _category_codes(orders["category"])
     inside = ctx.window.contains(orders["order_date"]) & (category >= 0)
-    category = category[inside]
-    amount = pd.Series(orders["amount"].to_numpy(dtype="float64")[inside])
-    revenue = amount.groupby(category, sort=True).sum()  # row order within a group: as before
+    values = orders["amount"].to_numpy(dtype="float64")
+    if not inside.all():  # else no copies of 10M lines
+        category, values = category[inside], values[inside]
+    amount = pd.Series(values, copy=False)
+    # Grouped by the codes as a categorical, whose codes pandas takes as they are (grouping
+    # by the integers factorizes them: 0.7 s of 10M lines); the same sums, each group's
+    # lines added in the same order.
+    groups = pd.Categorical.from_codes(category, categories=np.arange(len(names)))
+    revenue = amount.groupby(groups, sort=True, observed=True).sum()
+    revenue.index = revenue.index.astype("int64")
     # The buyers: the order kernel (of every line, shared in a report) holds each line's
     # customer and category code (the same codes), so no coding of the customer ids here.
     line_customer, line_category = order_kernel(orders).line_categories(ctx.window)
