@@ -3,8 +3,11 @@
 A report's sections are independent once the figures they share (the order kernel, the
 headline KPIs, the customer summary) exist. A forked copy of the process starts at once with
 all of them (the pages are shared until either process writes to them), computes its
-sections on the second core and sends back plain results through a pipe: no data are copied
-or pickled on the way in, and only the small results on the way out.
+sections on the second core and sends back plain results through a pipe, each as soon as it
+is computed: no data are copied or pickled on the way in, and only the small results on the
+way out. A figure that needs less can start earlier in a copy of its own (the report's CLV
+holdout check, once the orders are netted); a copy forked after it inherits the pipe and can
+take its value where it needs it, while the process that started it reaps it.
 
 Fork is used only where it is safe and pays: on Linux (the copy is made with the threads
 of pyarrow's pool and the chart worker's manager present; the copy never uses either, and
