@@ -76,12 +76,19 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
     columns: dict[str, Any] = {}
     blanks: dict[str, np.ndarray] = {}
 
-    # The ids are the costliest columns to convert and need nothing else: a second thread
-    # converts them while this one parses the numbers and dates (Arrow's kernels release the
-    # GIL); their problems are recorded in column order below, as they always were.
-    pool = ThreadPoolExecutor(max_workers=1)
+    # The ids, the costliest columns to convert, and the dates need nothing else: two more
+    # threads convert them while this one parses the numbers (Arrow's kernels release the
+    # GIL); their problems are recorded in column order below, as they always were, and the
+    # dates' settings (their own dict: this thread records the numbers' meanwhile) land in
+    # the read report where they always did.
+    pool = ThreadPoolExecutor(max_workers=2)
+    dates = [c for c, k in kinds.items() if k == "date"]
+    date_settings: dict[str, Any] = {}
+    by_date = pool.submit(
+        _convert_dates, raw.arrays, dates, opts, date_settings, raw.source, table
+    )
     ids = {c: pool.submit(_convert_ids, raw.arrays[c]) for c, k in kinds.items() if k == "id"}
-    pool.shutdown(wait=False)  # the thread ends once the ids are converted
+    pool.shutdown(wait=False)  # the threads end once the columns are converted
     numeric = {c: k for c, k in kinds.items() if k in _NUMERIC_KINDS}
     for c, (values, bad, blank) in _convert_numbers(raw.arrays, numeric, opts, settings).items():
         kind = numeric[c]
@@ -108,10 +115,9 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
     auto = {c: h for c, h in raw.columns.items() if _norm(h) != c and c not in mapped}
     if auto:
         settings["auto_mapped"] = auto
-    dates = [c for c, k in kinds.items() if k == "date"]
-    for c, (values, bad, blank) in _convert_dates(
-        raw.arrays, dates, opts, settings, raw.source, table
-    ).items():
+    converted_dates = by_date.result()
+    settings.update(date_settings)
+    for c, (values, bad, blank) in converted_dates.items():
         offset, year = _date_faults(raw.arrays[c], bad)
         problems.add(c, "unparseable date", bad & ~offset & ~year)
         problems.add(c, _BAD_OFFSET, offset)
