@@ -296,7 +296,7 @@ def test_ambiguous_column_follows_the_other_date_column():
 
 def test_the_read_settings_keep_their_order_though_the_dates_convert_on_another_thread():
     # the dates are converted beside the numbers; what they decide still comes last
-    text = "Client,order_date,amount\nc1,13/01/24,\"1,5\"\nc2,05/02/24,2\n"
+    text = 'Client,order_date,amount\nc1,13/01/24,"1,5"\nc2,05/02/24,2\n'
     settings = lm.read_report(lm.read_orders(_csv(text), decimal=",")).settings
     assert list(settings)[-5:] == [
         "decimal", "thousands", "auto_mapped", "dayfirst", "two_digit_years"
