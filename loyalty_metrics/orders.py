@@ -45,6 +45,7 @@ __all__ = [
     "category_timeline",
     "first_purchases",
     "order_kernel",
+    "share_kernel",
     "shared_kernels",
     "shared_result",
 ]
@@ -616,6 +617,26 @@ def _shared_entry(orders: pd.DataFrame) -> _Shared | None:
     if entry is None or entry.frame is not orders:
         entry = shared[id(orders)] = _Shared(orders, _build(orders, None))
     return entry
+
+
+def share_kernel(orders: pd.DataFrame) -> bool:
+    """Net the lines of ``orders`` now, for every later use inside `shared_kernels()`
+    (True); outside, where nothing is shared, do nothing (False).
+
+    For a caller that hands the kernel to work it starts elsewhere (a forked copy sees what
+    this process had computed when it started).
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a"], "amount": [5.0],
+    ...                        "order_date": pd.to_datetime(["2024-01-01"])})
+    >>> share_kernel(orders)
+    False
+    >>> with shared_kernels():
+    ...     share_kernel(orders), order_kernel(orders) is order_kernel(orders)
+    (True, True)
+    """
+    return _shared_entry(orders) is not None
 
 
 def shared_result(orders: pd.DataFrame, key: Hashable, make: Callable[[], T]) -> T:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -365,6 +366,30 @@ def test_a_date_far_after_the_rest_of_its_column_is_warned_about():
     # 21 dates: the lower 90% quantile is the 19th smallest (0.9 x 20 = 18), 2010-01-19
     assert "1 date more than 2 years after 90% of the column (up to 2010-01-19)" in warning
     assert "line 22: '2019-05-01'" in warning
+
+
+def test_the_spread_of_the_dates_is_found_again_when_another_rule_leaves_some_out(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    # The dates' thread finds the spread of the dates their own checks keep; a rule of
+    # another column leaving dates out (here: the first ten rows) makes it count again.
+    from loyalty_metrics.io import _validate
+
+    derive = _validate._derive
+
+    def derive_and_leave_out(table, raw, columns, blanks, problems):
+        derive(table, raw, columns, blanks, problems)
+        problems.add("order_date", "left out by another rule", np.arange(raw.n_rows) < 10)
+
+    rows = "".join(f"c{i},2010-01-{i + 1:02d},1\n" for i in range(20)) + "z,2019-05-01,5\n"
+    text = "customer_id,order_date,amount\n" + rows
+    (warning,) = lm.read_report(lm.read_orders(io.StringIO(text))).warnings
+    assert "(up to 2010-01-19)" in warning
+    monkeypatch.setattr(_validate, "_derive", derive_and_leave_out)
+    orders = lm.read_orders(io.StringIO(text), errors="reject")
+    (warning,) = lm.read_report(orders).warnings
+    # 11 dates kept: the lower 90% quantile is the 10th smallest (0.9 x 10 = 9), 2010-01-20
+    assert "1 date more than 2 years after 90% of the column (up to 2010-01-20)" in warning
 
 
 # ---------------------------------------------------------------------------------------------

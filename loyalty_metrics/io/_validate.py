@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -80,13 +81,12 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
     # threads convert them while this one parses the numbers (Arrow's kernels release the
     # GIL); their problems are recorded in column order below, as they always were, and the
     # dates' settings (their own dict: this thread records the numbers' meanwhile) land in
-    # the read report where they always did.
+    # the read report where they always did. The dates' thread also finds their faults and
+    # the spread of the kept dates (for the warnings at the end).
     pool = ThreadPoolExecutor(max_workers=2)
     dates = [c for c, k in kinds.items() if k == "date"]
     date_settings: dict[str, Any] = {}
-    by_date = pool.submit(
-        _convert_dates, raw.arrays, dates, opts, date_settings, raw.source, table
-    )
+    by_date = pool.submit(_dates_ahead, raw, dates, opts, date_settings, table)
     ids = {c: pool.submit(_convert_ids, raw.arrays[c]) for c, k in kinds.items() if k == "id"}
     pool.shutdown(wait=False)  # the threads end once the columns are converted
     numeric = {c: k for c, k in kinds.items() if k in _NUMERIC_KINDS}
@@ -117,14 +117,12 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
         settings["auto_mapped"] = auto
     converted_dates = by_date.result()
     settings.update(date_settings)
-    for c, (values, bad, blank) in converted_dates.items():
-        offset, year = _date_faults(raw.arrays[c], bad)
-        problems.add(c, "unparseable date", bad & ~offset & ~year)
-        problems.add(c, _BAD_OFFSET, offset)
-        outside = year | (~bad & ~blank & ((values < _FIRST) | (values >= _AFTER)))
-        problems.add(c, _OUTSIDE_RANGE, outside)
-        columns[c] = values
-        blanks[c] = blank
+    for c, ahead in converted_dates.items():
+        problems.add(c, "unparseable date", ahead.bad & ~ahead.offset & ~ahead.year)
+        problems.add(c, _BAD_OFFSET, ahead.offset)
+        problems.add(c, _OUTSIDE_RANGE, ahead.outside)
+        columns[c] = ahead.values
+        blanks[c] = ahead.blank
     for c, kind in kinds.items():
         if kind == "id":
             columns[c], blanks[c], bad = ids[c].result()
@@ -154,7 +152,8 @@ def _read(table: str, source: Any, opts: _Options, func: str) -> ReadResult:
         columns["type"] = _point_rules(columns, blanks, problems)
     settings.setdefault("thousands", opts.thousands if opts.thousands is not None else "auto")
     frame = _frame(schema, columns, raw.n_rows)
-    warnings = _date_warnings(raw, {c: columns[c] for c in dates}, problems)
+    warnings = _date_warnings(raw, converted_dates, problems)
+    del converted_dates
     result = _finish(frame, raw, table, problems, rows_read, opts.errors, warnings)
     del raw, columns, blanks
     # Arrow's allocator keeps freed pages for reuse; hand the parse buffers back to the OS so
@@ -247,21 +246,65 @@ def _date_faults(values: pa.ChunkedArray, bad: np.ndarray) -> tuple[np.ndarray, 
     return offset, year
 
 
-def _date_warnings(
-    raw: _Raw, dates: dict[str, np.ndarray], problems: _Problems
-) -> tuple[str, ...]:
-    """Kept dates worth a look: after today, or far after the rest of their column."""
+@dataclass
+class _Dates:
+    """A converted date column (:func:`_dates_ahead`): its values, unparseable and blank
+    rows, the faults among the unparseable ones and the rows outside the range; ``spread``:
+    the latest and the 90% (lower) quantile of the dates kept when only these are left out
+    (``kept``), None when none is."""
+
+    values: np.ndarray
+    bad: np.ndarray
+    blank: np.ndarray
+    offset: np.ndarray
+    year: np.ndarray
+    outside: np.ndarray
+    kept: np.ndarray
+    spread: tuple[np.datetime64, np.datetime64] | None
+
+
+def _dates_ahead(
+    raw: _Raw, names: list[str], opts: _Options, settings: dict[str, Any], table: str
+) -> dict[str, _Dates]:
+    """The date columns converted, with what their problems and warnings need (on a thread
+    of its own: none of it depends on the other columns)."""
+    out = {}
+    for c, (values, bad, blank) in _convert_dates(
+        raw.arrays, names, opts, settings, raw.source, table
+    ).items():
+        offset, year = _date_faults(raw.arrays[c], bad)
+        outside = year | (~bad & ~blank & ((values < _FIRST) | (values >= _AFTER)))
+        kept = ~np.isnat(values) & ~(bad | blank | offset | outside)
+        out[c] = _Dates(values, bad, blank, offset, year, outside, kept, _spread(values, kept))
+    return out
+
+
+def _spread(values: np.ndarray, kept: np.ndarray) -> tuple[np.datetime64, np.datetime64] | None:
+    """The latest and the 90% (lower) quantile of the ``kept`` dates; None when none is."""
+    if not kept.any():
+        return None
+    # a copy (a plain one when every date counts): the quantile reorders it in place
+    dates = (values.copy() if kept.all() else values[kept]).view(np.int64)
+    latest = dates.max().view("M8[ns]")
+    usual = np.quantile(dates, 0.9, method="lower", overwrite_input=True).view("M8[ns]")
+    return latest, usual
+
+
+def _date_warnings(raw: _Raw, dates: dict[str, _Dates], problems: _Problems) -> tuple[str, ...]:
+    """Kept dates worth a look: after today, or far after the rest of their column.
+
+    The dates kept are those with no problem in their column; when another rule than the
+    dates' own left some out, their spread is computed again.
+    """
     today = np.datetime64(pd.Timestamp.now().normalize().to_datetime64(), "ns")
     warnings = []
-    for c, values in dates.items():
+    for c, ahead in dates.items():
+        values = ahead.values
         ok = ~np.isnat(values) & ~problems.mask(c, len(values))
-        if not ok.any():
+        spread = ahead.spread if np.array_equal(ok, ahead.kept) else _spread(values, ok)
+        if spread is None:
             continue
-        # a copy (a plain one when every date counts): the quantile reorders it in place
-        kept = (values.copy() if ok.all() else values[ok]).view(np.int64)
-        latest = kept.max().view("M8[ns]")
-        usual = np.quantile(kept, 0.9, method="lower", overwrite_input=True).view("M8[ns]")
-        del kept
+        latest, usual = spread
         # the masks only when some date is late enough (one max, not two full comparisons)
         none = np.zeros(len(values), dtype=bool)
         tomorrow = today + np.timedelta64(1, "D")

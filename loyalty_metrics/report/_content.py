@@ -16,6 +16,7 @@ import pandas as pd
 from .. import caveats
 from .._window import DateLike, Window, resolve_window
 from ..errors import LoyaltyWarning, ModelFitError
+from ..orders import share_kernel
 from ._catalogue import HEADLINE, SECTION_TITLES
 from ._context import _Context, _Skip, with_caveats
 from ._definitions import _definitions
@@ -251,16 +252,17 @@ def _shared_figures(
     section that reads them first), and whether it worked. On an error nothing is kept: each
     section then meets it as it would have, with its own note.
 
-    Once the order lines are netted (the headline KPIs), CLV's holdout check, which needs
-    nothing else, starts in a forked copy (``copies``) beside the rest: the summary, then
-    the CLV section's own copy, which takes the check's result when it gets to it.
+    Once the order lines are netted, CLV's holdout check, which needs nothing else, starts
+    in a forked copy (``copies``) beside the rest: the headline KPIs, the summary, then the
+    CLV section's own copy, which takes the check's result when it gets to it.
     """
     try:
         with caveats.collect() as notes:
-            ctx.kpis()
+            share_kernel(ctx.frames["orders"])  # the copy starts with the netted orders
             check = beside(with_caveats(holdout_check(ctx)))
             copies.append(check)
             ctx.ahead[CALIBRATION] = check
+            ctx.kpis()
             ctx.headline()
     except Exception:
         ctx.cache.clear()
