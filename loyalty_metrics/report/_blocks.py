@@ -189,11 +189,13 @@ def _float(value: Any) -> float | None:
 
 
 def _centre(values: pd.Series) -> dict[str, Any]:
-    values = pd.to_numeric(values, errors="coerce").dropna()
+    # on the plain array: a Series of millions of customers indexed by text id builds the
+    # index's hash table (2.6M ids: 160 MB, 0.5 s) when NaN are dropped from it
+    data = _present_values(values)
     return {
-        "mean": float(values.mean()) if len(values) else None,
-        "median": float(values.median()) if len(values) else None,
-        "n": len(values),
+        "mean": float(np.mean(data)) if len(data) else None,
+        "median": float(np.median(data)) if len(data) else None,
+        "n": len(data),
     }
 
 
