@@ -261,10 +261,18 @@ def _string_rank(distinct: np.ndarray) -> np.ndarray:
     """The place of each of the ascending ``distinct`` numbers in the order of their
     digits as text. Without a common width, "10" sorts before "9": order by the digits
     padded on the right, then by length ("1" before "10")."""
-    widths = 1 + (distinct[:, None] >= _POWERS[1:][None, :]).sum(axis=1)
-    padded = distinct * _POWERS[widths.max() - widths]
+    widths = 1 + np.searchsorted(_POWERS[1:], distinct, side="right")  # digits of each
+    longest = int(widths.max(initial=1))
+    padded = distinct * _POWERS[longest - widths]
     rank = np.empty(len(distinct), dtype="int64")
-    rank[np.lexsort((widths, padded))] = np.arange(len(distinct))
+    if longest <= 17:
+        # one key, (padded, width) in order: below 10**17 * 32, and widths below 32; a sort
+        # of one int64 key (numpy's SIMD sort) takes half the time of lexsort's two
+        padded *= 32
+        padded += widths
+        rank[np.argsort(padded)] = np.arange(len(distinct))
+    else:
+        rank[np.lexsort((widths, padded))] = np.arange(len(distinct))
     return rank
 
 

@@ -220,6 +220,32 @@ def test_unpadded_numbers_sort_as_text() -> None:
     assert _ids._string_rank(np.array([9, 10, 11, 100])).tolist() == [3, 0, 2, 1]
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sets(
+        st.one_of(st.integers(0, 10**6), st.integers(0, 10**17 - 1), st.integers(0, 10**18 - 1)),
+        min_size=1,
+        max_size=80,
+    )
+)
+def test_the_text_rank_of_numbers_is_the_order_of_their_digits(numbers: set) -> None:
+    # ascending distinct numbers -> each one's place in the sorted texts (both the one-key
+    # sort below 18 digits and the two-key sort of 18-digit numbers)
+    distinct = np.array(sorted(numbers), dtype="int64")
+    by_text = sorted(str(n) for n in distinct)
+    expected = [by_text.index(str(n)) for n in distinct]
+    assert _ids._string_rank(distinct).tolist() == expected
+
+
+def test_the_text_rank_breaks_ties_of_padded_digits_by_length() -> None:
+    # 7, 70, 700... pad to the same digits: the shorter text comes first, whatever order
+    # the sort meets them in (tens of thousands of ties)
+    distinct = np.array(sorted({d * 10**j for d in range(1, 5000) for j in range(8)}))
+    by_text = {text: place for place, text in enumerate(sorted(str(n) for n in distinct))}
+    expected = [by_text[str(n)] for n in distinct]
+    assert _ids._string_rank(distinct).tolist() == expected
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(
