@@ -866,13 +866,15 @@ def test_charts_given_to_a_worker_that_dies_are_drawn_here():
         worker.shutdown()
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(
-        st.one_of(st.none(), st.floats(-1e9, 1e9, allow_nan=False), st.integers(-1000, 1000)),
-        max_size=60,
-    )
+#: Per-customer values as a report section meets them: blanks, fractions, whole numbers.
+_PER_CUSTOMER_VALUES = st.lists(
+    st.one_of(st.none(), st.floats(-1e9, 1e9, allow_nan=False), st.integers(-1000, 1000)),
+    max_size=60,
 )
+
+
+@settings(max_examples=200, deadline=None)
+@given(_PER_CUSTOMER_VALUES)
 def test_distribution_table_equals_the_series_statistics(raw):
     # numpy on the bare array (fast on millions of customers) == Series.mean / .quantile
     from loyalty_metrics.report._blocks import _distribution_table
@@ -887,12 +889,7 @@ def test_distribution_table_equals_the_series_statistics(raw):
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    st.lists(
-        st.one_of(st.none(), st.floats(-1e9, 1e9, allow_nan=False), st.integers(-1000, 1000)),
-        max_size=60,
-    )
-)
+@given(_PER_CUSTOMER_VALUES)
 def test_the_centre_of_a_distribution_equals_the_series_statistics(raw):
     # on the bare array: the same mean and median as the Series', and the text index of
     # millions of customers never builds its hash table (160 MB at 2.6M ids)
